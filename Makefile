@@ -1,0 +1,45 @@
+# The two commands a new user runs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+DEMO_DIR ?= /tmp/feast-demo
+
+.PHONY: all build demo test test-short lint proto bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/feast ./cmd/feast
+
+## demo: build feast, create a demo repo with generated data, apply, materialize, serve and query it.
+demo: build
+	./scripts/demo.sh $(BIN)/feast $(DEMO_DIR)
+
+## test: every test, including the integration tests against the local PostgreSQL, MariaDB and Redis.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...
+
+## proto: regenerate the committed Go code from proto/feast/**/*.proto (needs protoc: apt-get install protobuf-compiler).
+proto:
+	@command -v protoc >/dev/null || { echo "protoc not found: apt-get install -y protobuf-compiler"; exit 1; }
+	mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	$(GO) build -o $(BIN)/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	cd proto && PATH=$(CURDIR)/$(BIN):$$PATH protoc -I . \
+		--go_out=. --go_opt=module=github.com/feastgo/feast/proto \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/feastgo/feast/proto \
+		feast/types/*.proto feast/core/*.proto feast/serving/*.proto
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

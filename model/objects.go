@@ -1,0 +1,217 @@
+package model
+
+import (
+	"time"
+)
+
+// DummyEntityName and DummyEntityJoinKey are the placeholder entity Feast
+// gives feature views declared without entities.
+const (
+	DummyEntityName    = "__dummy"
+	DummyEntityJoinKey = "__dummy_id"
+)
+
+// Field is a typed column: a feature, an entity column or a request field.
+type Field struct {
+	Name        string
+	Type        ValueType
+	Description string
+	Tags        map[string]string
+	// Expression is the CEL expression computing an on-demand feature; empty
+	// for every other field.
+	Expression string
+}
+
+// Entity is a business object features are keyed by.
+type Entity struct {
+	Name        string
+	JoinKey     string
+	ValueType   ValueType
+	Description string
+	Owner       string
+	Tags        map[string]string
+	Created     time.Time
+	Updated     time.Time
+}
+
+// SourceKind is the kind of a data source as written in definitions.
+type SourceKind string
+
+// Data source kinds.
+const (
+	SourceFile     SourceKind = "file"
+	SourcePostgres SourceKind = "postgres"
+	SourcePush     SourceKind = "push"
+	SourceKafka    SourceKind = "kafka"
+	SourceRequest  SourceKind = "request"
+	// SourceOther is a source read from a registry whose kind this
+	// implementation does not handle (BigQuery, Snowflake, ...).
+	SourceOther SourceKind = "other"
+)
+
+// DataSource is where feature rows come from.
+type DataSource struct {
+	Name        string
+	Kind        SourceKind
+	Description string
+	Owner       string
+	Tags        map[string]string
+
+	// TimestampField is the event timestamp column; CreatedTimestampColumn
+	// optionally breaks ties between rows with equal event timestamps.
+	TimestampField         string
+	CreatedTimestampColumn string
+	DatePartitionColumn    string
+	// FieldMapping maps source column names to feature or join-key names.
+	FieldMapping map[string]string
+
+	// Path is a file source's location: a local path, glob or folder
+	// (relative paths resolve against the repository), or an object-store URI.
+	Path string
+	// FileFormat is "parquet" or "csv" for file sources.
+	FileFormat string
+
+	// Table and Query describe a postgres source (exactly one is set).
+	Table string
+	Query string
+
+	// BatchSource is the historical store of push and kafka sources.
+	BatchSource *DataSource
+
+	// Kafka options.
+	KafkaBootstrapServers string
+	Topic                 string
+	MessageFormat         string // "json" or "avro"
+	SchemaJSON            string
+	WatermarkDelay        time.Duration
+
+	// Schema lists the fields of a request source.
+	Schema []Field
+}
+
+// ColumnFor returns the source column holding the named feature or join key,
+// honouring the field mapping (source column -> name).
+func (s *DataSource) ColumnFor(name string) string {
+	for col, mapped := range s.FieldMapping {
+		if mapped == name {
+			return col
+		}
+	}
+	return name
+}
+
+// Interval is one recorded materialization run [Start, End].
+type Interval struct {
+	Start, End time.Time
+}
+
+// FeatureView is a group of features read from one source and keyed by entities.
+type FeatureView struct {
+	Name        string
+	Entities    []string
+	// EntityColumns are the join keys with their types, in entity order.
+	EntityColumns []Field
+	Features      []Field
+	// TTL bounds how far back a point-in-time join looks and how old an
+	// online value may be before it is reported OUTSIDE_MAX_AGE. Zero means
+	// no limit.
+	TTL         time.Duration
+	Online      bool
+	Offline     bool
+	Disabled    bool
+	Description string
+	Owner       string
+	Tags        map[string]string
+	// Source is the batch source; StreamSource is the push or kafka source
+	// when the view is fed by one (Feast's stream_source).
+	Source       *DataSource
+	StreamSource *DataSource
+	// IsStream marks views stored as Feast StreamFeatureViews.
+	IsStream bool
+
+	Created   time.Time
+	Updated   time.Time
+	Intervals []Interval
+}
+
+// JoinKeys returns the join-key column names of the view.
+func (fv *FeatureView) JoinKeys() []string {
+	keys := make([]string, len(fv.EntityColumns))
+	for i, c := range fv.EntityColumns {
+		keys[i] = c.Name
+	}
+	return keys
+}
+
+// Feature returns the named feature and whether it exists.
+func (fv *FeatureView) Feature(name string) (Field, bool) {
+	for _, f := range fv.Features {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// LastMaterializedEnd is the latest recorded interval end, or the zero time.
+func (fv *FeatureView) LastMaterializedEnd() time.Time {
+	var end time.Time
+	for _, iv := range fv.Intervals {
+		if iv.End.After(end) {
+			end = iv.End
+		}
+	}
+	return end
+}
+
+// ODFVSource is one input of an on-demand feature view: a feature view
+// (optionally projected to some of its features) or a request source.
+type ODFVSource struct {
+	// FeatureView names a feature view input; Features optionally narrows it.
+	FeatureView string
+	Features    []string
+	// Request is set for request-source inputs.
+	Request *DataSource
+}
+
+// OnDemandFeatureView computes features from other views and request data
+// with CEL expressions, at read time (or at write time when WriteToOnlineStore).
+type OnDemandFeatureView struct {
+	Name               string
+	Sources            []ODFVSource
+	Features           []Field
+	WriteToOnlineStore bool
+	Description        string
+	Owner              string
+	Tags               map[string]string
+	Created            time.Time
+	Updated            time.Time
+}
+
+// Projection selects features of one view for a feature service.
+type Projection struct {
+	View  string
+	Alias string
+	// Features are the selected features; empty means all of them.
+	Features   []Field
+	JoinKeyMap map[string]string
+}
+
+// NameToUse is the alias when set, else the view name.
+func (p *Projection) NameToUse() string {
+	if p.Alias != "" {
+		return p.Alias
+	}
+	return p.View
+}
+
+// FeatureService is a named set of features a model consumes.
+type FeatureService struct {
+	Name        string
+	Projections []Projection
+	Description string
+	Owner       string
+	Tags        map[string]string
+	Created     time.Time
+	Updated     time.Time
+}
