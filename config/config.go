@@ -1,0 +1,602 @@
+// Package config loads feature_store.yaml: environment substitution
+// (${VAR} and ${VAR:"default"}), defaults, and strict validation of the
+// store sections.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FileName is the default configuration file name inside a repository.
+const FileName = "feature_store.yaml"
+
+// EnvFilePath overrides the configuration file location, as in Feast.
+const EnvFilePath = "FEAST_FS_YAML_FILE_PATH"
+
+// RepoConfig is a parsed feature_store.yaml.
+type RepoConfig struct {
+	// RepoPath is the directory holding the definitions; relative store
+	// paths resolve against it.
+	RepoPath string
+	// ConfigPath is the file the configuration was read from.
+	ConfigPath string
+
+	Project            string
+	ProjectDescription string
+	Provider           string
+	Registry           RegistryConfig
+	OnlineStore        OnlineStoreConfig
+	OfflineStore       OfflineStoreConfig
+	BatchEngine        BatchEngineConfig
+	Materialization    MaterializationConfig
+	FeatureServer      FeatureServerConfig
+	Auth               AuthConfig
+	// EntityKeySerializationVersion is 3 (the default and the only version written).
+	EntityKeySerializationVersion int
+	CoerceTZAware                 bool
+
+	// Warnings lists accepted-but-ignored settings, for the CLI to print.
+	Warnings []string
+}
+
+// FeatureServerConfig is the feature_server section.
+type FeatureServerConfig struct {
+	Type    string `yaml:"type"`
+	Enabled bool   `yaml:"enabled"`
+	// ReadOnly rejects every write endpoint with 403.
+	ReadOnly                      bool           `yaml:"read_only"`
+	TransformationServiceEndpoint string         `yaml:"transformation_service_endpoint"`
+	FeatureLogging                map[string]any `yaml:"feature_logging"`
+	Metrics                       map[string]any `yaml:"metrics"`
+}
+
+// AuthConfig is the auth section.
+type AuthConfig struct {
+	// Type is no_auth (default) or token: with token, requests must carry
+	// "Authorization: Bearer <one of Tokens>".
+	Type   string   `yaml:"type"`
+	Tokens []string `yaml:"tokens"`
+}
+
+// Error is a configuration problem, located in the file.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found in one load.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Options tells Load where to look.
+type Options struct {
+	// RepoPath is the repository directory (default ".").
+	RepoPath string
+	// ConfigPath overrides <RepoPath>/feature_store.yaml (the -f flag).
+	ConfigPath string
+	// LookupEnv resolves variables; default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Load reads and validates the configuration. The repository path is the
+// directory given, or the config file's directory when only -f is given.
+func Load(opts Options) (*RepoConfig, error) {
+	repo := opts.RepoPath
+	if repo == "" {
+		repo = "."
+	}
+	path := opts.ConfigPath
+	if path == "" {
+		path = os.Getenv(EnvFilePath)
+	}
+	if path == "" {
+		path = filepath.Join(repo, FileName)
+	} else if opts.RepoPath == "" {
+		repo = filepath.Dir(path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no %s found at %s: run `feast init` to create a repository, or pass -c REPO / -f FILE", FileName, path)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	absRepo, err := filepath.Abs(repo)
+	if err != nil {
+		return nil, err
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return Parse(path, absRepo, data, lookup)
+}
+
+// Parse parses configuration bytes; file is used in messages.
+func Parse(file, repoPath string, data []byte, lookup func(string) (string, bool)) (*RepoConfig, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &Error{File: file, Msg: "invalid YAML: " + err.Error()}
+	}
+	p := &parser{file: file, lookup: lookup}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Msg: "expected a mapping with at least `project:`"}
+	}
+	root := doc.Content[0]
+	p.substitute(root)
+	cfg := &RepoConfig{RepoPath: repoPath, ConfigPath: file, EntityKeySerializationVersion: 3, CoerceTZAware: true, Provider: "local"}
+	p.parseRoot(root, cfg)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return cfg, nil
+}
+
+type parser struct {
+	file   string
+	lookup func(string) (string, bool)
+	errs   Errors
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// envPattern matches ${NAME} and ${NAME:"default"} / ${NAME:'default'}.
+var envPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::(?:"([^"]*)"|'([^']*)'))?\}`)
+
+// Substitute expands ${VAR} and ${VAR:"default"} in s. The default applies
+// when VAR is unset or empty; an unset variable without a default is an error.
+func Substitute(s string, lookup func(string) (string, bool)) (string, error) {
+	var missing []string
+	out := envPattern.ReplaceAllStringFunc(s, func(m string) string {
+		sub := envPattern.FindStringSubmatch(m)
+		name := sub[1]
+		hasDefault := strings.Contains(m, ":")
+		def := sub[2] + sub[3]
+		if v, ok := lookup(name); ok && (v != "" || !hasDefault) {
+			return v
+		}
+		if hasDefault {
+			return def
+		}
+		missing = append(missing, name)
+		return m
+	})
+	if len(missing) > 0 {
+		return s, fmt.Errorf("environment variable %s is not set and has no default (write ${%s:\"default\"} to give one)", strings.Join(missing, ", "), missing[0])
+	}
+	return out, nil
+}
+
+func (p *parser) substitute(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		v, err := Substitute(n.Value, p.lookup)
+		if err != nil {
+			p.errorf(n, "%v", err)
+			return
+		}
+		n.Value = v
+		// A substituted value is re-typed as YAML would type it (numbers, booleans).
+		n.Tag = ""
+		n.Style = 0
+		var probe any
+		if yaml.Unmarshal([]byte(v), &probe) != nil {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	}
+	for _, c := range n.Content {
+		p.substitute(c)
+	}
+}
+
+// ignoredTopLevel are Feast settings accepted without effect here.
+var ignoredTopLevel = map[string]bool{
+	"flags": true, "openlineage": true, "mlflow": true, "data_quality_monitoring": true,
+	"embedding_model": true, "repo_path": true, "go_feature_serving": true, "go_feature_retrieval": true,
+}
+
+func (p *parser) parseRoot(root *yaml.Node, cfg *RepoConfig) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if seen[k.Value] {
+			p.errorf(k, "duplicate key %q", k.Value)
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "project":
+			cfg.Project = v.Value
+		case "project_description":
+			cfg.ProjectDescription = v.Value
+		case "provider":
+			cfg.Provider = v.Value
+			if v.Value != "local" && v.Value != "gcp" && v.Value != "aws" && v.Value != "azure" {
+				p.errorf(v, "provider %q is not supported (use local; gcp, aws and azure are accepted as aliases)", v.Value)
+			}
+		case "registry":
+			p.parseRegistry(v, &cfg.Registry)
+		case "online_store":
+			p.parseOnline(v, &cfg.OnlineStore)
+		case "offline_store":
+			p.parseOffline(v, &cfg.OfflineStore)
+		case "batch_engine", "batch_engine_config":
+			p.parseBatchEngine(v, &cfg.BatchEngine)
+		case "materialization":
+			p.decodeStrict(v, &cfg.Materialization, "materialization")
+			if cfg.Materialization.OnlineWriteBatchSize < 0 {
+				p.errorf(v, "materialization.online_write_batch_size must be > 0")
+			}
+		case "feature_server":
+			p.decodeStrict(v, &cfg.FeatureServer, "feature_server")
+		case "auth":
+			p.decodeStrict(v, &cfg.Auth, "auth")
+			switch cfg.Auth.Type {
+			case "", "no_auth":
+			case "token":
+				if len(cfg.Auth.Tokens) == 0 {
+					p.errorf(v, "auth.type token needs at least one entry in auth.tokens")
+				}
+			default:
+				p.errorf(v, "auth.type %q is not supported (supported: no_auth, token)", cfg.Auth.Type)
+			}
+		case "entity_key_serialization_version":
+			if err := v.Decode(&cfg.EntityKeySerializationVersion); err != nil || cfg.EntityKeySerializationVersion != 3 {
+				p.errorf(v, "entity_key_serialization_version must be 3 (the only version this implementation writes)")
+			}
+		case "coerce_tz_aware":
+			if err := v.Decode(&cfg.CoerceTZAware); err != nil {
+				p.errorf(v, "coerce_tz_aware must be a boolean")
+			}
+		default:
+			if ignoredTopLevel[k.Value] {
+				cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("%s:%d: %q is accepted for Feast compatibility and ignored", p.file, k.Line, k.Value))
+				continue
+			}
+			p.errorf(k, "unknown key %q%s", k.Value, suggest(k.Value, topLevelKeys))
+		}
+	}
+	if !seen["registry"] {
+		cfg.Registry.Path = "data/registry.db"
+	}
+	if !seen["online_store"] {
+		p.parseOnline(&yaml.Node{Kind: yaml.ScalarNode, Value: "sqlite"}, &cfg.OnlineStore)
+	}
+	if !seen["offline_store"] {
+		cfg.OfflineStore.Type = "duckdb"
+	}
+	if cfg.BatchEngine.Type == "" {
+		cfg.BatchEngine.Type = "local"
+	}
+	if cfg.Registry.RegistryType == "" {
+		cfg.Registry.RegistryType = "file"
+	}
+	if cfg.Project == "" {
+		p.errorf(root, "project is required")
+	} else if !validProject.MatchString(cfg.Project) {
+		p.errorf(root, "project %q: use letters, digits and underscores (it may not start with _ or -)", cfg.Project)
+	} else if strings.Contains(cfg.Project, "-") && cfg.OnlineStore.Type == "sqlite" {
+		p.errorf(root, "project %q: hyphens are not allowed with the sqlite online store", cfg.Project)
+	}
+}
+
+var validProject = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+var topLevelKeys = []string{"project", "project_description", "provider", "registry", "online_store", "offline_store",
+	"batch_engine", "materialization", "feature_server", "auth", "entity_key_serialization_version", "coerce_tz_aware"}
+
+// decodeStrict decodes a mapping into out, reporting each unknown key by
+// name and line.
+func (p *parser) decodeStrict(n *yaml.Node, out any, section string) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping", section)
+		return
+	}
+	allowed := yamlKeys(reflect.TypeOf(out).Elem())
+	if allowed != nil {
+		bad := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if !slices.Contains(allowed, k.Value) {
+				p.errorf(k, "%s: key %s is not a valid key of %s%s (allowed: %s)", section, k.Value, section, suggest(k.Value, allowed), strings.Join(allowed, ", "))
+				bad = true
+			}
+		}
+		if bad {
+			return
+		}
+	}
+	if err := n.Decode(out); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
+		msg = lineRE.ReplaceAllString(msg, "")
+		msg = typeNameRE.ReplaceAllString(msg, section)
+		p.errorf(n, "%s: %s", section, strings.TrimSpace(msg))
+	}
+}
+
+// yamlKeys lists the yaml keys of a struct type; nil when it has an inline map.
+func yamlKeys(t reflect.Type) []string {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			return nil
+		}
+		if name == "" || name == "-" {
+			continue
+		}
+		keys = append(keys, name)
+	}
+	return keys
+}
+
+var (
+	lineRE     = regexp.MustCompile(`line (\d+): `)
+	typeNameRE = regexp.MustCompile(`config\.[A-Za-z]+`)
+)
+
+func mappingWithoutType(n *yaml.Node) (string, *yaml.Node, *yaml.Node) {
+	out := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	var typ string
+	var typNode *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			typ, typNode = n.Content[i+1].Value, n.Content[i+1]
+			continue
+		}
+		out.Content = append(out.Content, n.Content[i], n.Content[i+1])
+	}
+	return typ, typNode, out
+}
+
+// OnlineStoreTypes lists the supported online store types.
+var OnlineStoreTypes = []string{"sqlite", "redis", "postgres", "none"}
+
+// OfflineStoreTypes lists the supported offline store types.
+var OfflineStoreTypes = []string{"duckdb", "file", "dask", "postgres"}
+
+func (p *parser) parseOnline(n *yaml.Node, out *OnlineStoreConfig) {
+	var typ string
+	var typNode, rest *yaml.Node
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "" || n.Value == "null" || n.Value == "none"):
+		out.Type = "none"
+		return
+	case n.Kind == yaml.ScalarNode:
+		typ, typNode, rest = n.Value, n, &yaml.Node{Kind: yaml.MappingNode}
+	case n.Kind == yaml.MappingNode:
+		typ, typNode, rest = mappingWithoutType(n)
+	default:
+		p.errorf(n, "online_store must be a type name or a mapping")
+		return
+	}
+	if typ == "" {
+		typ = "sqlite"
+	}
+	out.Type = typ
+	switch typ {
+	case "sqlite":
+		p.decodeStrict(rest, &out.SQLite, "online_store")
+		if out.SQLite.Path == "" {
+			out.SQLite.Path = "data/online.db"
+		}
+	case "redis":
+		p.decodeStrict(rest, &out.Redis, "online_store")
+		if out.Redis.ConnectionString == "" {
+			out.Redis.ConnectionString = "localhost:6379"
+		}
+		if out.Redis.RedisType == "" {
+			out.Redis.RedisType = "redis"
+		}
+		if out.Redis.RedisType != "redis" && out.Redis.RedisType != "redis_cluster" {
+			p.errorf(rest, "online_store: redis_type %q is not supported (supported: redis, redis_cluster)", out.Redis.RedisType)
+		}
+	case "postgres":
+		p.decodeStrict(rest, &out.Postgres, "online_store")
+		p.checkPostgres(rest, &out.Postgres, "online_store")
+	case "none":
+	default:
+		if typNode == nil {
+			typNode = n
+		}
+		p.errorf(typNode, "online_store: unknown type %q (supported: %s)", typ, strings.Join(OnlineStoreTypes, ", "))
+	}
+}
+
+func (p *parser) checkPostgres(n *yaml.Node, c *PostgresConfig, section string) {
+	if c.Port == 0 {
+		c.Port = 5432
+	}
+	if c.DBSchema == "" {
+		c.DBSchema = "public"
+	}
+	if c.MaxConn == 0 {
+		c.MaxConn = 10
+	}
+	if c.DSN != "" {
+		return
+	}
+	var missing []string
+	for _, kv := range [][2]string{{"host", c.Host}, {"database", c.Database}, {"user", c.User}} {
+		if kv[1] == "" {
+			missing = append(missing, kv[0])
+		}
+	}
+	if len(missing) > 0 {
+		p.errorf(n, "%s: postgres needs %s (or a dsn)", section, strings.Join(missing, ", "))
+	}
+}
+
+func (p *parser) parseOffline(n *yaml.Node, out *OfflineStoreConfig) {
+	var typ string
+	var typNode, rest *yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		typ, typNode, rest = n.Value, n, &yaml.Node{Kind: yaml.MappingNode}
+	case yaml.MappingNode:
+		typ, typNode, rest = mappingWithoutType(n)
+	default:
+		p.errorf(n, "offline_store must be a type name or a mapping")
+		return
+	}
+	switch typ {
+	case "", "duckdb", "file", "dask":
+		out.Type = "duckdb"
+		var d struct {
+			StagingLocation                 string `yaml:"staging_location"`
+			StagingLocationEndpointOverride string `yaml:"staging_location_endpoint_override"`
+		}
+		p.decodeStrict(rest, &d, "offline_store")
+		out.StagingLocation = d.StagingLocation
+	case "postgres":
+		out.Type = "postgres"
+		p.decodeStrict(rest, &out.Postgres, "offline_store")
+		p.checkPostgres(rest, &out.Postgres, "offline_store")
+	default:
+		if typNode == nil {
+			typNode = n
+		}
+		p.errorf(typNode, "offline_store: unknown type %q (supported: %s)", typ, strings.Join(OfflineStoreTypes, ", "))
+	}
+}
+
+func (p *parser) parseRegistry(n *yaml.Node, out *RegistryConfig) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		out.Path = n.Value
+	case yaml.MappingNode:
+		p.decodeStrict(n, out, "registry")
+	default:
+		p.errorf(n, "registry must be a path or a mapping")
+		return
+	}
+	switch out.RegistryType {
+	case "", "file":
+		out.RegistryType = "file"
+		if out.Path == "" {
+			out.Path = "data/registry.db"
+		}
+	case "sql":
+		if out.Path == "" {
+			p.errorf(n, "registry: registry_type sql needs path: a database URL (postgresql://..., mysql://..., sqlite:///...)")
+		}
+	default:
+		p.errorf(n, "registry: unknown registry_type %q (supported: file, sql)", out.RegistryType)
+	}
+	if out.CacheTTLSeconds != nil && *out.CacheTTLSeconds < 0 {
+		p.errorf(n, "registry: cache_ttl_seconds must be >= 0 (0 = never expire)")
+	}
+}
+
+func (p *parser) parseBatchEngine(n *yaml.Node, out *BatchEngineConfig) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		out.Type = n.Value
+	case yaml.MappingNode:
+		if err := n.Decode(out); err != nil {
+			p.errorf(n, "batch_engine: %v", err)
+		}
+		delete(out.Options, "type")
+	}
+	switch out.Type {
+	case "", "local":
+		out.Type = "local"
+	case "beam":
+	default:
+		p.errorf(n, "batch_engine: unknown type %q (supported: local, beam)", out.Type)
+	}
+}
+
+// ResolvePath resolves a repository-relative path.
+func (c *RepoConfig) ResolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) || strings.Contains(p, "://") {
+		return p
+	}
+	return filepath.Join(c.RepoPath, p)
+}
+
+// suggest returns ` (did you mean "x"?)` for the closest candidate, or "".
+func suggest(s string, candidates []string) string {
+	best := Closest(s, candidates, 1)
+	if len(best) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best[0])
+}
+
+// Closest returns up to n candidates within a small edit distance of s,
+// nearest first. It is used for "did you mean" suggestions.
+func Closest(s string, candidates []string, n int) []string {
+	type scored struct {
+		c string
+		d int
+	}
+	var out []scored
+	for _, c := range candidates {
+		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		if d <= max(2, len(s)/3) || len(s) >= 4 && (strings.Contains(c, s) || strings.Contains(s, c)) {
+			out = append(out, scored{c, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].d < out[j].d })
+	var names []string
+	for i := 0; i < len(out) && i < n; i++ {
+		names = append(names, out[i].c)
+	}
+	return names
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
