@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addLaterCommands registers the data commands (materialize, serve, ...).
+func addLaterCommands(root *cobra.Command, g *globals) {}

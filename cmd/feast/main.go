@@ -1,0 +1,32 @@
+// Command feast is the command line of the feature store: create a feature
+// repository, plan and apply definitions to the registry, materialize
+// features into the online store, retrieve training data and serve features.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCmd(os.Stdout, os.Stderr)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		var ec *exitCodeError
+		if errors.As(err, &ec) {
+			os.Exit(ec.code)
+		}
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCodeError ends the command with a specific exit code and no message.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/config"
+)
+
+// globals are the flags every subcommand shares, as in Feast's CLI.
+type globals struct {
+	chdir    string
+	yamlPath string
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "feast",
+		Short: "A Go-native, Feast-compatible feature store",
+		Long: `feast manages a feature repository: a directory with feature_store.yaml and YAML
+definitions of entities, data sources, feature views, on-demand feature views and
+feature services. It applies them to a registry compatible with Feast's, materializes
+features into an online store, builds point-in-time correct training data and serves
+features over HTTP and gRPC.
+
+Start with:
+  feast init my_repo && cd my_repo && feast apply`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setupLogging()
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.chdir, "chdir", "c", os.Getenv("FEATURE_REPO_DIR"), "run as if started in this feature repository directory")
+	pf.StringVarP(&g.yamlPath, "feature-store-yaml", "f", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+")")
+	pf.StringVar(&g.logLevel, "log-level", "warning", "log level: debug, info, warning, error")
+	root.AddCommand(
+		newVersionCmd(g), newInitCmd(g), newPlanCmd(g), newApplyCmd(g), newTeardownCmd(g),
+		newRegistryDumpCmd(g), newConfigurationCmd(g),
+	)
+	for _, c := range objectCommands(g) {
+		root.AddCommand(c)
+	}
+	addLaterCommands(root, g)
+	return root
+}
+
+func (g *globals) setupLogging() error {
+	var level slog.Level
+	switch strings.ToLower(g.logLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warning", "warn", "":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return fmt.Errorf("--log-level %q: use debug, info, warning or error", g.logLevel)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
+	return nil
+}
+
+// open opens the feature store of the selected repository.
+func (g *globals) open(ctx context.Context) (*feast.FeatureStore, error) {
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: g.chdir, ConfigPath: g.yamlPath, Logger: slog.Default()})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range fs.Config().Warnings {
+		fmt.Fprintln(g.stderr, "warning:", w)
+	}
+	return fs, nil
+}
+
+// color wraps s in an ANSI color when out is a terminal.
+func color(out io.Writer, code, s string) string {
+	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == "" {
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	return s
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the feast version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(g.stdout, "Feast SDK Version: \"%s\"\n", feast.Version)
+			return nil
+		},
+	}
+}

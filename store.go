@@ -1,0 +1,181 @@
+// Package feast is the library entry point of the feature store: open a
+// feature repository (feature_store.yaml plus definitions) and plan, apply,
+// materialize, retrieve training data and serve online features.
+//
+// A FeatureStore is safe for concurrent use. Stores are opened lazily on
+// first use and closed by Close.
+package feast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/definitions"
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/registry"
+	"github.com/feastgo/feast/registry/sqlstore"
+)
+
+// Version is the feature store version reported by `feast version` and the
+// serving info endpoint. It is overridden at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Options configures Open.
+type Options struct {
+	// RepoPath is the feature repository directory (default ".").
+	RepoPath string
+	// ConfigPath overrides <RepoPath>/feature_store.yaml.
+	ConfigPath string
+	// Config, when set, is used instead of reading a file.
+	Config *config.RepoConfig
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; default time.Now. Tests inject a clock.
+	Now func() time.Time
+	// LookupEnv resolves ${VAR} in the config; default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// FeatureStore is an opened feature repository.
+type FeatureStore struct {
+	cfg      *config.RepoConfig
+	logger   *slog.Logger
+	now      func() time.Time
+	registry *registry.Registry
+
+	mu      sync.Mutex
+	online  online.Store
+	offline offlineHandle
+}
+
+// Open loads the configuration and opens the registry. The online and
+// offline stores are opened on first use.
+func Open(ctx context.Context, opts Options) (*FeatureStore, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		var err error
+		cfg, err = config.Load(config.Options{RepoPath: opts.RepoPath, ConfigPath: opts.ConfigPath, LookupEnv: opts.LookupEnv})
+		if err != nil {
+			return nil, err
+		}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	store, err := OpenRegistryStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &FeatureStore{
+		cfg: cfg, logger: logger, now: now,
+		registry: registry.New(store, cfg.Project, registry.Options{CacheTTL: cfg.Registry.CacheTTL(), Now: now}),
+	}, nil
+}
+
+// OpenRegistryStore opens the registry backend named by the configuration.
+func OpenRegistryStore(ctx context.Context, cfg *config.RepoConfig) (registry.Store, error) {
+	switch cfg.Registry.RegistryType {
+	case "sql":
+		u := cfg.Registry.Path
+		if rest, ok := strings.CutPrefix(u, "sqlite:///"); ok && !strings.HasPrefix(rest, "/") {
+			u = "sqlite:///" + cfg.ResolvePath(rest)
+		}
+		s, err := sqlstore.Open(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("open sql registry: %w", err)
+		}
+		return s, nil
+	default:
+		s, err := registry.OpenFile(ctx, cfg.ResolvePath(cfg.Registry.Path))
+		if err != nil {
+			return nil, fmt.Errorf("open file registry: %w", err)
+		}
+		return s, nil
+	}
+}
+
+// Config returns the parsed configuration.
+func (fs *FeatureStore) Config() *config.RepoConfig { return fs.cfg }
+
+// Project returns the configured project name.
+func (fs *FeatureStore) Project() string { return fs.cfg.Project }
+
+// Registry returns the cached registry.
+func (fs *FeatureStore) Registry() *registry.Registry { return fs.registry }
+
+// Logger returns the store's logger.
+func (fs *FeatureStore) Logger() *slog.Logger { return fs.logger }
+
+// Now returns the store's clock reading.
+func (fs *FeatureStore) Now() time.Time { return fs.now() }
+
+// Snapshot returns the current registry snapshot of the project.
+func (fs *FeatureStore) Snapshot(ctx context.Context) (*registry.Snapshot, error) {
+	return fs.registry.Snapshot(ctx)
+}
+
+// LoadDefinitions reads and validates the repository's definitions,
+// including type-checking on-demand expressions.
+func (fs *FeatureStore) LoadDefinitions() (*definitions.Repo, error) {
+	return definitions.Load(fs.cfg.RepoPath, definitions.Options{CheckODFV: checkODFV})
+}
+
+// OnlineStore returns the online store, opening it on first use.
+func (fs *FeatureStore) OnlineStore(ctx context.Context) (online.Store, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.online != nil {
+		return fs.online, nil
+	}
+	s, err := openOnline(ctx, fs.cfg)
+	if err != nil {
+		return nil, err
+	}
+	fs.online = s
+	return s, nil
+}
+
+// ErrNoOnlineStore is returned when online_store is none.
+var ErrNoOnlineStore = errors.New("no online store configured (online_store: none)")
+
+// Close closes every store that was opened.
+func (fs *FeatureStore) Close() error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var errs []error
+	if fs.online != nil {
+		errs = append(errs, fs.online.Close())
+		fs.online = nil
+	}
+	if fs.offline != nil {
+		errs = append(errs, fs.offline.Close())
+		fs.offline = nil
+	}
+	errs = append(errs, fs.registry.Store().Close())
+	return errors.Join(errs...)
+}
+
+// FeatureView returns the named feature view from the current snapshot.
+func (fs *FeatureStore) FeatureView(ctx context.Context, name string) (*model.FeatureView, error) {
+	snap, err := fs.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fv, ok := snap.FeatureViews[name]
+	if !ok {
+		return nil, &registry.NotFoundError{Kind: "feature view", Name: name, Project: fs.cfg.Project, Suggestions: config.Closest(name, snap.FeatureViewNames(), 3)}
+	}
+	return fv, nil
+}
