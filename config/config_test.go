@@ -138,3 +138,26 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse("fuzz.yaml", "/r", data, noEnv)
 	})
 }
+
+// TestEnvironmentsExample keeps the documented staging/production layout valid.
+func TestEnvironmentsExample(t *testing.T) {
+	data, err := os.ReadFile("../examples/environments/feature_store.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := Parse("feature_store.yaml", "/repo", data, noEnv)
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if local.Registry.Path != "sqlite:///data/registry.db" || local.OnlineStore.Redis.ConnectionString != "localhost:6379" || local.OfflineStore.Postgres.Port != 5432 {
+		t.Errorf("local defaults: %+v %+v", local.Registry, local.OnlineStore.Redis)
+	}
+	prod := map[string]string{"REGISTRY_URL": "postgresql://feast@prod-db:5432/feast", "REDIS_CONNECTION_STRING": "prod-redis:6379,ssl=true", "PGPORT": "6432"}
+	cfg, err := Parse("feature_store.yaml", "/repo", data, func(k string) (string, bool) { v, ok := prod[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Registry.Path != prod["REGISTRY_URL"] || cfg.OnlineStore.Redis.ConnectionString != prod["REDIS_CONNECTION_STRING"] || cfg.OfflineStore.Postgres.Port != 6432 {
+		t.Errorf("production values: %+v", cfg)
+	}
+}

@@ -101,7 +101,7 @@ func TestODFVChecker(t *testing.T) {
 	for _, f := range gotInputs {
 		names = append(names, f.Name)
 	}
-	if strings.Join(names, ",") != "conv_rate,acc_rate,avg_daily_trips,val_to_add" {
+	if strings.Join(names, ",") != "driver_hourly_stats:conv_rate,driver_hourly_stats:acc_rate,driver_hourly_stats:avg_daily_trips,val_to_add" {
 		t.Errorf("inputs = %v", names)
 	}
 }

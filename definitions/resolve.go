@@ -104,29 +104,13 @@ func (l *loader) resolve() {
 	for _, r := range l.odfvRefs {
 		o := r.odfv
 		obj := objectLabel("on demand feature view", o.Name)
-		var inputs []model.Field
-		seen := map[string]string{}
 		for _, sn := range r.sources {
 			if fv, ok := views[sn.Value]; ok {
 				o.Sources = append(o.Sources, model.ODFVSource{FeatureView: fv.Name})
-				for _, f := range fv.Features {
-					if prev, dup := seen[f.Name]; dup {
-						l.add(r.at.file, sn.Line, obj, "sources", "field %q is provided by both %s and %s; rename one of them", f.Name, prev, fv.Name)
-					}
-					seen[f.Name] = fv.Name
-					inputs = append(inputs, f)
-				}
 				continue
 			}
 			if s, ok := sources[sn.Value]; ok && s.Kind == model.SourceRequest {
 				o.Sources = append(o.Sources, model.ODFVSource{Request: s})
-				for _, f := range s.Schema {
-					if prev, dup := seen[f.Name]; dup {
-						l.add(r.at.file, sn.Line, obj, "sources", "field %q is provided by both %s and %s; rename one of them", f.Name, prev, s.Name)
-					}
-					seen[f.Name] = s.Name
-					inputs = append(inputs, f)
-				}
 				continue
 			}
 			candidates := keys(views)
@@ -137,6 +121,7 @@ func (l *loader) resolve() {
 			}
 			l.add(r.at.file, sn.Line, obj, "sources", "%q is neither a feature view nor a request source%s", sn.Value, didYouMean(sn.Value, candidates))
 		}
+		inputs := o.Inputs(func(n string) *model.FeatureView { return views[n] })
 		if l.opts.CheckODFV != nil && len(o.Sources) == len(r.sources) && len(r.sources) > 0 {
 			if err := l.opts.CheckODFV(o, inputs); err != nil {
 				l.add(r.at.file, r.at.line, obj, "schema", "%v", err)

@@ -215,3 +215,30 @@ type FeatureService struct {
 	Created     time.Time
 	Updated     time.Time
 }
+
+// Inputs returns the fields an on-demand view's expressions read, named as
+// package transform expects: "view:feature" for features of source views
+// (all of a view's features unless the source narrows them) and the bare
+// field name for request-source fields. views resolves feature view names;
+// sources it cannot resolve are skipped.
+func (o *OnDemandFeatureView) Inputs(views func(string) *FeatureView) []Field {
+	var out []Field
+	for _, src := range o.Sources {
+		if src.Request != nil {
+			out = append(out, src.Request.Schema...)
+			continue
+		}
+		fv := views(src.FeatureView)
+		if fv == nil {
+			continue
+		}
+		for _, f := range fv.Features {
+			if len(src.Features) > 0 && !contains(src.Features, f.Name) {
+				continue
+			}
+			f.Name = fv.Name + ":" + f.Name
+			out = append(out, f)
+		}
+	}
+	return out
+}

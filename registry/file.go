@@ -41,10 +41,11 @@ const SchemaVersion = "1"
 type FileStore struct {
 	mu sync.Mutex
 	// Exactly one of path (local) or bucket+key (object store) is set.
-	path   string
-	bucket *blob.Bucket
-	key    string
-	now    func() time.Time
+	path      string
+	bucket    *blob.Bucket
+	bucketURL string
+	key       string
+	now       func() time.Time
 }
 
 var _ Store = (*FileStore)(nil)
@@ -78,11 +79,16 @@ func OpenFile(ctx context.Context, location string) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open registry bucket %s: %w", bucketURL.String(), err)
 	}
-	return &FileStore{bucket: b, key: key, now: time.Now}, nil
+	return &FileStore{bucket: b, bucketURL: bucketURL.String(), key: key, now: time.Now}, nil
 }
 
 // Load reads the registry. A missing file loads as an empty registry.
 func (s *FileStore) Load(ctx context.Context, _ string) (*core.Registry, error) {
+	if s.bucket != nil {
+		l := s.blobLock()
+		l.Lock()
+		defer l.Unlock()
+	}
 	data, err := s.read(ctx)
 	if err != nil {
 		return nil, err
@@ -126,10 +132,26 @@ func (s *FileStore) read(ctx context.Context) ([]byte, error) {
 	return data, nil
 }
 
+// blobLocks serializes registry updates to one object-store location
+// within this process (several FileStores may point at the same blob).
+// Object stores offer no portable cross-machine lock, so applies from
+// several machines to one blob are last-writer-wins, as in Feast.
+var blobLocks sync.Map // location -> *sync.Mutex
+
+func (s *FileStore) blobLock() *sync.Mutex {
+	m, _ := blobLocks.LoadOrStore(s.bucketURL+"/"+s.key, &sync.Mutex{})
+	return m.(*sync.Mutex)
+}
+
 // Update applies fn under the registry lock and writes the result atomically.
 func (s *FileStore) Update(ctx context.Context, _ string, fn func(*core.Registry) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.bucket != nil {
+		l := s.blobLock()
+		l.Lock()
+		defer l.Unlock()
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return err

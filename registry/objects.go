@@ -76,15 +76,25 @@ func Put(r *core.Registry, o Object) {
 	case *core.DataSource:
 		r.DataSources = putIn(r.DataSources, m, func(x *core.DataSource) bool { return x.GetProject() == m.GetProject() && x.GetName() == m.GetName() })
 	case *core.Entity:
-		r.Entities = putIn(r.Entities, m, func(x *core.Entity) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName()) })
+		r.Entities = putIn(r.Entities, m, func(x *core.Entity) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
 	case *core.FeatureView:
-		r.FeatureViews = putIn(r.FeatureViews, m, func(x *core.FeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName()) })
+		r.FeatureViews = putIn(r.FeatureViews, m, func(x *core.FeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
 	case *core.StreamFeatureView:
-		r.StreamFeatureViews = putIn(r.StreamFeatureViews, m, func(x *core.StreamFeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName()) })
+		r.StreamFeatureViews = putIn(r.StreamFeatureViews, m, func(x *core.StreamFeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
 	case *core.OnDemandFeatureView:
-		r.OnDemandFeatureViews = putIn(r.OnDemandFeatureViews, m, func(x *core.OnDemandFeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName()) })
+		r.OnDemandFeatureViews = putIn(r.OnDemandFeatureViews, m, func(x *core.OnDemandFeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
 	case *core.FeatureService:
-		r.FeatureServices = putIn(r.FeatureServices, m, func(x *core.FeatureService) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName()) })
+		r.FeatureServices = putIn(r.FeatureServices, m, func(x *core.FeatureService) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
 	default:
 		panic(fmt.Sprintf("registry.Put: unsupported message %T", o.Msg))
 	}
@@ -96,15 +106,25 @@ func Remove(r *core.Registry, project string, kind Kind, name string) {
 	case KindDataSource:
 		r.DataSources = removeFrom(r.DataSources, func(x *core.DataSource) bool { return x.GetProject() == project && x.GetName() == name })
 	case KindEntity:
-		r.Entities = removeFrom(r.Entities, func(x *core.Entity) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name) })
+		r.Entities = removeFrom(r.Entities, func(x *core.Entity) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
 	case KindFeatureView:
-		r.FeatureViews = removeFrom(r.FeatureViews, func(x *core.FeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name) })
+		r.FeatureViews = removeFrom(r.FeatureViews, func(x *core.FeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
 	case KindStreamView:
-		r.StreamFeatureViews = removeFrom(r.StreamFeatureViews, func(x *core.StreamFeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name) })
+		r.StreamFeatureViews = removeFrom(r.StreamFeatureViews, func(x *core.StreamFeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
 	case KindOnDemandView:
-		r.OnDemandFeatureViews = removeFrom(r.OnDemandFeatureViews, func(x *core.OnDemandFeatureView) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name) })
+		r.OnDemandFeatureViews = removeFrom(r.OnDemandFeatureViews, func(x *core.OnDemandFeatureView) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
 	case KindFeatureService:
-		r.FeatureServices = removeFrom(r.FeatureServices, func(x *core.FeatureService) bool { return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name) })
+		r.FeatureServices = removeFrom(r.FeatureServices, func(x *core.FeatureService) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
 	}
 }
 
@@ -117,7 +137,9 @@ func DeleteProject(r *core.Registry, project string) {
 	r.SavedDatasets = removeFrom(r.SavedDatasets, func(x *core.SavedDataset) bool { return x.GetSpec().GetProject() == project })
 	r.ValidationReferences = removeFrom(r.ValidationReferences, func(x *core.ValidationReference) bool { return x.GetProject() == project })
 	r.Permissions = removeFrom(r.Permissions, func(x *core.Permission) bool { return x.GetSpec().GetProject() == project })
+	r.LabelViews = removeFrom(r.LabelViews, func(x *core.LabelView) bool { return x.GetSpec().GetProject() == project })
 	r.Projects = removeFrom(r.Projects, func(x *core.Project) bool { return x.GetSpec().GetName() == project })
+	SetInfra(r, project, nil)
 	r.ProjectMetadata = removeFrom(r.ProjectMetadata, func(x *core.ProjectMetadata) bool { return x.GetProject() == project })
 }
 

@@ -1,0 +1,96 @@
+package onlinetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/proto/feast/types"
+)
+
+// BenchFeatures is the number of features of the benchmark view.
+const BenchFeatures = 10
+
+// BenchView creates a unique project and a view with BenchFeatures Double
+// features (f0..f9) for benchmarks, and returns the feature names.
+func BenchView(tb testing.TB, s online.Store) (string, *model.FeatureView, []string) {
+	tb.Helper()
+	project, views := Setup(tb, s, 1)
+	fv := views[0]
+	feats := make([]string, BenchFeatures)
+	for i := range feats {
+		feats[i] = fmt.Sprintf("f%d", i)
+		fv.Features = append(fv.Features, model.Field{Name: feats[i], Type: model.Double})
+	}
+	return project, fv, feats
+}
+
+// BenchRows returns n rows of BenchFeatures double values at ts.
+func BenchRows(tb testing.TB, n int, ts time.Time) []online.Row {
+	tb.Helper()
+	rows := make([]online.Row, n)
+	for i := range rows {
+		vals := make([]*types.Value, BenchFeatures)
+		for f := range vals {
+			vals[f] = Float64(float64(i*BenchFeatures + f))
+		}
+		rows[i] = online.Row{EntityKey: DriverKey(tb, int64(i)), Values: vals, EventTS: ts, CreatedTS: ts}
+	}
+	return rows
+}
+
+// Bench runs the standard online-store benchmarks: Write of 10k rows x 10
+// features per op (each op newer than the last, so nothing is skipped), and
+// Read of 1, 10 and 100 entities x 10 features per op.
+func Bench(b *testing.B, open func(b *testing.B) online.Store) {
+	ctx := context.Background()
+	b.Run("Write10kx10", func(b *testing.B) {
+		s := open(b)
+		project, fv, feats := BenchView(b, s)
+		rows := BenchRows(b, 10_000, base)
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			ts := base.Add(time.Duration(i+1) * time.Second)
+			for r := range rows {
+				rows[r].EventTS = ts
+			}
+			st, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: feats, Rows: rows})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.Written != len(rows) {
+				b.Fatalf("stats %+v", st)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
+	})
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("Read%dx10", n), func(b *testing.B) {
+			s := open(b)
+			project, fv, feats := BenchView(b, s)
+			rows := BenchRows(b, 100, base)
+			if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: feats, Rows: rows}); err != nil {
+				b.Fatal(err)
+			}
+			keys := make([][]byte, n)
+			for i := range keys {
+				keys[i] = rows[i].EntityKey
+			}
+			reqs := []online.ReadRequest{{Project: project, View: fv, Features: feats, EntityKeys: keys}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := s.Read(ctx, reqs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !res[0][n-1][BenchFeatures-1].Found {
+					b.Fatal("not found")
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,706 @@
+// Package redis is the Redis online store, in exactly Feast's layout
+// (feast-formats.md §3.2), so a Feast deployment and this one can share a
+// Redis:
+//
+//   - key: serialized entity key (v3) followed by the project name's bytes;
+//     one HASH per entity and project, shared by every view with the same
+//     join keys;
+//   - field of a feature: online.RedisFieldHash(view, feature), 4 bytes;
+//   - value: serialized feast.types.Value (empty bytes for null);
+//   - field "_ts:<view>": serialized google.protobuf.Timestamp of the row's
+//     event timestamp.
+//
+// Writes are conditional: a row replaces a view's values for an entity only
+// when its event timestamp is strictly newer than the stored "_ts:<view>".
+// Feast checks this client-side between two pipelines, which lets
+// concurrent writers overwrite newer data with older; here the check and the
+// HSET run atomically in a Lua script, one EVALSHA per entity, all in one
+// pipeline. With skip_dedup: true writes are unconditional HSETs, as in
+// Feast.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	goredis "github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/proto/feast/types"
+)
+
+// Redis types of config.RedisOnlineConfig.RedisType.
+const (
+	TypeRedis    = "redis"
+	TypeCluster  = "redis_cluster"
+	TypeSentinel = "redis_sentinel"
+)
+
+// writeScript sets a view's fields in entity hashes whose stored event
+// timestamp is older than the row's, and returns one 1 (written) or 0
+// (skipped) per key.
+//
+//	KEYS       entity hash keys, one per row
+//	ARGV[1]    TTL seconds (0 = none)
+//	ARGV[2]    "_ts:<view>"
+//	ARGV[3]    number of features nf
+//	ARGV[4..]  nf feature fields
+//	then per key: event seconds, event nanos (decimal), serialized
+//	Timestamp, nf serialized values
+//
+// The stored Timestamp is decoded from its protobuf varints (fields 1 and
+// 2); negative seconds are ten-byte two's complement varints.
+const writeScript = `
+local function decode(cur)
+  local s, n, i, len = 0, 0, 1, #cur
+  while i <= len do
+    local tag = string.byte(cur, i)
+    i = i + 1
+    local v, m, start, b = 0, 1, i, 0
+    repeat
+      b = string.byte(cur, i)
+      i = i + 1
+      v = v + (b % 128) * m
+      m = m * 128
+    until b < 128 or i > len
+    if i - start >= 10 then
+      v, m = 0, 1
+      for j = start, start + 8 do
+        v = v + (127 - string.byte(cur, j) % 128) * m
+        m = m * 128
+      end
+      v = -v - 1
+    end
+    if tag == 8 then s = v elseif tag == 16 then n = v end
+  end
+  return s, n
+end
+local ttl, tsf, nf = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local stride, off = 3 + nf, 4 + nf
+local h = {tsf, ''}
+for f = 1, nf do h[2 * f + 1] = ARGV[3 + f] end
+local out = {}
+for k = 1, #KEYS do
+  local b = off + (k - 1) * stride
+  local ok = 1
+  local cur = redis.call('HGET', KEYS[k], tsf)
+  if cur then
+    local s, n = decode(cur)
+    local ns, nn = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+    if ns < s or (ns == s and nn <= n) then ok = 0 end
+  end
+  if ok == 1 then
+    h[2] = ARGV[b + 2]
+    for f = 1, nf do h[2 * f + 2] = ARGV[b + 2 + f] end
+    local last, i = #h, 1
+    while i <= last do
+      local j = i + 199
+      if j > last then j = last end
+      redis.call('HSET', KEYS[k], unpack(h, i, j))
+      i = j + 1
+    end
+    if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
+  end
+  out[k] = ok
+end
+return out
+`
+
+// scriptKeys is the number of rows one script call writes on a single
+// server. A script blocks the server while it runs; 100 rows take well
+// under a millisecond. Cluster clients send one row per call, since the
+// keys of one call must live in one slot.
+const scriptKeys = 100
+
+// Store is the Redis online store. It is safe for concurrent use.
+type Store struct {
+	client goredis.UniversalClient
+	// cluster is set for redis_cluster, where SCAN runs on every master.
+	cluster   *goredis.ClusterClient
+	ttl       int64
+	skipDedup bool
+	script    *goredis.Script
+	shaArg    any // script hash, boxed once
+	fields    fieldCache
+}
+
+var _ online.Store = (*Store)(nil)
+
+// Open connects to the servers of cfg and checks that they answer.
+func Open(ctx context.Context, cfg config.RedisOnlineConfig) (*Store, error) {
+	co, err := ParseConnectionString(cfg.ConnectionString)
+	if err != nil {
+		return nil, fmt.Errorf("redis: open: %w", err)
+	}
+	s := &Store{
+		ttl:       int64(cfg.KeyTTLSeconds),
+		skipDedup: cfg.SkipDedup,
+		script:    goredis.NewScript(writeScript),
+	}
+	switch cfg.RedisType {
+	case "", TypeRedis:
+		s.client = goredis.NewClient(&goredis.Options{
+			Addr: co.Addrs[0], Username: co.Username, Password: co.Password, DB: co.DB,
+			TLSConfig: co.TLSConfig(),
+		})
+	case TypeCluster:
+		s.cluster = goredis.NewClusterClient(&goredis.ClusterOptions{
+			Addrs: co.Addrs, Username: co.Username, Password: co.Password,
+			TLSConfig: co.TLSConfig(),
+		})
+		s.client = s.cluster
+	case TypeSentinel:
+		if cfg.SentinelMaster == "" {
+			return nil, errors.New("redis: open: redis_sentinel needs sentinel_master")
+		}
+		s.client = goredis.NewFailoverClient(&goredis.FailoverOptions{
+			MasterName: cfg.SentinelMaster, SentinelAddrs: co.Addrs,
+			Username: co.Username, Password: co.Password, DB: co.DB,
+			TLSConfig: co.TLSConfig(),
+		})
+	default:
+		return nil, fmt.Errorf("redis: open: unknown redis_type %q (want %s or %s)", cfg.RedisType, TypeRedis, TypeCluster)
+	}
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		s.client.Close()
+		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), err)
+	}
+	s.shaArg = s.script.Hash()
+	if !s.skipDedup {
+		if err := s.script.Load(ctx, s.client).Err(); err != nil {
+			s.client.Close()
+			return nil, fmt.Errorf("redis: open: load write script: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the connections.
+func (s *Store) Close() error { return s.client.Close() }
+
+// InfraName is empty: Redis creates nothing per view.
+func (s *Store) InfraName(string, *model.FeatureView) string { return "" }
+
+// Update deletes the data of the dropped views; kept views need nothing.
+func (s *Store) Update(ctx context.Context, project string, _, drop []*model.FeatureView) error {
+	for _, fv := range drop {
+		if err := s.deleteView(ctx, project, fv); err != nil {
+			return fmt.Errorf("redis: update %s: %w", fv.Name, err)
+		}
+	}
+	return nil
+}
+
+// Teardown deletes the fields and timestamps of views from every entity
+// hash of project; a hash left empty disappears.
+func (s *Store) Teardown(ctx context.Context, project string, views []*model.FeatureView) error {
+	for _, fv := range views {
+		if err := s.deleteView(ctx, project, fv); err != nil {
+			return fmt.Errorf("redis: teardown %s: %w", fv.Name, err)
+		}
+	}
+	return nil
+}
+
+// Key returns the Redis key of an entity in project: the serialized entity
+// key followed by the project name.
+func Key(entityKey []byte, project string) []byte {
+	return append(append(make([]byte, 0, len(entityKey)+len(project)), entityKey...), project...)
+}
+
+// TimestampField is the hash field holding a view's event timestamp.
+func TimestampField(view string) string { return "_ts:" + view }
+
+// Write stores the rows; see the package comment for the conditions.
+func (s *Store) Write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
+	st, err := s.write(ctx, b)
+	if err != nil {
+		return online.WriteStats{}, fmt.Errorf("redis: write %s: %w", b.View.Name, err)
+	}
+	return st, nil
+}
+
+func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
+	if len(b.Rows) == 0 {
+		return online.WriteStats{}, nil
+	}
+	nf := len(b.Features)
+	for i := range b.Rows {
+		if len(b.Rows[i].Values) != nf {
+			return online.WriteStats{}, fmt.Errorf("row %d has %d values for %d features", i, len(b.Rows[i].Values), nf)
+		}
+	}
+	vf := s.fields.view(b.View.Name, b.Features)
+	winners := online.NewestPerEntity(b.Rows)
+
+	if s.skipDedup {
+		return s.writeUnconditional(ctx, &b, vf, winners)
+	}
+	perCall := scriptKeys
+	if s.cluster != nil {
+		perCall = 1
+	}
+	// Split the calls over a few connections so that building commands
+	// overlaps with the server running them.
+	ncalls := (len(winners) + perCall - 1) / perCall
+	workers := min(maxWriteWorkers, max(1, len(winners)/minRowsPerWorker))
+	per := (ncalls + workers - 1) / workers
+	written := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := min(w*per*perCall, len(winners)), min((w+1)*per*perCall, len(winners))
+		if lo == hi {
+			continue
+		}
+		run := func() {
+			written[w], errs[w] = s.writeScripted(ctx, &b, vf, winners[lo:hi], perCall)
+		}
+		if workers == 1 {
+			run()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for w := range workers {
+		if errs[w] != nil {
+			return online.WriteStats{}, errs[w]
+		}
+		total += written[w]
+	}
+	return online.WriteStats{Written: total, Skipped: len(b.Rows) - total}, nil
+}
+
+// writeUnconditional is Feast's skip_dedup: HSET (+ EXPIRE) without
+// comparing timestamps.
+func (s *Store) writeUnconditional(ctx context.Context, b *online.WriteBatch, vf *viewFields, winners []int) (online.WriteStats, error) {
+	nf := len(b.Features)
+	// One arena for keys, timestamps and values: slices into it stay valid
+	// when append reallocates, since the old arrays remain referenced.
+	arena := make([]byte, 0, len(winners)*(len(b.Rows[0].EntityKey)+len(b.Project)+16+nf*12))
+	width := 4 + 2*nf
+	slab := make([]any, len(winners)*width)
+	cmds := make([]goredis.Cmder, 0, 2*len(winners))
+	for wi, ri := range winners {
+		r := &b.Rows[ri]
+		args := slab[wi*width : (wi+1)*width : (wi+1)*width]
+		k := len(arena)
+		arena = append(arena, r.EntityKey...)
+		arena = append(arena, b.Project...)
+		key := arena[k:len(arena):len(arena)]
+		k = len(arena)
+		arena = appendTimestamp(arena, r.EventTS)
+		args[0], args[1], args[2], args[3] = "hset", key, vf.ts, arena[k:len(arena):len(arena)]
+		for fi, v := range r.Values {
+			k := len(arena)
+			var err error
+			if arena, err = online.AppendValue(arena, v); err != nil {
+				return online.WriteStats{}, fmt.Errorf("serialize %s: %w", b.Features[fi], err)
+			}
+			args[4+2*fi], args[5+2*fi] = vf.fields[fi], arena[k:len(arena):len(arena)]
+		}
+		cmds = append(cmds, goredis.NewIntCmd(ctx, args...))
+		if s.ttl > 0 {
+			cmds = append(cmds, goredis.NewBoolCmd(ctx, "expire", key, s.ttl))
+		}
+	}
+	if err := s.exec(ctx, cmds); err != nil {
+		return online.WriteStats{}, err
+	}
+	return online.WriteStats{Written: len(winners), Skipped: len(b.Rows) - len(winners)}, nil
+}
+
+// Write parallelism: at most maxWriteWorkers pipelines per Write, each with
+// at least minRowsPerWorker rows.
+const (
+	maxWriteWorkers  = 4
+	minRowsPerWorker = 1000
+)
+
+// writeScripted writes rows (indexes into b.Rows) with writeScript calls of
+// perCall rows each, in one pipeline, and returns how many were written.
+func (s *Store) writeScripted(ctx context.Context, b *online.WriteBatch, vf *viewFields, rows []int, perCall int) (int, error) {
+	nf := len(b.Features)
+	arena := make([]byte, 0, len(rows)*(len(b.Rows[rows[0]].EntityKey)+len(b.Project)+16+nf*12))
+	ttlArg := strconv.FormatInt(s.ttl, 10)
+	nfArg := strconv.Itoa(nf)
+	cmds := make([]goredis.Cmder, 0, (len(rows)+perCall-1)/perCall)
+	for start := 0; start < len(rows); start += perCall {
+		chunk := rows[start:min(start+perCall, len(rows))]
+		// evalsha sha numkeys keys... ttl tsfield nf fields... rows...
+		args := make([]any, 0, 3+len(chunk)+3+nf+len(chunk)*(3+nf))
+		args = append(args, "evalsha", s.shaArg, strconv.Itoa(len(chunk)))
+		for _, ri := range chunk {
+			k := len(arena)
+			arena = append(arena, b.Rows[ri].EntityKey...)
+			arena = append(arena, b.Project...)
+			args = append(args, arena[k:len(arena):len(arena)])
+		}
+		args = append(args, ttlArg, vf.ts, nfArg)
+		args = append(args, vf.fields...)
+		for _, ri := range chunk {
+			r := &b.Rows[ri]
+			k := len(arena)
+			arena = appendTimestamp(arena, r.EventTS)
+			args = append(args, strconv.FormatInt(r.EventTS.Unix(), 10), strconv.Itoa(r.EventTS.Nanosecond()), arena[k:len(arena):len(arena)])
+			for fi, v := range r.Values {
+				k := len(arena)
+				var err error
+				if arena, err = online.AppendValue(arena, v); err != nil {
+					return 0, fmt.Errorf("serialize %s: %w", b.Features[fi], err)
+				}
+				args = append(args, arena[k:len(arena):len(arena)])
+			}
+		}
+		cmds = append(cmds, goredis.NewIntSliceCmd(ctx, args...))
+	}
+	if err := s.exec(ctx, cmds); err != nil && !isNoScript(err) {
+		return 0, err
+	}
+	// Scripts are flushed by SCRIPT FLUSH and lost on failover: load the
+	// script and retry the calls that found none. The script is
+	// conditional, so a retry cannot apply a row twice.
+	var retry []goredis.Cmder
+	for i, c := range cmds {
+		if isNoScript(c.Err()) {
+			cmds[i] = goredis.NewIntSliceCmd(ctx, c.Args()...)
+			retry = append(retry, cmds[i])
+		}
+	}
+	if len(retry) > 0 {
+		if err := s.script.Load(ctx, s.client).Err(); err != nil {
+			return 0, fmt.Errorf("load write script: %w", err)
+		}
+		if err := s.exec(ctx, retry); err != nil {
+			return 0, err
+		}
+	}
+	written := 0
+	for _, c := range cmds {
+		res, err := c.(*goredis.IntSliceCmd).Result()
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range res {
+			written += int(n)
+		}
+	}
+	return written, nil
+}
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// exec runs cmds in one pipeline (or directly when there is one) and
+// returns the first error.
+func (s *Store) exec(ctx context.Context, cmds []goredis.Cmder) error {
+	switch len(cmds) {
+	case 0:
+		return nil
+	case 1:
+		_ = s.client.Process(ctx, cmds[0])
+		return cmds[0].Err()
+	}
+	p := s.client.Pipeline()
+	_ = p.BatchProcess(ctx, cmds...)
+	_, err := p.Exec(ctx)
+	return err
+}
+
+// appendTimestamp appends the serialized google.protobuf.Timestamp of t.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != 0 {
+		dst = protowire.AppendTag(dst, 1, protowire.VarintType)
+		dst = protowire.AppendVarint(dst, uint64(sec))
+	}
+	if nanos := t.Nanosecond(); nanos != 0 {
+		dst = protowire.AppendTag(dst, 2, protowire.VarintType)
+		dst = protowire.AppendVarint(dst, uint64(nanos))
+	}
+	return dst
+}
+
+// parseTimestamp decodes a serialized google.protobuf.Timestamp.
+func parseTimestamp(b []byte) (time.Time, error) {
+	var sec, nanos int64
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return time.Time{}, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.VarintType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return time.Time{}, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return time.Time{}, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			sec = int64(v)
+		case 2:
+			nanos = int64(int32(v))
+		}
+	}
+	return time.Unix(sec, nanos).UTC(), nil
+}
+
+// unsafeBytes views s as bytes without copying; the result must not be
+// modified. proto.Unmarshal copies what it keeps.
+func unsafeBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// Read serves all requests in one pipeline of HMGETs, one per entity:
+// HMGET key <field of each feature> _ts:<view>. A feature whose field is
+// absent is not found.
+func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
+	nCmds, nArgs := 0, 0
+	for i := range reqs {
+		n := len(reqs[i].EntityKeys)
+		nCmds += n
+		nArgs += n * (len(reqs[i].Features) + 3)
+	}
+	out := make([]online.ReadResult, len(reqs))
+	if nCmds == 0 {
+		for i := range reqs {
+			out[i] = online.ReadResult{}
+		}
+		return out, nil
+	}
+	cmds := make([]goredis.Cmder, nCmds)
+	slab := make([]any, nArgs)
+	keyLen := 0
+	for i := range reqs {
+		for _, k := range reqs[i].EntityKeys {
+			keyLen += len(k) + len(reqs[i].Project)
+		}
+	}
+	arena := make([]byte, 0, keyLen)
+	c := 0
+	for i := range reqs {
+		req := &reqs[i]
+		vf := s.fields.view(req.View.Name, req.Features)
+		w := len(req.Features) + 3
+		for _, k := range req.EntityKeys {
+			args := slab[:w:w]
+			slab = slab[w:]
+			start := len(arena)
+			arena = append(arena, k...)
+			arena = append(arena, req.Project...)
+			args[0] = "hmget"
+			args[1] = arena[start:len(arena):len(arena)]
+			copy(args[2:], vf.fields)
+			args[w-1] = vf.ts
+			cmds[c] = goredis.NewSliceCmd(ctx, args...)
+			c++
+		}
+	}
+	if err := s.exec(ctx, cmds); err != nil {
+		return nil, fmt.Errorf("redis: read %s: %w", reqs[0].View.Name, err)
+	}
+	c = 0
+	for i := range reqs {
+		req := &reqs[i]
+		nf := len(req.Features)
+		res := make(online.ReadResult, len(req.EntityKeys))
+		flat := make([]online.FeatureValue, len(req.EntityKeys)*nf)
+		values := make([]types.Value, len(req.EntityKeys)*nf)
+		for e := range res {
+			row := flat[e*nf : (e+1)*nf : (e+1)*nf]
+			res[e] = row
+			reply := cmds[c].(*goredis.SliceCmd).Val()
+			c++
+			if len(reply) != nf+1 {
+				return nil, fmt.Errorf("redis: read %s: HMGET returned %d values for %d fields", req.View.Name, len(reply), nf+1)
+			}
+			var ts time.Time
+			if raw, ok := reply[nf].(string); ok {
+				var err error
+				if ts, err = parseTimestamp(unsafeBytes(raw)); err != nil {
+					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, TimestampField(req.View.Name), err)
+				}
+			}
+			for f := range nf {
+				raw, ok := reply[f].(string)
+				if !ok {
+					continue
+				}
+				v := &values[e*nf+f]
+				if len(raw) > 0 {
+					if err := proto.Unmarshal(unsafeBytes(raw), v); err != nil {
+						return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
+					}
+				}
+				row[f] = online.FeatureValue{Value: v, EventTS: ts, Found: true}
+			}
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// deleteView removes a view's fields from every entity hash of project.
+func (s *Store) deleteView(ctx context.Context, project string, fv *model.FeatureView) error {
+	joinKeys := fv.JoinKeys()
+	prefix := online.SerializeEntityKeyPrefix(joinKeys)
+	pattern := globEscape(prefix) + "*" + globEscape([]byte(project))
+	names := make([]string, len(fv.Features))
+	for i, f := range fv.Features {
+		names[i] = f.Name
+	}
+	vf := s.fields.view(fv.Name, names)
+	scan := func(ctx context.Context, c *goredis.Client) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
+			if err != nil {
+				return fmt.Errorf("scan: %w", err)
+			}
+			var cmds []goredis.Cmder
+			for _, k := range keys {
+				if !isEntityKeyOf(k, project, len(joinKeys)) {
+					continue
+				}
+				args := make([]any, 0, 3+len(vf.fields))
+				args = append(args, "hdel", k)
+				args = append(args, vf.fields...)
+				args = append(args, vf.ts)
+				cmds = append(cmds, goredis.NewIntCmd(ctx, args...))
+			}
+			if err := s.execOn(ctx, c, cmds); err != nil {
+				return fmt.Errorf("hdel: %w", err)
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	if s.cluster != nil {
+		return s.cluster.ForEachMaster(ctx, scan)
+	}
+	c, ok := s.client.(*goredis.Client)
+	if !ok {
+		return fmt.Errorf("unexpected client %T", s.client)
+	}
+	return scan(ctx, c)
+}
+
+func (s *Store) execOn(ctx context.Context, c *goredis.Client, cmds []goredis.Cmder) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	p := c.Pipeline()
+	_ = p.BatchProcess(ctx, cmds...)
+	_, err := p.Exec(ctx)
+	return err
+}
+
+// isEntityKeyOf reports whether key is a serialized entity key with nkeys
+// join keys followed by exactly project (a SCAN pattern "*project" also
+// matches projects whose names end with project).
+func isEntityKeyOf(key, project string, nkeys int) bool {
+	if !strings.HasSuffix(key, project) {
+		return false
+	}
+	keys, _, err := online.DeserializeEntityKey([]byte(key[:len(key)-len(project)]))
+	return err == nil && len(keys) == nkeys
+}
+
+// globEscape escapes the Redis glob metacharacters * ? [ ] \ in b.
+func globEscape(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	for _, c := range b {
+		switch c {
+		case '*', '?', '[', ']', '\\':
+			sb.WriteByte('\\')
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+// viewFields holds the pre-hashed fields of one feature list of one view,
+// boxed once so that building commands allocates nothing per field.
+type viewFields struct {
+	ts     any   // "_ts:<view>"
+	fields []any // 4-byte field of each feature, in request order
+}
+
+// maxCachedLists bounds the cache; further feature lists are hashed per call.
+const maxCachedLists = 10_000
+
+// fieldCache maps (view, feature list) to hashed fields. Lookups are
+// lock-free and allocation-free (copy-on-write map); misses take a mutex.
+type fieldCache struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]*viewFields]
+}
+
+// view returns the fields of features of view, in order.
+func (c *fieldCache) view(view string, features []string) *viewFields {
+	var buf [256]byte
+	key := append(buf[:0], view...)
+	for _, f := range features {
+		key = append(key, 0)
+		key = append(key, f...)
+	}
+	if m := c.m.Load(); m != nil {
+		if vf, ok := (*m)[string(key)]; ok {
+			return vf
+		}
+	}
+	vf := &viewFields{ts: TimestampField(view), fields: make([]any, len(features))}
+	for i, f := range features {
+		vf.fields[i] = string(online.RedisFieldHash(view, f))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil && len(*old) >= maxCachedLists {
+		return vf
+	}
+	next := make(map[string]*viewFields, 1+lenMap(old))
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[string(key)] = vf
+	c.m.Store(&next)
+	return vf
+}
+
+func lenMap(m *map[string]*viewFields) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
+}

@@ -1,0 +1,138 @@
+package online
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/feastgo/feast/proto/feast/types"
+)
+
+// NewestPerEntity returns, for each distinct entity key in rows, the index
+// of the row that wins within the batch: the first row with the greatest
+// event timestamp (a later row with an equal timestamp is not strictly newer
+// and loses). Indexes are in order of each entity's first appearance. Every
+// other row is skipped by Writer.Write.
+func NewestPerEntity(rows []Row) []int {
+	winners := make([]int, 0, len(rows))
+	seen := make(map[string]int, len(rows)) // entity key -> position in winners
+	for i := range rows {
+		if pos, ok := seen[string(rows[i].EntityKey)]; ok {
+			if rows[i].EventTS.After(rows[winners[pos]].EventTS) {
+				winners[pos] = i
+			}
+			continue
+		}
+		seen[string(rows[i].EntityKey)] = len(winners)
+		winners = append(winners, i)
+	}
+	return winners
+}
+
+// IsNull reports whether v is Feast's null: nil or a Value with no field set.
+// A Value holding null_val is a typed null and is stored as such.
+func IsNull(v *types.Value) bool {
+	return v == nil || v.Val == nil
+}
+
+// ValueText is the value_text column of Feast's SQL online stores: the
+// string form of string, integer, floating-point and boolean scalars (as
+// Python's str() prints them), and ok=false for every other kind.
+func ValueText(v *types.Value) (text string, ok bool) {
+	switch x := v.GetVal().(type) {
+	case *types.Value_StringVal:
+		return x.StringVal, true
+	case *types.Value_Int32Val:
+		return strconv.FormatInt(int64(x.Int32Val), 10), true
+	case *types.Value_Int64Val:
+		return strconv.FormatInt(x.Int64Val, 10), true
+	case *types.Value_UnixTimestampVal:
+		return strconv.FormatInt(x.UnixTimestampVal, 10), true
+	case *types.Value_DoubleVal:
+		return pyFloat(x.DoubleVal), true
+	case *types.Value_FloatVal:
+		// Python widens float32 to a double before printing it.
+		return pyFloat(float64(x.FloatVal)), true
+	case *types.Value_BoolVal:
+		if x.BoolVal {
+			return "True", true
+		}
+		return "False", true
+	default:
+		return "", false
+	}
+}
+
+// pyFloat formats f as Python's repr does: shortest round-trip digits,
+// positional for decimal exponents in [-4, 16) with ".0" on integral values,
+// scientific otherwise.
+func pyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	exp := 0
+	sci := strconv.FormatFloat(f, 'e', -1, 64)
+	if i := strings.LastIndexByte(sci, 'e'); i >= 0 {
+		if e, err := strconv.Atoi(sci[i+1:]); err == nil {
+			exp = e
+		}
+	}
+	if exp < -4 || exp >= 16 {
+		return sci
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// AppendValue appends the protobuf serialization of v (Feast's stored value
+// bytes) to dst; null values append nothing. Scalars are encoded by hand,
+// byte-identical to proto.Marshal and without reflection; other kinds go
+// through proto.MarshalAppend.
+func AppendValue(dst []byte, v *types.Value) ([]byte, error) {
+	switch x := v.GetVal().(type) {
+	case nil:
+		return dst, nil
+	case *types.Value_DoubleVal:
+		dst = protowire.AppendTag(dst, 5, protowire.Fixed64Type)
+		return protowire.AppendFixed64(dst, math.Float64bits(x.DoubleVal)), nil
+	case *types.Value_FloatVal:
+		dst = protowire.AppendTag(dst, 6, protowire.Fixed32Type)
+		return protowire.AppendFixed32(dst, math.Float32bits(x.FloatVal)), nil
+	case *types.Value_Int64Val:
+		dst = protowire.AppendTag(dst, 4, protowire.VarintType)
+		return protowire.AppendVarint(dst, uint64(x.Int64Val)), nil
+	case *types.Value_Int32Val:
+		dst = protowire.AppendTag(dst, 3, protowire.VarintType)
+		return protowire.AppendVarint(dst, uint64(int64(x.Int32Val))), nil
+	case *types.Value_UnixTimestampVal:
+		dst = protowire.AppendTag(dst, 8, protowire.VarintType)
+		return protowire.AppendVarint(dst, uint64(x.UnixTimestampVal)), nil
+	case *types.Value_BoolVal:
+		dst = protowire.AppendTag(dst, 7, protowire.VarintType)
+		return protowire.AppendVarint(dst, protowire.EncodeBool(x.BoolVal)), nil
+	case *types.Value_StringVal:
+		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
+		return protowire.AppendString(dst, x.StringVal), nil
+	case *types.Value_BytesVal:
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+		return protowire.AppendBytes(dst, x.BytesVal), nil
+	default:
+		return proto.MarshalOptions{}.MarshalAppend(dst, v)
+	}
+}
