@@ -107,8 +107,8 @@ type Interval struct {
 
 // FeatureView is a group of features read from one source and keyed by entities.
 type FeatureView struct {
-	Name        string
-	Entities    []string
+	Name     string
+	Entities []string
 	// EntityColumns are the join keys with their types, in entity order.
 	EntityColumns []Field
 	Features      []Field

@@ -61,20 +61,20 @@ var scalarDTypes = map[string]ValueType{
 }
 
 var listOf = map[ValueType]ValueType{
-	Bytes:                      BytesList,
-	String:                     StringList,
-	Int32:                      Int32List,
-	Int64:                      Int64List,
-	Double:                     DoubleList,
-	Float:                      FloatList,
-	Bool:                       BoolList,
-	UnixTimestamp:              UnixTimestampList,
-	JSON:                       types.ValueType_JSON_LIST,
-	UUID:                       types.ValueType_UUID_LIST,
-	types.ValueType_TIME_UUID:  types.ValueType_TIME_UUID_LIST,
-	types.ValueType_DECIMAL:    types.ValueType_DECIMAL_LIST,
-	types.ValueType_MAP:        types.ValueType_MAP_LIST,
-	types.ValueType_STRUCT:     types.ValueType_STRUCT_LIST,
+	Bytes:                     BytesList,
+	String:                    StringList,
+	Int32:                     Int32List,
+	Int64:                     Int64List,
+	Double:                    DoubleList,
+	Float:                     FloatList,
+	Bool:                      BoolList,
+	UnixTimestamp:             UnixTimestampList,
+	JSON:                      types.ValueType_JSON_LIST,
+	UUID:                      types.ValueType_UUID_LIST,
+	types.ValueType_TIME_UUID: types.ValueType_TIME_UUID_LIST,
+	types.ValueType_DECIMAL:   types.ValueType_DECIMAL_LIST,
+	types.ValueType_MAP:       types.ValueType_MAP_LIST,
+	types.ValueType_STRUCT:    types.ValueType_STRUCT_LIST,
 }
 
 var setOf = map[ValueType]ValueType{
