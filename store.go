@@ -92,7 +92,7 @@ func OpenRegistryStore(ctx context.Context, cfg *config.RepoConfig) (registry.St
 		if rest, ok := strings.CutPrefix(u, "sqlite:///"); ok && !strings.HasPrefix(rest, "/") {
 			u = "sqlite:///" + cfg.ResolvePath(rest)
 		}
-		s, err := sqlstore.Open(ctx, u)
+		s, err := sqlstore.OpenWithOptions(ctx, u, sqlstore.Options{SchemaMode: cfg.Registry.SchemaMode})
 		if err != nil {
 			return nil, fmt.Errorf("open sql registry: %w", err)
 		}

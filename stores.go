@@ -5,7 +5,11 @@ import (
 	"fmt"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/duckdb"
+	offlinepg "github.com/feastgo/feast/offline/postgres"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/online/postgres"
 	"github.com/feastgo/feast/online/redis"
@@ -13,7 +17,43 @@ import (
 	"github.com/feastgo/feast/transform"
 )
 
-type offlineHandle interface{ Close() error }
+type offlineHandle = offline.Store
+
+// openOffline opens the offline store the configuration names.
+func openOffline(ctx context.Context, cfg *config.RepoConfig) (offline.Store, error) {
+	switch cfg.OfflineStore.Type {
+	case "duckdb":
+		s, err := duckdb.Open(ctx, cfg.OfflineStore, cfg.RepoPath)
+		if err != nil {
+			return nil, fmt.Errorf("open duckdb offline store: %w", err)
+		}
+		return s, nil
+	case "postgres":
+		s, err := offlinepg.Open(ctx, cfg.OfflineStore.Postgres)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres offline store: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("offline store type %q is not supported", cfg.OfflineStore.Type)
+}
+
+// engine returns the materialization engine the configuration names.
+func (fs *FeatureStore) engine(ctx context.Context) (materialize.Engine, error) {
+	src, err := fs.OfflineStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := fs.OnlineStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch fs.cfg.BatchEngine.Type {
+	case "local", "":
+		return materialize.NewLocal(src, dst, materialize.LocalOptions{BatchSize: fs.cfg.Materialization.OnlineWriteBatchSize}), nil
+	}
+	return nil, fmt.Errorf("batch_engine %q is not available in this binary", fs.cfg.BatchEngine.Type)
+}
 
 // openOnline opens the online store the configuration names.
 func openOnline(ctx context.Context, cfg *config.RepoConfig) (online.Store, error) {

@@ -1,0 +1,187 @@
+// Command materialize benchmarks materialization: it generates a Parquet
+// source with one row per entity and 10 features, applies a repository
+// using it, materializes it into Redis or SQLite with the in-process engine,
+// and reports rows/s and peak RSS. For Redis it also runs
+// `redis-benchmark -P 16` HSET in the same run as the store's write limit.
+//
+//	go run ./bench/materialize -rows 1000000 -store redis
+//	go run ./bench/materialize -rows 10000000 -store sqlite
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	feast "github.com/feastgo/feast"
+)
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "source rows (one per entity)")
+	store := flag.String("store", "sqlite", "online store: sqlite or redis")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "redis address")
+	keep := flag.Bool("keep", false, "keep the generated repository")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "feast-bench-materialize-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	end := time.Now().UTC().Truncate(time.Hour)
+	t0 := time.Now()
+	if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, end); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("generated %d rows in %s\n", *rows, time.Since(t0).Round(time.Millisecond))
+	project := fmt.Sprintf("bench_%d", os.Getpid())
+	online := "online_store: {type: sqlite, path: data/online.db}"
+	if *store == "redis" {
+		online = fmt.Sprintf("online_store: {type: redis, connection_string: %q}", *redisAddr)
+	}
+	os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte("project: "+project+"\nregistry: data/registry.db\n"+online+"\n"), 0o644)
+	var schema strings.Builder
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&schema, "      - {name: f%d, dtype: Float64}\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "features.yaml"), []byte(`entities:
+  - {name: entity, join_keys: [entity_id], value_type: INT64}
+data_sources:
+  - {name: src, type: file, path: data/source.parquet, timestamp_field: event_timestamp}
+feature_views:
+  - name: bench
+    entities: [entity]
+    ttl: 2d
+    source: src
+    schema:
+`+schema.String()), 0o644)
+
+	ctx := context.Background()
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: dir})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fs.Close()
+	p, err := fs.Plan(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := fs.Apply(ctx, p); err != nil {
+		log.Fatal(err)
+	}
+	start := time.Now()
+	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	took := time.Since(start)
+	st := res[0].Stats
+	rate := float64(st.RowsWritten) / took.Seconds()
+	fmt.Printf("store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
+		*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), rate, peakRSS())
+	if *store == "redis" {
+		if base, err := redisBaseline(*redisAddr, 200_000); err == nil {
+			fmt.Printf("redis-benchmark -P 16 HSET (10 fields): %.0f requests/s; materialize/baseline = %.2f\n", base, rate/base)
+		} else {
+			fmt.Printf("redis baseline unavailable: %v\n", err)
+		}
+		if err := fs.Teardown(ctx); err != nil {
+			log.Printf("teardown: %v", err)
+		}
+	}
+}
+
+// generate writes n rows (entity_id 0..n-1, one row each, 10 float features)
+// in row groups of 128k rows, never holding more than one group in memory.
+func generate(path string, n int, end time.Time) error {
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	fields := []arrow.Field{{Name: "entity_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "event_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}}
+	for i := 0; i < 10; i++ {
+		fields = append(fields, arrow.Field{Name: fmt.Sprintf("f%d", i), Type: arrow.PrimitiveTypes.Float64})
+	}
+	schema := arrow.NewSchema(fields, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(128*1024)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	const group = 128 * 1024
+	for s := 0; s < n; s += group {
+		for r := s; r < min(n, s+group); r++ {
+			b.Field(0).(*array.Int64Builder).Append(int64(r))
+			b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(end.Add(-time.Duration(1+rng.IntN(3600)) * time.Second).UnixMicro()))
+			for i := 0; i < 10; i++ {
+				b.Field(2 + i).(*array.Float64Builder).Append(rng.Float64())
+			}
+		}
+		rec := b.NewRecordBatch()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+func peakRSS() string {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
+			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+		}
+	}
+	return "?"
+}
+
+var rpsRE = regexp.MustCompile(`([\d.]+) requests per second`)
+
+// redisBaseline runs redis-benchmark with 16-deep pipelining, HSET of 10
+// fields on random keys: the same command shape materialization sends.
+func redisBaseline(addr string, n int) (float64, error) {
+	host, port, _ := strings.Cut(addr, ":")
+	args := []string{"-h", host, "-p", port, "-n", strconv.Itoa(n), "-P", "16", "-r", "1000000", "-q",
+		"HSET", "feast_bench:__rand_int__", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "6", "g", "7", "h", "8", "i", "9", "j", "10"}
+	out, err := exec.Command("redis-benchmark", args...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%v: %s", err, out)
+	}
+	m := rpsRE.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("unexpected output: %s", out)
+	}
+	exec.Command("redis-cli", "-h", host, "-p", port, "--scan", "--pattern", "feast_bench:*").Run()
+	return strconv.ParseFloat(string(m[1]), 64)
+}
