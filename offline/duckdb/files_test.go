@@ -1,0 +1,231 @@
+package duckdb
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/offlinetest"
+)
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T, repo string) *Store {
+	t.Helper()
+	s, err := OpenOptions(context.Background(), Options{RepoPath: repo, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func statsView(src *model.DataSource) *model.FeatureView {
+	return &model.FeatureView{Name: "stats", TTL: 0, Source: src,
+		EntityColumns: []model.Field{{Name: "driver_id", Type: model.Int64}},
+		Features:      []model.Field{{Name: "v", Type: model.Int64}}}
+}
+
+func table(t *testing.T, header string, rows ...string) *offlinetest.Table {
+	t.Helper()
+	cases, err := offlinetest.ParseCases("inline", "case x\nentities\n  "+header+"\n  "+strings.Join(rows, "\n  ")+"\nexpect error x\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases[0].Entities
+}
+
+func render(t *testing.T, job offline.Job) string {
+	t.Helper()
+	rr, err := job.Reader(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	lines, err := offlinetest.RenderReader(rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Entity rows from a Parquet file, a CSV file and a SQL query give the same
+// result as Arrow input; relative paths resolve against the repo.
+func TestEntityInputs(t *testing.T) {
+	ctx := context.Background()
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, "data"), 0o755)
+	writeParquet(t, table(t, "driver_id:int64 event_timestamp:timestamptz v:int64",
+		"1 2024-01-01T00:00:00Z 10", "2 2024-01-01T00:00:00Z 20"), filepath.Join(repo, "data", "stats.parquet"))
+	s := openStore(t, repo)
+	view := statsView(&model.DataSource{Name: "src", Kind: model.SourceFile, Path: "data/stats.parquet", TimestampField: "event_timestamp"})
+	entities := table(t, "driver_id:int64 event_timestamp:timestamp", "2 2024-01-02T00:00:00", "1 2024-01-01T00:00:00", "3 2024-01-02T00:00:00")
+	writeParquet(t, entities, filepath.Join(repo, "entities.parquet"))
+	csv := "driver_id,event_timestamp\n2,2024-01-02 00:00:00\n1,2024-01-01 00:00:00\n3,2024-01-02 00:00:00\n"
+	os.WriteFile(filepath.Join(repo, "entities.csv"), []byte(csv), 0o644)
+	want := strings.Join([]string{"driver_id event_timestamp v", "2 2024-01-02T00:00:00 20", "1 2024-01-01T00:00:00 10", "3 2024-01-02T00:00:00 null"}, "\n")
+	rr, _ := entities.Reader()
+	defer rr.Release()
+	for name, src := range map[string]offline.EntitySource{
+		"arrow":   {Records: rr},
+		"parquet": {Path: "entities.parquet"},
+		"csv":     {Path: "entities.csv"},
+		"query":   {Query: "SELECT * FROM (VALUES (2, TIMESTAMP '2024-01-02'), (1, TIMESTAMP '2024-01-01'), (3, TIMESTAMP '2024-01-02')) AS t(driver_id, event_timestamp)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			job, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: src, Views: []offline.ViewRequest{{View: view}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer job.Close()
+			got := render(t, job)
+			if got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+			schema, err := job.Schema(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if schema.NumFields() != 3 || schema.Field(2).Type.ID() != arrow.INT64 {
+				t.Errorf("schema = %s", schema)
+			}
+		})
+	}
+}
+
+// Sources may be CSV files, globs and hive-partitioned folders; a folder
+// source receives offline pushes as new files, a single file refuses them.
+func TestFileSourcesAndPush(t *testing.T) {
+	ctx := context.Background()
+	repo := t.TempDir()
+	s := openStore(t, repo)
+	rows := table(t, "driver_id:int64 event_timestamp:timestamptz v:int64", "1 2024-01-01T00:00:00Z 10", "2 2024-01-01T00:00:00Z 20")
+	more := table(t, "driver_id:int64 event_timestamp:timestamptz v:int64", "1 2024-01-01T05:00:00Z 11")
+
+	os.MkdirAll(filepath.Join(repo, "glob"), 0o755)
+	writeParquet(t, rows, filepath.Join(repo, "glob", "a.parquet"))
+	writeParquet(t, more, filepath.Join(repo, "glob", "b.parquet"))
+	os.MkdirAll(filepath.Join(repo, "hive", "day=2024-01-01"), 0o755)
+	writeParquet(t, rows, filepath.Join(repo, "hive", "day=2024-01-01", "part.parquet"))
+	os.WriteFile(filepath.Join(repo, "stats.csv"), []byte("driver_id,event_timestamp,v\n1,2024-01-01T00:00:00Z,10\n2,2024-01-01T00:00:00Z,20\n"), 0o644)
+
+	latest := func(t *testing.T, src *model.DataSource) string {
+		t.Helper()
+		rr, err := s.PullLatest(ctx, statsView(src), t0.Add(-time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rr.Release()
+		lines, err := offlinetest.RenderReader(rr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slicesSort(lines[1:])
+		return strings.Join(lines, "\n")
+	}
+	base := "driver_id v event_timestamp\n1 10 2024-01-01T00:00:00Z\n2 20 2024-01-01T00:00:00Z"
+	for name, path := range map[string]string{"csv": "stats.csv", "hive": "hive"} {
+		src := &model.DataSource{Name: name, Kind: model.SourceFile, Path: path, TimestampField: "event_timestamp"}
+		if got := latest(t, src); got != base {
+			t.Errorf("%s: got\n%s\nwant\n%s", name, got, base)
+		}
+	}
+	glob := &model.DataSource{Name: "glob", Kind: model.SourceFile, Path: "glob/*.parquet", TimestampField: "event_timestamp"}
+	want := "driver_id v event_timestamp\n1 11 2024-01-01T05:00:00Z\n2 20 2024-01-01T00:00:00Z"
+	if got := latest(t, glob); got != want {
+		t.Errorf("glob: got\n%s\nwant\n%s", got, want)
+	}
+
+	// Push with a field mapping: the feature v is stored as column value.
+	folder := &model.DataSource{Name: "pushed", Kind: model.SourceFile, Path: "pushed/", TimestampField: "event_timestamp", FieldMapping: map[string]string{"value": "v"}}
+	pushed := table(t, "driver_id:int64 event_timestamp:timestamptz v:int64", "3 2024-01-01T01:00:00Z 30")
+	rec, _ := pushed.Record()
+	defer rec.Release()
+	if err := s.WriteBatch(ctx, folder, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteBatch(ctx, glob, rec); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(repo, "pushed", "*.parquet"))
+	if len(files) != 1 {
+		t.Fatalf("pushed files = %v", files)
+	}
+	if got, want := latest(t, folder), "driver_id v event_timestamp\n3 30 2024-01-01T01:00:00Z"; got != want {
+		t.Errorf("pushed folder: got\n%s\nwant\n%s", got, want)
+	}
+	if got := latest(t, glob); !strings.Contains(got, "3 30 2024-01-01T01:00:00Z") {
+		t.Errorf("pushed glob: got\n%s", got)
+	}
+	single := &model.DataSource{Name: "one", Kind: model.SourceFile, Path: "stats.csv", TimestampField: "event_timestamp"}
+	if err := s.WriteBatch(ctx, single, rec); err == nil || !strings.Contains(err.Error(), "must be a folder or a glob") {
+		t.Errorf("push to a single file: err = %v", err)
+	}
+	pg := &model.DataSource{Name: "pg", Kind: model.SourcePostgres, Table: "t", TimestampField: "ts"}
+	if _, err := s.PullAll(ctx, statsView(pg), t0, t0); !errors.Is(err, offline.ErrNotSupported) {
+		t.Errorf("postgres source: err = %v, want ErrNotSupported", err)
+	}
+}
+
+// Input order survives staging and the join even when the entity file has
+// many row groups and DuckDB scans it in parallel.
+func TestLargeEntityOrder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	const n = 300_000
+	feat := &offlinetest.Table{Cols: []offlinetest.Col{{Name: "driver_id", Type: "int64"}, {Name: "event_timestamp", Type: "timestamptz"}, {Name: "v", Type: "int64"}}}
+	ent := &offlinetest.Table{Cols: []offlinetest.Col{{Name: "seq", Type: "int64"}, {Name: "driver_id", Type: "int64"}, {Name: "event_timestamp", Type: "timestamptz"}}}
+	for i := range 1000 {
+		feat.Rows = append(feat.Rows, []any{int64(i), t0, int64(i * 10)})
+	}
+	for i := range n {
+		ent.Rows = append(ent.Rows, []any{int64(i), int64((i * 7919) % 1000), t0.Add(time.Duration(i%3) * time.Hour)})
+	}
+	writeParquet(t, feat, filepath.Join(dir, "f.parquet"))
+	view := statsView(&model.DataSource{Name: "f", Kind: model.SourceFile, Path: "f.parquet", TimestampField: "event_timestamp"})
+	rr, _ := ent.Reader()
+	defer rr.Release()
+	job, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: offline.EntitySource{Records: rr}, Views: []offline.ViewRequest{{View: view}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	out, err := job.Reader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	next := int64(0)
+	for out.Next() {
+		rec := out.RecordBatch()
+		seq := rec.Column(0).(interface{ Value(int) int64 })
+		ids := rec.Column(1).(interface{ Value(int) int64 })
+		vs := rec.Column(3).(interface{ Value(int) int64 })
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if seq.Value(i) != next || vs.Value(i) != ids.Value(i)*10 {
+				t.Fatalf("row %d: seq %d, driver %d, v %d", next, seq.Value(i), ids.Value(i), vs.Value(i))
+			}
+			next++
+		}
+	}
+	if out.Err() != nil || next != n {
+		t.Fatalf("read %d rows, err %v", next, out.Err())
+	}
+}
+
+func slicesSort(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

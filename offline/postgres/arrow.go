@@ -1,0 +1,393 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/feastgo/feast/offline"
+)
+
+// pgType is the column type used to store an Arrow type.
+func pgType(dt arrow.DataType) (string, error) {
+	switch dt.ID() {
+	case arrow.INT8, arrow.INT16, arrow.UINT8:
+		return "SMALLINT", nil
+	case arrow.INT32, arrow.UINT16:
+		return "INTEGER", nil
+	case arrow.INT64, arrow.UINT32:
+		return "BIGINT", nil
+	case arrow.FLOAT32:
+		return "REAL", nil
+	case arrow.FLOAT64:
+		return "DOUBLE PRECISION", nil
+	case arrow.STRING, arrow.LARGE_STRING:
+		return "TEXT", nil
+	case arrow.BINARY, arrow.LARGE_BINARY:
+		return "BYTEA", nil
+	case arrow.BOOL:
+		return "BOOLEAN", nil
+	case arrow.DATE32, arrow.DATE64:
+		return "DATE", nil
+	case arrow.TIMESTAMP:
+		if dt.(*arrow.TimestampType).TimeZone != "" {
+			return "TIMESTAMPTZ", nil
+		}
+		return "TIMESTAMP", nil
+	case arrow.LIST:
+		elem, err := pgType(dt.(*arrow.ListType).Elem())
+		if err != nil {
+			return "", err
+		}
+		return elem + "[]", nil
+	}
+	return "", fmt.Errorf("arrow type %s has no PostgreSQL column type here", dt)
+}
+
+// goValue returns a pgx-encodable value of row i of a column.
+func goValue(col arrow.Array, i int) (any, error) {
+	if col.IsNull(i) {
+		return nil, nil
+	}
+	switch a := col.(type) {
+	case *array.Int8:
+		return int16(a.Value(i)), nil
+	case *array.Int16:
+		return a.Value(i), nil
+	case *array.Uint8:
+		return int16(a.Value(i)), nil
+	case *array.Int32:
+		return a.Value(i), nil
+	case *array.Uint16:
+		return int32(a.Value(i)), nil
+	case *array.Int64:
+		return a.Value(i), nil
+	case *array.Uint32:
+		return int64(a.Value(i)), nil
+	case *array.Float32:
+		return a.Value(i), nil
+	case *array.Float64:
+		return a.Value(i), nil
+	case *array.String:
+		return a.Value(i), nil
+	case *array.LargeString:
+		return a.Value(i), nil
+	case *array.Binary:
+		return a.Value(i), nil
+	case *array.LargeBinary:
+		return a.Value(i), nil
+	case *array.Boolean:
+		return a.Value(i), nil
+	case *array.Date32:
+		return a.Value(i).ToTime().UTC(), nil
+	case *array.Date64:
+		return a.Value(i).ToTime().UTC(), nil
+	case *array.Timestamp:
+		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC(), nil
+	case *array.List:
+		start, end := a.ValueOffsets(i)
+		vals := a.ListValues()
+		out := make([]any, 0, end-start)
+		for j := start; j < end; j++ {
+			v, err := goValue(vals, int(j))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("arrow type %s cannot be written to PostgreSQL here", col.DataType())
+}
+
+// copySource feeds Arrow batches to COPY, optionally adding a 0-based row
+// number as the last column.
+type copySource struct {
+	ctx    context.Context
+	rr     array.RecordReader
+	rec    arrow.RecordBatch
+	i      int
+	row    int64
+	addRow bool
+	vals   []any
+	err    error
+}
+
+func (s *copySource) Next() bool {
+	for s.rec == nil || s.i+1 >= int(s.rec.NumRows()) {
+		if s.rr == nil || !s.rr.Next() {
+			if s.rr != nil {
+				s.err = s.rr.Err()
+			}
+			return false
+		}
+		if err := s.ctx.Err(); err != nil {
+			s.err = err
+			return false
+		}
+		s.rec, s.i = s.rr.RecordBatch(), -1
+	}
+	s.i++
+	n := int(s.rec.NumCols())
+	if s.vals == nil {
+		s.vals = make([]any, n, n+1)
+	}
+	s.vals = s.vals[:n]
+	for c := 0; c < n; c++ {
+		v, err := goValue(s.rec.Column(c), s.i)
+		if err != nil {
+			s.err = fmt.Errorf("column %s: %w", s.rec.ColumnName(c), err)
+			return false
+		}
+		s.vals[c] = v
+	}
+	if s.addRow {
+		s.vals = append(s.vals, s.row)
+	}
+	s.row++
+	return true
+}
+
+func (s *copySource) Values() ([]any, error) { return s.vals, nil }
+func (s *copySource) Err() error             { return s.err }
+
+// arrowField maps a result column to an Arrow field.
+func arrowField(fd pgconn.FieldDescription) arrow.Field {
+	return arrow.Field{Name: fd.Name, Type: arrowTypeOf(fd.DataTypeOID), Nullable: true}
+}
+
+func arrowTypeOf(oid uint32) arrow.DataType {
+	switch oid {
+	case pgtype.BoolOID:
+		return arrow.FixedWidthTypes.Boolean
+	case pgtype.Int2OID:
+		return arrow.PrimitiveTypes.Int16
+	case pgtype.Int4OID:
+		return arrow.PrimitiveTypes.Int32
+	case pgtype.Int8OID:
+		return arrow.PrimitiveTypes.Int64
+	case pgtype.Float4OID:
+		return arrow.PrimitiveTypes.Float32
+	case pgtype.Float8OID, pgtype.NumericOID:
+		return arrow.PrimitiveTypes.Float64
+	case pgtype.ByteaOID:
+		return arrow.BinaryTypes.Binary
+	case pgtype.DateOID:
+		return arrow.FixedWidthTypes.Date32
+	case pgtype.TimestampOID:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}
+	case pgtype.TimestamptzOID:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	case pgtype.BoolArrayOID:
+		return arrow.ListOf(arrow.FixedWidthTypes.Boolean)
+	case pgtype.Int4ArrayOID:
+		return arrow.ListOf(arrow.PrimitiveTypes.Int32)
+	case pgtype.Int8ArrayOID:
+		return arrow.ListOf(arrow.PrimitiveTypes.Int64)
+	case pgtype.Float4ArrayOID:
+		return arrow.ListOf(arrow.PrimitiveTypes.Float32)
+	case pgtype.Float8ArrayOID:
+		return arrow.ListOf(arrow.PrimitiveTypes.Float64)
+	case pgtype.TextArrayOID, pgtype.VarcharArrayOID:
+		return arrow.ListOf(arrow.BinaryTypes.String)
+	}
+	return arrow.BinaryTypes.String
+}
+
+// kindOfOID is the column kind of a PostgreSQL type.
+func kindOfOID(oid uint32) offline.Kind {
+	switch oid {
+	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID:
+		return offline.KindInt
+	case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
+		return offline.KindFloat
+	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID:
+		return offline.KindString
+	case pgtype.ByteaOID:
+		return offline.KindBytes
+	case pgtype.BoolOID:
+		return offline.KindBool
+	case pgtype.TimestampOID, pgtype.TimestamptzOID:
+		return offline.KindTimestamp
+	case pgtype.DateOID:
+		return offline.KindDate
+	}
+	return offline.KindOther
+}
+
+// appendValue appends a value decoded by pgx to a builder of the type
+// arrowTypeOf chose.
+func appendValue(b array.Builder, v any) error {
+	if v == nil {
+		b.AppendNull()
+		return nil
+	}
+	switch b := b.(type) {
+	case *array.BooleanBuilder:
+		b.Append(v.(bool))
+	case *array.Int16Builder:
+		b.Append(v.(int16))
+	case *array.Int32Builder:
+		b.Append(v.(int32))
+	case *array.Int64Builder:
+		b.Append(v.(int64))
+	case *array.Float32Builder:
+		b.Append(v.(float32))
+	case *array.Float64Builder:
+		switch x := v.(type) {
+		case float64:
+			b.Append(x)
+		case pgtype.Numeric:
+			f, err := x.Float64Value()
+			if err != nil {
+				return err
+			}
+			if !f.Valid {
+				b.AppendNull()
+			} else {
+				b.Append(f.Float64)
+			}
+		case *big.Float:
+			f, _ := x.Float64()
+			b.Append(f)
+		default:
+			return fmt.Errorf("unexpected %T for a float column", v)
+		}
+	case *array.BinaryBuilder:
+		b.Append(v.([]byte))
+	case *array.Date32Builder:
+		b.Append(arrow.Date32FromTime(v.(time.Time)))
+	case *array.TimestampBuilder:
+		t, ok := v.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected %T for a timestamp column (infinity?)", v)
+		}
+		b.Append(arrow.Timestamp(t.UnixMicro()))
+	case *array.ListBuilder:
+		items, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("unexpected %T for an array column", v)
+		}
+		b.Append(true)
+		for _, it := range items {
+			if err := appendValue(b.ValueBuilder(), it); err != nil {
+				return err
+			}
+		}
+	case *array.StringBuilder:
+		switch x := v.(type) {
+		case string:
+			b.Append(x)
+		case []byte:
+			b.Append(string(x))
+		default:
+			b.Append(strings.TrimSpace(fmt.Sprint(x)))
+		}
+	default:
+		return fmt.Errorf("no builder for %T", b)
+	}
+	return nil
+}
+
+// rowsReader streams query rows as Arrow record batches. It owns the rows
+// and runs done after closing them, on the last Release.
+type rowsReader struct {
+	ctx       context.Context
+	rows      pgx.Rows
+	schema    *arrow.Schema
+	batchSize int
+	cur       arrow.RecordBatch
+	err       error
+	refs      atomic.Int64
+	done      func()
+}
+
+func newRowsReader(ctx context.Context, rows pgx.Rows, batchSize int, done func()) *rowsReader {
+	var fields []arrow.Field
+	for _, fd := range rows.FieldDescriptions() {
+		fields = append(fields, arrowField(fd))
+	}
+	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done}
+	r.refs.Store(1)
+	return r
+}
+
+func (r *rowsReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *rowsReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.err != nil || r.rows == nil {
+		return false
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
+	defer b.Release()
+	n := 0
+	for n < r.batchSize && r.rows.Next() {
+		vals, err := r.rows.Values()
+		if err != nil {
+			r.err = err
+			return false
+		}
+		for i, v := range vals {
+			if err := appendValue(b.Field(i), v); err != nil {
+				r.err = fmt.Errorf("column %s: %w", r.schema.Field(i).Name, err)
+				return false
+			}
+		}
+		n++
+	}
+	if n == 0 {
+		r.err = r.rows.Err()
+		r.close()
+		return false
+	}
+	r.cur = b.NewRecordBatch()
+	return true
+}
+
+func (r *rowsReader) close() {
+	if r.rows != nil {
+		r.rows.Close()
+		if r.err == nil {
+			r.err = r.rows.Err()
+		}
+		r.rows = nil
+	}
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+}
+
+func (r *rowsReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is the deprecated name of RecordBatch.
+func (r *rowsReader) Record() arrow.RecordBatch { return r.cur }
+
+func (r *rowsReader) Err() error { return r.err }
+
+func (r *rowsReader) Retain() { r.refs.Add(1) }
+
+func (r *rowsReader) Release() {
+	if r.refs.Add(-1) != 0 {
+		return
+	}
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	r.close()
+}

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/offlinetest"
+)
+
+func parse(t *testing.T, header string, rows ...string) *offlinetest.Table {
+	t.Helper()
+	cases, err := offlinetest.ParseCases("inline", "case x\nentities\n  "+header+"\n  "+strings.Join(rows, "\n  ")+"\nexpect error x\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases[0].Entities
+}
+
+func render(t *testing.T, rr array.RecordReader) string {
+	t.Helper()
+	defer rr.Release()
+	lines, err := offlinetest.RenderReader(rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestEntityInputsAndPush(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	src := createTable(t, s, parse(t, "id_src:int64 event_timestamp:timestamptz value:int64", "1 2024-01-01T00:00:00Z 10", "2 2024-01-01T00:00:00Z 20"))
+	ds := &model.DataSource{Name: "stats", Kind: model.SourcePostgres, Table: src, TimestampField: "event_timestamp",
+		FieldMapping: map[string]string{"id_src": "driver_id", "value": "v"}}
+	view := &model.FeatureView{Name: "stats", Source: ds, EntityColumns: []model.Field{{Name: "driver_id", Type: model.Int64}}, Features: []model.Field{{Name: "v", Type: model.Int64}}}
+
+	dir := t.TempDir()
+	ent := parse(t, "driver_id:int64 event_timestamp:timestamp", "2 2024-01-02T00:00:00", "1 2024-01-01T00:00:00", "3 2024-01-02T00:00:00")
+	rec, _ := ent.Record()
+	rr, _ := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if _, err := offline.WriteParquet(ctx, rr, filepath.Join(dir, "e.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	rr.Release()
+	rec.Release()
+	os.WriteFile(filepath.Join(dir, "e.csv"), []byte("driver_id,event_timestamp\n2,2024-01-02 00:00:00\n1,2024-01-01 00:00:00\n3,2024-01-02 00:00:00\n"), 0o644)
+	want := "driver_id event_timestamp v\n2 2024-01-02T00:00:00 20\n1 2024-01-01T00:00:00 10\n3 2024-01-02T00:00:00 null"
+	for name, es := range map[string]offline.EntitySource{
+		"parquet": {Path: filepath.Join(dir, "e.parquet")},
+		"csv":     {Path: filepath.Join(dir, "e.csv")},
+		"query":   {Query: "SELECT * FROM (VALUES (2::bigint, TIMESTAMP '2024-01-02'), (1, TIMESTAMP '2024-01-01'), (3, TIMESTAMP '2024-01-02')) AS t(driver_id, event_timestamp)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			job, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: es, Views: []offline.ViewRequest{{View: view}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer job.Close()
+			r, err := job.Reader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := render(t, r); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+			schema, err := job.Schema(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if schema.NumFields() != 3 || schema.Field(1).Type.(*arrow.TimestampType).TimeZone != "" {
+				t.Errorf("schema = %s", schema)
+			}
+		})
+	}
+
+	// Offline push writes through the field mapping; PullLatest sees it.
+	pushed := parse(t, "driver_id:int64 event_timestamp:timestamptz v:int64", "1 2024-01-03T00:00:00Z 11")
+	prec, _ := pushed.Record()
+	defer prec.Release()
+	if err := s.WriteBatch(ctx, ds, prec); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	lr, err := s.PullLatest(ctx, view, t0, t0.Add(72*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(render(t, lr), "\n")
+	got := lines[0] + "|" + strings.Join(sorted(lines[1:]), "|")
+	if want := "driver_id v event_timestamp|1 11 2024-01-03T00:00:00Z|2 20 2024-01-01T00:00:00Z"; got != want {
+		t.Errorf("after push: got %s, want %s", got, want)
+	}
+	query := &model.DataSource{Name: "q", Kind: model.SourcePostgres, Query: "SELECT 1"}
+	if err := s.WriteBatch(ctx, query, prec); !errors.Is(err, offline.ErrNotSupported) {
+		t.Errorf("push to a query source: err = %v", err)
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func TestConnString(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  config.PostgresConfig
+		want string
+	}{
+		{config.PostgresConfig{DSN: "postgres://x"}, "postgres://x"},
+		{config.PostgresConfig{Host: "127.0.0.1", Port: 5432, Database: "test", User: "postgres"}, "host='127.0.0.1' port='5432' dbname='test' user='postgres' sslmode='disable'"},
+		{config.PostgresConfig{Host: "db.example.com", User: "u", Password: "it's"}, `host='db.example.com' user='u' password='it\'s' sslmode='require'`},
+	} {
+		if got := ConnString(tc.cfg); got != tc.want {
+			t.Errorf("ConnString(%+v) = %s, want %s", tc.cfg, got, tc.want)
+		}
+	}
+}

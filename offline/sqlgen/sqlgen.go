@@ -1,0 +1,509 @@
+// Package sqlgen writes the offline store's SQL: the point-in-time join of
+// historical retrieval, the latest-row-per-entity read of materialization and
+// the entity-less entity table. It is the one place these semantics are
+// expressed in SQL; an engine supplies a Dialect and the FROM-clause of each
+// source, and runs the text it gets back.
+//
+// Every query compares timestamps as TIMESTAMP WITH TIME ZONE. Engines must
+// run them in a session whose time zone is UTC, so that naive timestamps are
+// read as UTC.
+package sqlgen
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/feastgo/feast/model"
+)
+
+// Dialect is what differs between SQL engines.
+type Dialect interface {
+	// QuoteIdent quotes an identifier.
+	QuoteIdent(name string) string
+	// TimestampLiteral renders an instant as a TIMESTAMP WITH TIME ZONE literal.
+	TimestampLiteral(t time.Time) string
+	// ToTimestampTZ converts a timestamp (naive or zoned) or date expression
+	// to TIMESTAMP WITH TIME ZONE.
+	ToTimestampTZ(expr string) string
+	// MinusDuration subtracts a duration from a zoned timestamp expression.
+	MinusDuration(expr string, d time.Duration) string
+	// TypeName is the column type for a value type, for typed NULLs.
+	TypeName(vt model.ValueType) string
+	// SupportsAsOfJoin reports whether the engine has ASOF LEFT JOIN with
+	// DuckDB's semantics (greatest right row satisfying the inequality).
+	SupportsAsOfJoin() bool
+}
+
+// ansi holds the parts PostgreSQL and DuckDB share.
+type ansi struct{}
+
+func (ansi) QuoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+func (ansi) TimestampLiteral(t time.Time) string {
+	return "CAST('" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00' AS TIMESTAMPTZ)"
+}
+
+func (ansi) ToTimestampTZ(expr string) string { return "CAST(" + expr + " AS TIMESTAMPTZ)" }
+
+func (ansi) MinusDuration(expr string, d time.Duration) string {
+	us := d.Microseconds()
+	return fmt.Sprintf("(%s - INTERVAL '%d.%06d seconds')", expr, us/1e6, us%1e6)
+}
+
+// PostgresDialect is PostgreSQL.
+type PostgresDialect struct{ ansi }
+
+// TypeName implements Dialect.
+func (PostgresDialect) TypeName(vt model.ValueType) string {
+	switch vt {
+	case model.Int32:
+		return "INTEGER"
+	case model.Int64:
+		return "BIGINT"
+	case model.Float:
+		return "REAL"
+	case model.Double:
+		return "DOUBLE PRECISION"
+	case model.Bool:
+		return "BOOLEAN"
+	case model.Bytes:
+		return "BYTEA"
+	case model.UnixTimestamp:
+		return "TIMESTAMPTZ"
+	}
+	return "TEXT"
+}
+
+// SupportsAsOfJoin implements Dialect.
+func (PostgresDialect) SupportsAsOfJoin() bool { return false }
+
+// DuckDBDialect is DuckDB.
+type DuckDBDialect struct{ ansi }
+
+// TypeName implements Dialect.
+func (DuckDBDialect) TypeName(vt model.ValueType) string {
+	switch vt {
+	case model.Int32:
+		return "INTEGER"
+	case model.Int64:
+		return "BIGINT"
+	case model.Float:
+		return "FLOAT"
+	case model.Double:
+		return "DOUBLE"
+	case model.Bool:
+		return "BOOLEAN"
+	case model.Bytes:
+		return "BLOB"
+	case model.UnixTimestamp:
+		return "TIMESTAMPTZ"
+	}
+	return "VARCHAR"
+}
+
+// SupportsAsOfJoin implements Dialect.
+func (DuckDBDialect) SupportsAsOfJoin() bool { return true }
+
+// AsOfOrder implements AsOfDialect: event ts in the high 64 bits, created
+// ts (missing = smallest) in the low 64 bits of a HUGEINT.
+func (DuckDBDialect) AsOfOrder(ts, created string) string {
+	return fmt.Sprintf("(CAST(epoch_us(%s) AS HUGEINT) * CAST('18446744073709551616' AS HUGEINT) + (CAST(coalesce(epoch_us(%s), -9223372036854775808) AS HUGEINT) + CAST('9223372036854775808' AS HUGEINT)))", ts, created)
+}
+
+// AsOfProbe implements AsOfDialect: the entity time with the largest
+// possible created part, so every row with event ts <= T qualifies.
+func (DuckDBDialect) AsOfProbe(ts string) string {
+	return fmt.Sprintf("(CAST(epoch_us(%s) AS HUGEINT) * CAST('18446744073709551616' AS HUGEINT) + CAST('18446744073709551615' AS HUGEINT))", ts)
+}
+
+// AsOfDialect is implemented by dialects whose ASOF join can order rows by
+// (event ts, created ts) through one combined key, which spares
+// deduplicating event-time ties before the join.
+type AsOfDialect interface {
+	// AsOfOrder combines a feature row's event and created timestamps
+	// (zoned timestamp expressions; created may be NULL) into one key
+	// ordered by event ts, then created ts with NULL smallest.
+	AsOfOrder(ts, created string) string
+	// AsOfProbe is the key of an entity time T that is >= the key of every
+	// row with event ts <= T and < the key of every later row.
+	AsOfProbe(ts string) string
+}
+
+// Source is a feature view's batch source as the query reads it.
+type Source struct {
+	// Relation is a FROM item: a table name, a parenthesised subquery or a
+	// table function such as read_parquet(...).
+	Relation string
+	// Timestamp and Created are source column names; Created may be empty.
+	Timestamp string
+	Created   string
+}
+
+// Key maps a source join-key column to the name the query uses for it: the
+// entity column in historical retrieval, the join key elsewhere.
+type Key struct {
+	Source string
+	Name   string
+	// Type is the join key's type, used for typed NULLs (entity-less rows).
+	Type model.ValueType
+}
+
+// Feature maps a source column to an output column name.
+type Feature struct {
+	Source string
+	Output string
+}
+
+// View is one feature view's part of a query.
+type View struct {
+	Source   Source
+	Keys     []Key
+	Features []Feature
+	// TTL bounds the lookback; zero means unbounded.
+	TTL time.Duration
+}
+
+// Entities describes the entity table of a historical query.
+type Entities struct {
+	// Relation is a FROM item holding the entity rows.
+	Relation string
+	// RowID is an expression over Relation giving the input order.
+	RowID string
+	// Columns are the entity columns to output, in order.
+	Columns []string
+	// Timestamp is the column holding each row's point in time.
+	Timestamp string
+}
+
+// Strategy selects how the point-in-time join is computed. Both give the
+// same result.
+type Strategy int
+
+// Strategies.
+const (
+	// Auto uses ASOF joins where the dialect has them and the request
+	// allows (no created-timestamp filter), else Window.
+	Auto Strategy = iota
+	// Window joins each entity row to every candidate feature row and keeps
+	// the first by (event ts, created ts) descending, as Feast does.
+	Window
+	// AsOf uses ASOF LEFT JOIN; the request must not filter by created
+	// timestamp and the dialect must support it.
+	AsOf
+)
+
+// Historical is a point-in-time join.
+type Historical struct {
+	Entities Entities
+	Views    []View
+	// FilterByCreated also requires created ts <= T where a source has a
+	// created timestamp column.
+	FilterByCreated bool
+	Strategy        Strategy
+}
+
+type builder struct {
+	d Dialect
+	b strings.Builder
+}
+
+func (g *builder) q(s string) string { return g.d.QuoteIdent(s) }
+
+func (g *builder) printf(format string, args ...any) { fmt.Fprintf(&g.b, format, args...) }
+
+func kname(i int) string { return "__k" + strconv.Itoa(i) }
+func fname(i int) string { return "__f" + strconv.Itoa(i) }
+
+// srcSelect writes the SELECT list reading a view's source: keys as __kN,
+// features as __fN, event ts as __ts, created ts as __cts (NULL without a
+// created column).
+func (g *builder) srcSelect(v View) string {
+	var cols []string
+	for i, k := range v.Keys {
+		cols = append(cols, g.q(k.Source)+" AS "+g.q(kname(i)))
+	}
+	cols = append(cols, g.d.ToTimestampTZ(g.q(v.Source.Timestamp))+" AS "+g.q("__ts"))
+	if v.Source.Created != "" {
+		cols = append(cols, g.d.ToTimestampTZ(g.q(v.Source.Created))+" AS "+g.q("__cts"))
+	}
+	for i, f := range v.Features {
+		cols = append(cols, g.q(f.Source)+" AS "+g.q(fname(i)))
+	}
+	return strings.Join(cols, ", ")
+}
+
+func (g *builder) keysNotNull(v View) string {
+	var conds []string
+	for _, k := range v.Keys {
+		conds = append(conds, g.q(k.Source)+" IS NOT NULL")
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// order is the ORDER BY of "latest first": event ts then created ts, both
+// descending, missing created timestamps last.
+func (g *builder) latestFirst(v View, prefix string) string {
+	s := prefix + g.q("__ts") + " DESC"
+	if v.Source.Created != "" {
+		s += ", " + prefix + g.q("__cts") + " DESC NULLS LAST"
+	}
+	return s
+}
+
+func (g *builder) keyList(v View, prefix string) string {
+	var ks []string
+	for i := range v.Keys {
+		ks = append(ks, prefix+g.q(kname(i)))
+	}
+	return strings.Join(ks, ", ")
+}
+
+// Validate checks the shape of a historical query.
+func (h *Historical) validate(d Dialect) error {
+	if len(h.Entities.Columns) == 0 || h.Entities.Timestamp == "" || h.Entities.Relation == "" || h.Entities.RowID == "" {
+		return fmt.Errorf("sqlgen: incomplete entity table %+v", h.Entities)
+	}
+	if h.Strategy == AsOf && (!d.SupportsAsOfJoin() || h.FilterByCreated) {
+		return fmt.Errorf("sqlgen: ASOF strategy needs a dialect with ASOF joins and no created-timestamp filter")
+	}
+	for i, v := range h.Views {
+		if len(v.Keys) == 0 {
+			return fmt.Errorf("sqlgen: view %d has no join keys", i)
+		}
+	}
+	return nil
+}
+
+// HistoricalSQL writes the point-in-time join: one output row per entity row,
+// in RowID order, with the entity columns then each view's features.
+func HistoricalSQL(d Dialect, h Historical) (string, error) {
+	if err := h.validate(d); err != nil {
+		return "", err
+	}
+	strategy := h.Strategy
+	if strategy == Auto {
+		strategy = Window
+		if d.SupportsAsOfJoin() && !h.FilterByCreated {
+			strategy = AsOf
+		}
+	}
+	g := &builder{d: d}
+	e := h.Entities
+	var ecols []string
+	for _, c := range e.Columns {
+		ecols = append(ecols, g.q(c))
+	}
+	probe := ""
+	if ad, ok := d.(AsOfDialect); ok && strategy == AsOf && slices.ContainsFunc(h.Views, func(v View) bool { return v.Source.Created != "" }) {
+		probe = fmt.Sprintf(", %s AS %s", ad.AsOfProbe(d.ToTimestampTZ(g.q(e.Timestamp))), g.q("__eord"))
+	}
+	g.printf("WITH %s AS (SELECT %s, %s AS %s, %s AS %s%s FROM %s)", g.q("__e"), strings.Join(ecols, ", "),
+		e.RowID, g.q("__row"), d.ToTimestampTZ(g.q(e.Timestamp)), g.q("__ets"), probe, e.Relation)
+	for i, v := range h.Views {
+		g.viewCTEs(i, v, strategy, h.FilterByCreated)
+	}
+	var out []string
+	for _, c := range e.Columns {
+		out = append(out, "e."+g.q(c))
+	}
+	for i, v := range h.Views {
+		alias := g.q("__v" + strconv.Itoa(i))
+		for j, f := range v.Features {
+			col := alias + "." + g.q(fname(j))
+			if strategy == AsOf && v.TTL > 0 {
+				col = fmt.Sprintf("CASE WHEN %s.%s >= %s THEN %s END", alias, g.q("__ts"), d.MinusDuration("e."+g.q("__ets"), v.TTL), col)
+			}
+			out = append(out, col+" AS "+g.q(f.Output))
+		}
+	}
+	g.printf("\nSELECT %s\nFROM %s AS e", strings.Join(out, ", "), g.q("__e"))
+	for i, v := range h.Views {
+		alias := g.q("__v" + strconv.Itoa(i))
+		var conds []string
+		for j, k := range v.Keys {
+			conds = append(conds, fmt.Sprintf("e.%s = %s.%s", g.q(k.Name), alias, g.q(kname(j))))
+		}
+		if strategy == AsOf {
+			if _, ok := d.(AsOfDialect); ok && v.Source.Created != "" {
+				conds = append(conds, fmt.Sprintf("e.%s >= %s.%s", g.q("__eord"), alias, g.q("__ord")))
+			} else {
+				conds = append(conds, fmt.Sprintf("e.%s >= %s.%s", g.q("__ets"), alias, g.q("__ts")))
+			}
+			g.printf("\nASOF LEFT JOIN %s AS %s ON %s", g.q(fmt.Sprintf("__v%d_src", i)), alias, strings.Join(conds, " AND "))
+		} else {
+			conds = append(conds, fmt.Sprintf("e.%s = %s.%s", g.q("__ets"), alias, g.q("__ets")))
+			g.printf("\nLEFT JOIN %s AS %s ON %s", alias, alias, strings.Join(conds, " AND "))
+		}
+	}
+	g.printf("\nORDER BY e.%s", g.q("__row"))
+	return g.b.String(), nil
+}
+
+// viewCTEs writes the CTEs of one view: __vN_src (the source rows, keys not
+// null, restricted to the entity time range) and, for the window strategy,
+// __vN (the matched row per distinct entity key and time).
+func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool) {
+	d := g.d
+	src := g.q(fmt.Sprintf("__v%d_src", i))
+	ts := d.ToTimestampTZ(g.q(v.Source.Timestamp))
+	where := g.keysNotNull(v) + fmt.Sprintf(" AND %s <= (SELECT max(%s) FROM %s)", ts, g.q("__ets"), g.q("__e"))
+	if v.TTL > 0 {
+		where += fmt.Sprintf(" AND %s >= (SELECT %s FROM %s)", ts, d.MinusDuration("min("+g.q("__ets")+")", v.TTL), g.q("__e"))
+	}
+	if strategy == AsOf {
+		if v.Source.Created == "" {
+			g.printf(",\n%s AS (SELECT %s FROM %s AS s WHERE %s)", src, g.srcSelect(v), v.Source.Relation, where)
+			return
+		}
+		if ad, ok := d.(AsOfDialect); ok {
+			// One combined (event ts, created ts) key: the ASOF join picks the
+			// latest created among event-time ties by itself.
+			g.printf(",\n%s AS (SELECT *, %s AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r)",
+				src, ad.AsOfOrder(g.q("__ts"), g.q("__cts")), g.q("__ord"), g.srcSelect(v), v.Source.Relation, where)
+			return
+		}
+		// Keep one row per (keys, event ts): the latest created.
+		g.printf(",\n%s AS (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s, %s ORDER BY %s DESC NULLS LAST) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1)",
+			src, g.keyList(v, ""), g.q("__ts"), g.q("__cts"), g.q("__rn"), g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
+		return
+	}
+	g.printf(",\n%s AS (SELECT %s FROM %s AS s WHERE %s)", src, g.srcSelect(v), v.Source.Relation, where)
+	keys := g.q(fmt.Sprintf("__v%d_keys", i))
+	var kcols []string
+	for j, k := range v.Keys {
+		kcols = append(kcols, g.q(k.Name)+" AS "+g.q(kname(j)))
+	}
+	g.printf(",\n%s AS (SELECT DISTINCT %s, %s FROM %s)", keys, strings.Join(kcols, ", "), g.q("__ets"), g.q("__e"))
+	var conds []string
+	for j := range v.Keys {
+		conds = append(conds, fmt.Sprintf("k.%s = f.%s", g.q(kname(j)), g.q(kname(j))))
+	}
+	conds = append(conds, fmt.Sprintf("f.%s <= k.%s", g.q("__ts"), g.q("__ets")))
+	if v.TTL > 0 {
+		conds = append(conds, fmt.Sprintf("f.%s >= %s", g.q("__ts"), d.MinusDuration("k."+g.q("__ets"), v.TTL)))
+	}
+	if filterCreated && v.Source.Created != "" {
+		// A row without a created timestamp is not filtered.
+		conds = append(conds, fmt.Sprintf("(f.%s IS NULL OR f.%s <= k.%s)", g.q("__cts"), g.q("__cts"), g.q("__ets")))
+	}
+	var feats []string
+	for j := range v.Features {
+		feats = append(feats, "f."+g.q(fname(j)))
+	}
+	sel := g.keyList(v, "k.") + ", k." + g.q("__ets")
+	if len(feats) > 0 {
+		sel += ", " + strings.Join(feats, ", ")
+	}
+	g.printf(",\n%s AS (SELECT * FROM (SELECT %s, ROW_NUMBER() OVER (PARTITION BY %s, k.%s ORDER BY %s) AS %s FROM %s AS k JOIN %s AS f ON %s) AS t WHERE %s = 1)",
+		g.q(fmt.Sprintf("__v%d", i)), sel, g.keyList(v, "k."), g.q("__ets"), g.latestFirst(v, "f."), g.q("__rn"),
+		keys, src, strings.Join(conds, " AND "), g.q("__rn"))
+}
+
+func (g *builder) sourceKeys(v View) []string {
+	var ks []string
+	for _, k := range v.Keys {
+		ks = append(ks, g.q(k.Source))
+	}
+	return ks
+}
+
+// Pull is a read of one view's source for materialization.
+type Pull struct {
+	View       View
+	Start, End time.Time
+	// Latest keeps only the latest row per entity.
+	Latest bool
+}
+
+// PullSQL selects rows with event ts in [Start, End] and non-null keys:
+// the keys (named Key.Name), the features (Feature.Output), event_timestamp
+// and, when the source has one, created_timestamp, both as TIMESTAMPTZ.
+// With Latest, only the row with the greatest (event ts, created ts) per
+// entity is kept.
+func PullSQL(d Dialect, p Pull, eventCol, createdCol string) string {
+	g := &builder{d: d}
+	v := p.View
+	ts := d.ToTimestampTZ(g.q(v.Source.Timestamp))
+	where := fmt.Sprintf("%s AND %s >= %s AND %s <= %s", g.keysNotNull(v), ts, d.TimestampLiteral(p.Start), ts, d.TimestampLiteral(p.End))
+	var out []string
+	for i, k := range v.Keys {
+		out = append(out, g.q(kname(i))+" AS "+g.q(k.Name))
+	}
+	for i, f := range v.Features {
+		out = append(out, g.q(fname(i))+" AS "+g.q(f.Output))
+	}
+	out = append(out, g.q("__ts")+" AS "+g.q(eventCol))
+	if v.Source.Created != "" {
+		out = append(out, g.q("__cts")+" AS "+g.q(createdCol))
+	}
+	if !p.Latest {
+		g.printf("SELECT %s FROM (SELECT %s FROM %s AS s WHERE %s) AS t", strings.Join(out, ", "), g.srcSelect(v), v.Source.Relation, where)
+		return g.b.String()
+	}
+	// The window runs over the renamed columns of an inner query: plain
+	// column references, which every engine's optimizer handles.
+	g.printf("SELECT %s FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1",
+		strings.Join(out, ", "), g.keyList(v, ""), g.latestFirst(v, ""), g.q("__rn"),
+		g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
+	return g.b.String()
+}
+
+// EntitylessSQL selects the entity rows of entity-less retrieval: the
+// distinct (entity columns, event timestamp) pairs of every view's source
+// with event ts in [start, end] (no lower bound when start is zero), ordered
+// by timestamp then keys. Key.Name is the entity column each view fills;
+// columns a view lacks are NULL. The result has the returned columns, then
+// rowCol, the 1-based row number in that order.
+func EntitylessSQL(d Dialect, views []View, start, end time.Time, tsCol, rowCol string) (string, []string) {
+	g := &builder{d: d}
+	var cols []string
+	types := map[string]model.ValueType{}
+	for _, v := range views {
+		for _, k := range v.Keys {
+			if _, ok := types[k.Name]; !ok {
+				cols = append(cols, k.Name)
+				types[k.Name] = k.Type
+			}
+		}
+	}
+	var parts []string
+	for _, v := range views {
+		have := map[string]string{}
+		for _, k := range v.Keys {
+			have[k.Name] = k.Source
+		}
+		var sel []string
+		for _, c := range cols {
+			if src, ok := have[c]; ok {
+				sel = append(sel, g.q(src)+" AS "+g.q(c))
+			} else {
+				sel = append(sel, "CAST(NULL AS "+d.TypeName(types[c])+") AS "+g.q(c))
+			}
+		}
+		ts := d.ToTimestampTZ(g.q(v.Source.Timestamp))
+		sel = append(sel, ts+" AS "+g.q(tsCol))
+		where := fmt.Sprintf("%s AND %s <= %s", g.keysNotNull(v), ts, d.TimestampLiteral(end))
+		if !start.IsZero() {
+			where += fmt.Sprintf(" AND %s >= %s", ts, d.TimestampLiteral(start))
+		}
+		parts = append(parts, fmt.Sprintf("SELECT %s FROM %s AS s WHERE %s", strings.Join(sel, ", "), v.Source.Relation, where))
+	}
+	order := []string{g.q(tsCol)}
+	for _, c := range cols {
+		order = append(order, g.q(c))
+	}
+	all := append(append([]string{}, cols...), tsCol)
+	var qall []string
+	for _, c := range all {
+		qall = append(qall, g.q(c))
+	}
+	g.printf("SELECT %s, ROW_NUMBER() OVER (ORDER BY %s) AS %s FROM (SELECT DISTINCT %s FROM (%s) AS u) AS t ORDER BY %s",
+		strings.Join(qall, ", "), strings.Join(order, ", "), g.q(rowCol), strings.Join(qall, ", "),
+		strings.Join(parts, " UNION ALL "), strings.Join(order, ", "))
+	return g.b.String(), all
+}

@@ -1,0 +1,99 @@
+package sqlgen
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/feastgo/feast/model"
+)
+
+func sample(created string) Historical {
+	return Historical{
+		Entities: Entities{Relation: "ents", RowID: "rowid", Columns: []string{"driver_id", "event_timestamp"}, Timestamp: "event_timestamp"},
+		Views: []View{{
+			Source:   Source{Relation: "stats", Timestamp: "ts", Created: created},
+			Keys:     []Key{{Source: "id", Name: "driver_id", Type: model.Int64}},
+			Features: []Feature{{Source: "c", Output: "conv_rate"}},
+			TTL:      90 * time.Minute,
+		}},
+	}
+}
+
+func TestStrategySelection(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		d        Dialect
+		filter   bool
+		strategy Strategy
+		asof     bool
+		err      bool
+	}{
+		{"duckdb auto", DuckDBDialect{}, false, Auto, true, false},
+		{"duckdb created filter", DuckDBDialect{}, true, Auto, false, false},
+		{"duckdb window", DuckDBDialect{}, false, Window, false, false},
+		{"postgres auto", PostgresDialect{}, false, Auto, false, false},
+		{"postgres asof", PostgresDialect{}, false, AsOf, false, true},
+		{"duckdb asof with filter", DuckDBDialect{}, true, AsOf, false, true},
+	} {
+		h := sample("cr")
+		h.FilterByCreated, h.Strategy = tc.filter, tc.strategy
+		q, err := HistoricalSQL(tc.d, h)
+		if (err != nil) != tc.err {
+			t.Errorf("%s: err = %v", tc.name, err)
+			continue
+		}
+		if err == nil && strings.Contains(q, "ASOF") != tc.asof {
+			t.Errorf("%s: ASOF in query = %v, want %v\n%s", tc.name, !tc.asof, tc.asof, q)
+		}
+	}
+}
+
+func TestSQLFragments(t *testing.T) {
+	d := PostgresDialect{}
+	if got, want := d.MinusDuration("x", 90*time.Minute+1500*time.Millisecond), "(x - INTERVAL '5401.500000 seconds')"; got != want {
+		t.Errorf("MinusDuration = %s, want %s", got, want)
+	}
+	berlin := time.FixedZone("CET", 3600)
+	if got, want := d.TimestampLiteral(time.Date(2024, 1, 1, 1, 0, 0, 5000, berlin)), "CAST('2024-01-01 00:00:00.000005+00' AS TIMESTAMPTZ)"; got != want {
+		t.Errorf("TimestampLiteral = %s, want %s", got, want)
+	}
+	if got, want := d.QuoteIdent(`a"b`), `"a""b"`; got != want {
+		t.Errorf("QuoteIdent = %s, want %s", got, want)
+	}
+	// The filter on created timestamps keeps rows without one.
+	h := sample("cr")
+	h.FilterByCreated = true
+	q, err := HistoricalSQL(d, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(q, `(f."__cts" IS NULL OR f."__cts" <= k."__ets")`) {
+		t.Errorf("created filter missing:\n%s", q)
+	}
+	// Incomplete specs are rejected rather than rendered.
+	h.Entities.Timestamp = ""
+	if _, err := HistoricalSQL(d, h); err == nil {
+		t.Error("missing entity timestamp accepted")
+	}
+}
+
+func TestEntitylessSQL(t *testing.T) {
+	views := []View{
+		{Source: Source{Relation: "a", Timestamp: "ts"}, Keys: []Key{{Source: "id", Name: "driver_id", Type: model.Int64}}},
+		{Source: Source{Relation: "b", Timestamp: "ts"}, Keys: []Key{{Source: "cid", Name: "customer_id", Type: model.String}}},
+	}
+	end := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	q, cols := EntitylessSQL(DuckDBDialect{}, views, time.Time{}, end, "event_timestamp", "__row")
+	if got := strings.Join(cols, ","); got != "driver_id,customer_id,event_timestamp" {
+		t.Errorf("columns = %s", got)
+	}
+	for _, want := range []string{`CAST(NULL AS VARCHAR) AS "customer_id"`, `CAST(NULL AS BIGINT) AS "driver_id"`, "UNION ALL"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("query lacks %s:\n%s", want, q)
+		}
+	}
+	if strings.Contains(q, ">= CAST(") {
+		t.Errorf("zero start must not bound the range:\n%s", q)
+	}
+}
