@@ -1,6 +1,8 @@
 # The two commands a new user runs are `make demo` and `make test`.
 SHELL := /bin/bash
 GO ?= go
+# duckdb_arrow moves Arrow batches in and out of DuckDB without temporary files.
+TAGS ?= duckdb_arrow
 BIN := bin
 DEMO_DIR ?= /tmp/feast-demo
 
@@ -9,7 +11,7 @@ DEMO_DIR ?= /tmp/feast-demo
 all: build
 
 build:
-	$(GO) build -o $(BIN)/feast ./cmd/feast
+	$(GO) build -tags $(TAGS) -o $(BIN)/feast ./cmd/feast
 
 ## demo: build feast, create a demo repo with generated data, apply, materialize, serve and query it.
 demo: build
@@ -17,11 +19,11 @@ demo: build
 
 ## test: every test, including the integration tests against the local PostgreSQL, MariaDB and Redis.
 test:
-	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 25m ./...
+	$(GO) vet -tags $(TAGS) ./...
+	$(GO) test -tags $(TAGS) -race -count=1 -timeout 25m ./...
 
 test-short:
-	$(GO) test -short -count=1 ./...
+	$(GO) test -tags $(TAGS) -short -count=1 ./...
 
 lint:
 	gofmt -l . | (! grep .)
@@ -39,7 +41,7 @@ proto:
 		feast/types/*.proto feast/core/*.proto feast/serving/*.proto
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf $(BIN)
