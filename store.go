@@ -53,6 +53,9 @@ type FeatureStore struct {
 	mu      sync.Mutex
 	online  online.Store
 	offline offlineHandle
+
+	// onlinePlans caches resolved online requests for the current snapshot.
+	onlinePlans planCache
 }
 
 // Open loads the configuration and opens the registry. The online and

@@ -39,14 +39,14 @@ for _ in $(seq 1 50); do
 done
 
 step "POST /get-online-features"
-curl -sf "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
+curl -sS --fail-with-body "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
   "features": ["driver_hourly_stats:conv_rate", "driver_hourly_stats:acc_rate", "transformed_conv_rate:conv_rate_plus_val1"],
-  "entities": {"driver_id": [1001, 1002, 9999], "val_to_add": [1, 2, 3]}
+  "entities": {"driver_id": [1001, 1002, 9999], "val_to_add": [1, 2, 3], "val_to_add_2": [10, 20, 30]}
 }'
 echo
 
 step "POST /get-online-features with a feature service"
-curl -sf "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
+curl -sS --fail-with-body "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
   "feature_service": "driver_activity_v2", "entities": {"driver_id": [1003]}, "full_feature_names": true
 }'
 echo

@@ -1,0 +1,507 @@
+// Command serving benchmarks online serving against a real Redis: the
+// feature server over HTTP and gRPC, and, in the same run, the raw Redis
+// baseline (the HMGET pipeline a request needs, issued directly with
+// go-redis) as the limit.
+//
+// It applies a repository with one view of 50 features, writes 10,000
+// entities into Redis, starts the server as a child process (so its CPU
+// time is its own) and runs closed-loop clients for each combination of
+// protocol, features per request (10, 50), entities per request (1, 10,
+// 100) and concurrency. For each it prints requests/s, p50 and p99
+// latency, and the server's and Redis's CPU time per request (user+system
+// from /proc/<pid>/stat, deltas over the run).
+//
+//	go run ./bench/serving                          # 3s per case, 1 and 8 clients
+//	go run ./bench/serving -duration 5s -clients 1,16
+//	FEAST_TEST_REDIS=10.0.0.5:6379 go run ./bench/serving
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/online/redis"
+	"github.com/feastgo/feast/proto/feast/serving"
+	"github.com/feastgo/feast/proto/feast/types"
+	"github.com/feastgo/feast/server"
+)
+
+const (
+	view      = "stats"
+	nFeatures = 50
+	nEntities = 10_000
+)
+
+func main() {
+	child := flag.String("child", "", "internal: serve the repository in this directory")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile to this file")
+	httpAddr := flag.String("http", "127.0.0.1:16570", "server HTTP address")
+	grpcAddr := flag.String("grpc", "127.0.0.1:16571", "server gRPC address")
+	redisAddr := flag.String("redis", envOr("FEAST_TEST_REDIS", "127.0.0.1:6379"), "Redis address")
+	duration := flag.Duration("duration", 3*time.Second, "measured time per case")
+	clients := flag.String("clients", "1,8", "comma-separated client concurrencies")
+	protos := flag.String("protos", "redis,http,grpc", "comma-separated protocols")
+	featureCounts := flag.String("features", "10,50", "comma-separated features per request")
+	entityCounts := flag.String("entities", "1,10,100", "comma-separated entities per request")
+	flag.Parse()
+	if *child != "" {
+		if err := serve(*child, *httpAddr, *grpcAddr, *cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*redisAddr, *httpAddr, *grpcAddr, *cpuProfile, *duration, ints(*clients), strings.Split(*protos, ","), ints(*featureCounts), ints(*entityCounts)); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// serve is the child process: the feature server on the repository.
+func serve(dir, httpAddr, grpcAddr, cpuProfile string) error {
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: dir, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	srv, err := server.New(fs, server.Options{NoAccessLog: true, Logger: logger})
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, server.ListenConfig{HTTPAddr: httpAddr, GRPCAddr: grpcAddr})
+}
+
+func featureNames() []string {
+	out := make([]string, nFeatures)
+	for i := range out {
+		out[i] = fmt.Sprintf("f%02d", i)
+	}
+	return out
+}
+
+// setup writes and applies the repository and fills Redis.
+func setup(ctx context.Context, dir, redisAddr, project string) error {
+	var defs strings.Builder
+	defs.WriteString("entities:\n  - {name: driver, join_keys: [driver_id], value_type: INT64}\n")
+	defs.WriteString("data_sources:\n  - {name: src, type: file, path: data/src.parquet, timestamp_field: event_timestamp}\n")
+	defs.WriteString("feature_views:\n  - name: " + view + "\n    entities: [driver]\n    ttl: 1d\n    source: src\n    schema:\n")
+	for i, f := range featureNames() {
+		dtype := "Float32"
+		if i%2 == 1 {
+			dtype = "Int64"
+		}
+		fmt.Fprintf(&defs, "      - {name: %s, dtype: %s}\n", f, dtype)
+	}
+	yaml := fmt.Sprintf("project: %s\nregistry: data/registry.db\nprovider: local\nonline_store:\n  type: redis\n  connection_string: %q\nentity_key_serialization_version: 3\n", project, redisAddr)
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte(yaml), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "features.yaml"), []byte(defs.String()), 0o644); err != nil {
+		return err
+	}
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: dir})
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	p, err := fs.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fs.Apply(ctx, p); err != nil {
+		return err
+	}
+	fv, err := fs.FeatureView(ctx, view)
+	if err != nil {
+		return err
+	}
+	st, err := fs.OnlineStore(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	b := online.WriteBatch{Project: project, View: fv, Features: featureNames()}
+	for e := 0; e < nEntities; e++ {
+		key, _ := online.SerializeEntityKey([]string{"driver_id"}, []*types.Value{i64(int64(e))})
+		vals := make([]*types.Value, nFeatures)
+		for i := range vals {
+			if i%2 == 0 {
+				vals[i] = &types.Value{Val: &types.Value_FloatVal{FloatVal: rand.Float32()}}
+			} else {
+				vals[i] = i64(rand.Int64N(1000))
+			}
+		}
+		b.Rows = append(b.Rows, online.Row{EntityKey: key, Values: vals, EventTS: now, CreatedTS: now})
+	}
+	_, err = st.Write(ctx, b)
+	return err
+}
+
+func i64(n int64) *types.Value { return &types.Value{Val: &types.Value_Int64Val{Int64Val: n}} }
+
+// teardown removes the project's keys from Redis.
+func teardown(dir string) {
+	fs, err := feast.Open(context.Background(), feast.Options{RepoPath: dir})
+	if err != nil {
+		return
+	}
+	defer fs.Close()
+	_ = fs.Teardown(context.Background())
+}
+
+// cpuSeconds returns user+system CPU seconds of pid.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may contain spaces).
+	s := string(data[bytes.LastIndexByte(data, ')')+2:])
+	f := strings.Fields(s)
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+func redisPID(ctx context.Context, c *goredis.Client) int {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			n, _ := strconv.Atoi(v)
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", n)); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+type result struct {
+	requests  int64
+	errors    int64
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+// load runs conc closed-loop clients calling do for d.
+func load(conc int, d time.Duration, do func(worker int, i int) error) result {
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	lats := make([][]time.Duration, conc)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var firstErr atomic.Value
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			l := make([]time.Duration, 0, 1<<16)
+			for i := 0; ; i++ {
+				t0 := time.Now()
+				if t0.After(deadline) {
+					break
+				}
+				if err := do(w, i); err != nil {
+					if errs.Add(1) == 1 {
+						firstErr.Store(err)
+					}
+					continue
+				}
+				l = append(l, time.Since(t0))
+			}
+			lats[w] = l
+		}(w)
+	}
+	wg.Wait()
+	r := result{elapsed: time.Since(start), errors: errs.Load()}
+	for _, l := range lats {
+		r.latencies = append(r.latencies, l...)
+	}
+	r.requests = int64(len(r.latencies))
+	if e := firstErr.Load(); e != nil {
+		fmt.Fprintln(os.Stderr, "first error:", e)
+	}
+	return r
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+func run(redisAddr, httpAddr, grpcAddr, cpuProfile string, d time.Duration, clients []int, protos []string, fcounts, ecounts []int) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "feast-bench-serving")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	project := fmt.Sprintf("bench_%d", os.Getpid())
+	if err := setup(ctx, dir, redisAddr, project); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	defer teardown(dir)
+
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "-child", dir, "-http", httpAddr, "-grpc", grpcAddr, "-cpuprofile", cpuProfile)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	if err := waitHealthy("http://" + httpAddr + "/health"); err != nil {
+		return err
+	}
+
+	maxConc := 0
+	for _, c := range clients {
+		maxConc = max(maxConc, c)
+	}
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxConc, MaxConnsPerHost: maxConc,
+		DialContext: (&net.Dialer{}).DialContext, DisableCompression: true}}
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	grpcClient := serving.NewServingServiceClient(conn)
+	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr, PoolSize: maxConc + 4})
+	defer rdb.Close()
+	rpid := redisPID(ctx, rdb)
+	spid := cmd.Process.Pid
+
+	fmt.Printf("# Online serving benchmark: %d features in one view, %d entities in Redis %s, %v per case, GOMAXPROCS of this machine: %d cores\n\n",
+		nFeatures, nEntities, redisAddr, d, runtimeCPUs())
+	fmt.Println("| proto | features | entities | clients | req/s | p50 | p99 | server CPU/req | redis CPU/req | errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	names := featureNames()
+	for _, nf := range fcounts {
+		for _, ne := range ecounts {
+			for _, conc := range clients {
+				for _, proto := range protos {
+					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, grpcClient, rdb)
+					if err != nil {
+						return err
+					}
+					load(conc, d/10, do) // warm up
+					s0, r0 := cpuSeconds(spid), cpuSeconds(rpid)
+					res := load(conc, d, do)
+					s1, r1 := cpuSeconds(spid), cpuSeconds(rpid)
+					sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
+					rps := float64(res.requests) / res.elapsed.Seconds()
+					serverCPU := "-"
+					if proto != "redis" && res.requests > 0 {
+						serverCPU = fmtDur(time.Duration((s1 - s0) / float64(res.requests) * 1e9))
+					}
+					redisCPU := "-"
+					if rpid != 0 && res.requests > 0 {
+						redisCPU = fmtDur(time.Duration((r1 - r0) / float64(res.requests) * 1e9))
+					}
+					fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %d |\n", proto, nf, ne, conc, rps,
+						fmtDur(pct(res.latencies, .5)), fmtDur(pct(res.latencies, .99)), serverCPU, redisCPU, res.errors)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func runtimeCPUs() int {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(data), "processor\t:")
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	default:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	}
+}
+
+func waitHealthy(url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("server did not become healthy")
+}
+
+// requester returns the per-request function of one case. Entity ids are
+// drawn from a fixed pseudo-random sequence of 64 prebuilt requests.
+func requester(proto string, nf, ne int, names []string, project, httpAddr string, hc *http.Client, gc serving.ServingServiceClient, rdb *goredis.Client) (func(int, int) error, error) {
+	const variants = 64
+	rng := rand.New(rand.NewPCG(uint64(nf), uint64(ne)))
+	ids := make([][]int64, variants)
+	for v := range ids {
+		for e := 0; e < ne; e++ {
+			ids[v] = append(ids[v], rng.Int64N(nEntities))
+		}
+	}
+	refs := make([]string, nf)
+	for i := range refs {
+		refs[i] = view + ":" + names[i]
+	}
+	switch proto {
+	case "http":
+		bodies := make([][]byte, variants)
+		for v := range bodies {
+			var b strings.Builder
+			b.WriteString(`{"features":["` + strings.Join(refs, `","`) + `"],"entities":{"driver_id":[`)
+			for i, id := range ids[v] {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.FormatInt(id, 10))
+			}
+			b.WriteString("]}}")
+			bodies[v] = []byte(b.String())
+		}
+		url := "http://" + httpAddr + "/get-online-features"
+		return func(w, i int) error {
+			resp, err := hc.Post(url, "application/json", bytes.NewReader(bodies[(w*7+i)%variants]))
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return err
+		}, nil
+	case "grpc":
+		reqs := make([]*serving.GetOnlineFeaturesRequest, variants)
+		for v := range reqs {
+			vals := make([]*types.Value, ne)
+			for i, id := range ids[v] {
+				vals[i] = i64(id)
+			}
+			reqs[v] = &serving.GetOnlineFeaturesRequest{
+				Kind:     &serving.GetOnlineFeaturesRequest_Features{Features: &serving.FeatureList{Val: refs}},
+				Entities: map[string]*types.RepeatedValue{"driver_id": {Val: vals}},
+			}
+		}
+		return func(w, i int) error {
+			_, err := gc.GetOnlineFeatures(context.Background(), reqs[(w*7+i)%variants])
+			return err
+		}, nil
+	case "redis":
+		// The same HMGETs the server issues: one per entity, all features
+		// of the view plus its _ts field, in one pipeline.
+		fields := make([]any, 0, nf+1)
+		for i := 0; i < nf; i++ {
+			fields = append(fields, string(online.RedisFieldHash(view, names[i])))
+		}
+		fields = append(fields, redis.TimestampField(view))
+		keys := make([][]string, variants)
+		for v := range keys {
+			for _, id := range ids[v] {
+				ek, _ := online.SerializeEntityKey([]string{"driver_id"}, []*types.Value{i64(id)})
+				keys[v] = append(keys[v], string(redis.Key(ek, project)))
+			}
+		}
+		return func(w, i int) error {
+			ctx := context.Background()
+			p := rdb.Pipeline()
+			for _, k := range keys[(w*7+i)%variants] {
+				p.HMGet(ctx, k, stringsOf(fields)...)
+			}
+			_, err := p.Exec(ctx)
+			return err
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown protocol %q", proto)
+}
+
+func stringsOf(fields []any) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.(string)
+	}
+	return out
+}

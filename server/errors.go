@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"google.golang.org/grpc/codes"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/registry"
+	"github.com/feastgo/feast/values"
+)
+
+// Errors the handlers return for conditions the edge reports with a
+// specific status.
+var (
+	// errReadOnly rejects write endpoints on a read-only server.
+	errReadOnly = errors.New("this feature server is read-only: write endpoints are disabled")
+	// errUnauthorized rejects requests without a valid bearer token.
+	errUnauthorized = errors.New("missing or invalid bearer token")
+	// errNotImplemented marks endpoints registered for compatibility only.
+	errNotImplemented = errors.New("not implemented")
+	// errNoSnapshot is returned while no registry snapshot could be loaded.
+	errNoSnapshot = errors.New("registry not loaded")
+	// errTooLarge marks a request over a configured limit.
+	errTooLarge = errors.New("request too large")
+	// errBadRequest marks other invalid requests.
+	errBadRequest = errors.New("bad request")
+)
+
+// classify is the one place that maps errors to HTTP statuses and gRPC
+// codes. Messages of 4xx errors are shown to the client as they are;
+// 5xx errors too (the server is not a trust boundary for registry names),
+// but are also logged.
+func classify(err error) (int, codes.Code) {
+	var nf *registry.NotFoundError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &nf):
+		return http.StatusNotFound, codes.NotFound
+	case errors.Is(err, errReadOnly):
+		return http.StatusForbidden, codes.PermissionDenied
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, codes.Unauthenticated
+	case errors.Is(err, errNotImplemented):
+		return http.StatusNotImplemented, codes.Unimplemented
+	case errors.As(err, &mbe), errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted
+	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),
+		errors.Is(err, errMalformed), errors.Is(err, errBadRequest):
+		return http.StatusBadRequest, codes.InvalidArgument
+	case errors.Is(err, errNoSnapshot), errors.Is(err, feast.ErrNoOnlineStore):
+		return http.StatusServiceUnavailable, codes.Unavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return 499, codes.Canceled
+	}
+	return http.StatusInternalServerError, codes.Internal
+}
+
+// requestError is a client error whose message stands alone; it matches
+// errBadRequest (or the kind given) and unwraps to its cause.
+type requestError struct {
+	msg   string
+	kind  error
+	cause error
+}
+
+func (e *requestError) Error() string        { return e.msg }
+func (e *requestError) Is(target error) bool { return target == e.kind }
+func (e *requestError) Unwrap() error        { return e.cause }
+
+// badRequest wraps cause (which may be nil) as a 400 with a message that
+// names what is wrong.
+func badRequest(cause error, msg string) error {
+	return &requestError{msg: msg, kind: errBadRequest, cause: cause}
+}

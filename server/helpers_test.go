@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	feast "github.com/feastgo/feast"
+	st "github.com/feastgo/feast/server/servingtest"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func prometheusRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
+
+func openStore(t testing.TB, dir string) *feast.FeatureStore {
+	t.Helper()
+	fs, err := feast.Open(context.Background(), feast.Options{RepoPath: dir, Now: func() time.Time { return st.Now }, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	return fs
+}
+
+func dialGRPC(t testing.TB, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// writeDriverParquet writes one driver_stats row: driver 7, trips 77, at
+// 2024-05-01T11:30:00Z.
+func writeDriverParquet(t testing.TB, path string) {
+	t.Helper()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "driver_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "conv_rate", Type: arrow.PrimitiveTypes.Float32},
+		{Name: "acc_rate", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "trips", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "name", Type: arrow.BinaryTypes.String},
+		{Name: "event_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).Append(7)
+	b.Field(1).(*array.Float32Builder).Append(0.5)
+	b.Field(2).(*array.Float64Builder).Append(0.25)
+	b.Field(3).(*array.Int64Builder).Append(77)
+	b.Field(4).(*array.StringBuilder).Append("g")
+	b.Field(5).(*array.TimestampBuilder).Append(arrow.Timestamp(st.Now.Add(-30 * time.Minute).UnixMicro()))
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(schema, f, nil, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

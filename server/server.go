@@ -1,0 +1,536 @@
+// Package server serves a feature store over HTTP and gRPC with Feast's
+// APIs: the HTTP feature server endpoints of `feast serve`
+// (/get-online-features, /push, /write-to-online-store, /materialize,
+// /materialize-incremental, /health) and the gRPC feast.serving.ServingService,
+// plus Prometheus metrics, gRPC health checking and reflection.
+//
+// Requests are resolved against an immutable registry snapshot that a
+// background loop refreshes; a failed refresh keeps the last good snapshot,
+// and no request ever waits for a refresh once one snapshot has loaded.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/registry"
+)
+
+// Defaults of the Options limits.
+const (
+	DefaultMaxBodyBytes = 16 << 20
+	DefaultMaxEntities  = 10_000
+	DefaultTimeout      = 30 * time.Second
+)
+
+// Options configures a Server. The zero value serves with the defaults
+// below, a fresh Prometheus registry and the store's logger.
+type Options struct {
+	// Logger receives access logs and errors; default the store's logger.
+	Logger *slog.Logger
+	// Registerer and Gatherer hold the server's metrics. When Registerer is
+	// nil a new registry is created (and also used as Gatherer); the
+	// global default registry is never used.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// ReadOnly rejects every write endpoint (push, write-to-online-store,
+	// materialize, materialize-incremental) with 403. It is also set by
+	// feature_server.read_only in the configuration.
+	ReadOnly bool
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxEntities bounds the entity rows of one online request; 0 means
+	// DefaultMaxEntities, negative means no limit.
+	MaxEntities int
+	// Timeout bounds each request; 0 means DefaultTimeout, negative means
+	// none.
+	Timeout time.Duration
+	// RegistryTTL is the background refresh interval of the registry
+	// snapshot; 0 means the configuration's registry cache_ttl_seconds,
+	// and when that is 0 too the snapshot is loaded once.
+	RegistryTTL time.Duration
+	// NoAccessLog disables the per-request access log.
+	NoAccessLog bool
+	// TracerProvider, when set, traces HTTP and gRPC requests with
+	// OpenTelemetry.
+	TracerProvider trace.TracerProvider
+	// AuthTokens, when not empty, require "Authorization: Bearer <token>"
+	// with one of them on every endpoint except /health and /metrics (and
+	// the gRPC health service). Default: the configuration's auth.tokens
+	// when auth.type is token.
+	AuthTokens []string
+	// DisableAuth ignores the configuration's auth section.
+	DisableAuth bool
+}
+
+// Server serves one FeatureStore. It is safe for concurrent use; the
+// FeatureStore stays owned by the caller.
+type Server struct {
+	fs      *feast.FeatureStore
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	gather  prometheus.Gatherer
+
+	readerMu sync.Mutex
+	reader   atomic.Pointer[timedReader]
+
+	handler http.Handler
+	online  *endpointMetrics
+
+	lastRefresh atomic.Pointer[time.Time]
+}
+
+// New creates a server for fs. It does not load the registry; Run (or the
+// first request) does.
+func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = fs.Logger()
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxEntities == 0 {
+		opts.MaxEntities = DefaultMaxEntities
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	cfg := fs.Config()
+	if cfg.FeatureServer.ReadOnly {
+		opts.ReadOnly = true
+	}
+	if opts.RegistryTTL == 0 {
+		opts.RegistryTTL = cfg.Registry.CacheTTL()
+	}
+	if len(opts.AuthTokens) == 0 && !opts.DisableAuth && cfg.Auth.Type == "token" {
+		opts.AuthTokens = cfg.Auth.Tokens
+	}
+	if opts.DisableAuth {
+		opts.AuthTokens = nil
+	}
+	gather := opts.Gatherer
+	if opts.Registerer == nil {
+		r := prometheus.NewRegistry()
+		opts.Registerer, gather = r, r
+	}
+	if gather == nil {
+		if g, ok := opts.Registerer.(prometheus.Gatherer); ok {
+			gather = g
+		} else {
+			return nil, errors.New("server options: Registerer is not a Gatherer; set Gatherer")
+		}
+	}
+	s := &Server{fs: fs, opts: opts, log: opts.Logger, gather: gather}
+	m, err := newMetrics(opts.Registerer, s.snapshotAge, s.refreshFailing)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	s.metrics = m
+	s.online = m.endpoint("/get-online-features")
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler with every endpoint and middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) snapshotAge() float64 {
+	snap := s.fs.Registry().Cached()
+	if snap == nil {
+		return -1
+	}
+	return s.fs.Now().Sub(snap.LoadedAt).Seconds()
+}
+
+func (s *Server) refreshFailing() float64 {
+	if s.fs.Registry().LastError() != nil {
+		return 1
+	}
+	return 0
+}
+
+// snapshot returns the current snapshot without waiting for a refresh; it
+// loads one synchronously only when none was ever loaded.
+func (s *Server) snapshot(ctx context.Context) (*registry.Snapshot, error) {
+	if snap := s.fs.Registry().Cached(); snap != nil {
+		return snap, nil
+	}
+	snap, err := s.fs.Registry().Refresh(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoSnapshot, err)
+	}
+	return snap, nil
+}
+
+// onlineReader returns the online store wrapped with latency metrics.
+func (s *Server) onlineReader(ctx context.Context) (online.Reader, error) {
+	if r := s.reader.Load(); r != nil {
+		return *r, nil
+	}
+	s.readerMu.Lock()
+	defer s.readerMu.Unlock()
+	if r := s.reader.Load(); r != nil {
+		return *r, nil
+	}
+	st, err := s.fs.OnlineStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &timedReader{r: st, m: s.metrics}
+	s.reader.Store(r)
+	return *r, nil
+}
+
+// Run keeps the registry snapshot fresh until ctx is done: it loads it now
+// (logging a failure; requests get 503 until a load succeeds) and then
+// every RegistryTTL. A failed refresh keeps the last good snapshot, counts
+// in feast_server_registry_refresh_errors_total and shows on /health.
+func (s *Server) Run(ctx context.Context) {
+	if _, err := s.refresh(ctx); err != nil {
+		s.log.Error("load registry", "err", err)
+	}
+	if s.opts.RegistryTTL <= 0 {
+		return
+	}
+	s.fs.Registry().Run(ctx, s.opts.RegistryTTL, func(err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		s.metrics.refreshErrors.Inc()
+		s.log.Warn("refresh registry", "err", err)
+	})
+}
+
+func (s *Server) refresh(ctx context.Context) (*registry.Snapshot, error) {
+	snap, err := s.fs.Registry().Refresh(ctx)
+	if err != nil {
+		s.metrics.refreshErrors.Inc()
+		return nil, err
+	}
+	return snap, nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	s.handle(mux, "POST /get-online-features", s.handleOnline, false)
+	s.handle(mux, "POST /push", s.handleNotImplemented("push"), true)
+	s.handle(mux, "POST /write-to-online-store", s.handleNotImplemented("write-to-online-store"), true)
+	s.handle(mux, "POST /materialize", s.handleMaterialize, true)
+	s.handle(mux, "POST /materialize-incremental", s.handleMaterializeIncremental, true)
+	healthM := s.metrics.endpoint("/health")
+	mux.Handle("GET /health", s.instrument(healthM, http.HandlerFunc(s.handleHealth)))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+	var h http.Handler = mux
+	h = s.recoverPanics(h)
+	if s.opts.TracerProvider != nil {
+		h = otelhttp.NewHandler(h, "feast-feature-server", otelhttp.WithTracerProvider(s.opts.TracerProvider),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	}
+	return h
+}
+
+// handlerFunc is an endpoint that reports failures as errors; the edge
+// turns them into a status and a JSON body.
+// ctx carries the request's deadline (r.Context() does not).
+type handlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request) error
+
+// handle registers an endpoint with auth, limits, the read-only switch,
+// metrics and access logging.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write bool) {
+	path := pattern[strings.IndexByte(pattern, ' ')+1:]
+	em := s.metrics.endpoint(path)
+	mux.Handle(pattern, s.instrument(em, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := s.authorize(r.Header.Get("Authorization"))
+		if err == nil && write && s.opts.ReadOnly {
+			err = errReadOnly
+		}
+		if err == nil {
+			ctx := r.Context()
+			if s.opts.Timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
+				defer cancel()
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+			err = h(ctx, w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})))
+}
+
+// authorize checks the bearer token when tokens are configured.
+func (s *Server) authorize(header string) error {
+	if len(s.opts.AuthTokens) == 0 {
+		return nil
+	}
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return errUnauthorized
+	}
+	valid := 0
+	for _, t := range s.opts.AuthTokens {
+		valid |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
+	}
+	if valid != 1 {
+		return errUnauthorized
+	}
+	return nil
+}
+
+// writeError maps err to a status (classify) and writes {"error": msg}.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, _ := classify(err)
+	if code >= 500 {
+		s.log.Error("request failed", "path", r.URL.Path, "status", code, "err", err)
+	}
+	if code == 499 { // the client is gone; nothing to write
+		w.WriteHeader(code)
+		return
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendError((*buf)[:0], err.Error())
+	w.Header().Set("Content-Type", "application/json")
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="feast"`)
+	}
+	w.WriteHeader(code)
+	w.Write(*buf)
+}
+
+// statusWriter records the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var statusWriterPool = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// instrument records metrics and the access log of an endpoint.
+func (s *Server) instrument(em *endpointMetrics, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := statusWriterPool.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			d := time.Since(start)
+			em.observe(sw.code, d)
+			if !s.opts.NoAccessLog {
+				s.log.LogAttrs(r.Context(), slog.LevelInfo, "access",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.Int("status", sw.code), slog.Duration("duration", d),
+					slog.String("remote", r.RemoteAddr))
+			}
+			*sw = statusWriter{}
+			statusWriterPool.Put(sw)
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// recoverPanics answers a panicking request with 500 and keeps serving.
+func (s *Server) recoverPanics(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.metrics.panics.Inc()
+				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				buf := appendError(nil, "internal error")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write(buf)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads the whole body into buf (a pooled buffer).
+func readBody(r *http.Request, buf *[]byte) ([]byte, error) {
+	b := (*buf)[:0]
+	if r.ContentLength > 0 && int64(cap(b)) < r.ContentLength {
+		b = make([]byte, 0, r.ContentLength)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*buf = b
+			return b, nil
+		}
+		if err != nil {
+			*buf = b
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), kind: errTooLarge, cause: err}
+			}
+			return nil, badRequest(err, "read request body: "+err.Error())
+		}
+	}
+}
+
+// ListenConfig says where Serve listens.
+type ListenConfig struct {
+	// HTTPAddr is the HTTP listen address ("127.0.0.1:6566").
+	HTTPAddr string
+	// GRPCAddr, when set, also serves gRPC there.
+	GRPCAddr string
+	// CertFile and KeyFile, when both set, serve HTTPS and gRPC over TLS.
+	CertFile, KeyFile string
+	// ShutdownTimeout bounds the graceful shutdown; 0 means 30s.
+	ShutdownTimeout time.Duration
+	// Ready, when set, is called with the bound addresses once listening.
+	Ready func(httpAddr, grpcAddr net.Addr)
+}
+
+// Serve listens on the configured addresses, refreshes the registry in the
+// background, and serves until ctx is cancelled; then it stops accepting,
+// waits for in-flight requests (up to ShutdownTimeout) and returns nil.
+func (s *Server) Serve(ctx context.Context, lc ListenConfig) error {
+	hl, err := net.Listen("tcp", lc.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	var gl net.Listener
+	if lc.GRPCAddr != "" {
+		if gl, err = net.Listen("tcp", lc.GRPCAddr); err != nil {
+			hl.Close()
+			return fmt.Errorf("listen grpc: %w", err)
+		}
+	}
+	return s.ServeListeners(ctx, hl, gl, lc)
+}
+
+// ServeListeners is Serve on listeners the caller opened; gl may be nil.
+func (s *Server) ServeListeners(ctx context.Context, hl, gl net.Listener, lc ListenConfig) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tlsOn := lc.CertFile != "" && lc.KeyFile != ""
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	var gs *grpc.Server
+	if gl != nil {
+		var err error
+		if gs, err = s.NewGRPCServer(lc.CertFile, lc.KeyFile); err != nil {
+			hl.Close()
+			gl.Close()
+			return err
+		}
+	}
+	if lc.Ready != nil {
+		var ga net.Addr
+		if gl != nil {
+			ga = gl.Addr()
+		}
+		lc.Ready(hl.Addr(), ga)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if tlsOn {
+			err = hs.ServeTLS(hl, lc.CertFile, lc.KeyFile)
+		} else {
+			err = hs.Serve(hl)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("serve http: %w", err)
+			cancel()
+		}
+	}()
+	if gs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := gs.Serve(gl); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				errs <- fmt.Errorf("serve grpc: %w", err)
+				cancel()
+			}
+		}()
+	}
+	<-ctx.Done()
+	timeout := lc.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	defer scancel()
+	var shutdownErr error
+	if err := hs.Shutdown(sctx); err != nil {
+		shutdownErr = fmt.Errorf("shut down http: %w", err)
+		hs.Close()
+	}
+	if gs != nil {
+		done := make(chan struct{})
+		go func() { gs.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-sctx.Done():
+			gs.Stop()
+			<-done
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	return shutdownErr
+}

@@ -1,0 +1,359 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/feastgo/feast/proto/feast/serving"
+	st "github.com/feastgo/feast/server/servingtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func newServer(t testing.TB, f *st.Fixture, opts Options) *Server {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
+	s, err := New(f.Store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func do(t testing.TB, h http.Handler, method, path, body string, header ...string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// golden compares got with testdata/<name>.json (rewritten with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != strings.TrimSuffix(string(want), "\n") {
+		t.Errorf("%s:\n got: %s\nwant: %s", name, got, want)
+	}
+}
+
+var onlineCases = []struct {
+	name string
+	body string
+	code int
+}{
+	{"statuses", `{"features":["driver_stats:conv_rate","driver_stats:acc_rate","driver_stats:name"],"entities":{"driver_id":[1001,1002,1003,1004]}}`, 200},
+	{"two_views_full_names", `{"features":["customer_profile:tier","driver_stats:trips","customer_profile:age"],"entities":{"driver_id":[1001,1003],"customer_id":["c1","c2"]},"full_feature_names":true}`, 200},
+	{"service_alias_request_data_in_entities", `{"feature_service":"driver_service","entities":{"driver_id":[1001,1004],"rider_id":["c1","c9"],"val_to_add":[2,3]},"full_feature_names":true}`, 200},
+	{"odfv_request_context", `{"features":["conv_plus:conv_plus_val","conv_plus:trips_x2"],"entities":{"driver_id":[1001,1003]},"request_context":{"val_to_add":[1,2]}}`, 200},
+	{"string_entity_values", `{"features":["driver_stats:trips"],"entities":{"driver_id":["1001"]},"include_feature_view_version_metadata":false}`, 200},
+	{"zero_rows", `{"features":["driver_stats:trips"],"entities":{"driver_id":[]}}`, 200},
+	{"unknown_feature", `{"features":["driver_stats:conv_rat"],"entities":{"driver_id":[1001]}}`, 404},
+	{"unknown_view", `{"features":["driver_stat:trips"],"entities":{"driver_id":[1001]}}`, 404},
+	{"unknown_service", `{"feature_service":"driver_servce","entities":{"driver_id":[1001]}}`, 404},
+	{"missing_join_key", `{"features":["driver_stats:trips","customer_profile:age"],"entities":{"driver_id":[1001]}}`, 400},
+	{"unknown_entity_column", `{"features":["driver_stats:trips"],"entities":{"driver":[1001]}}`, 400},
+	{"wrong_entity_type", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001,"abc"]}}`, 400},
+	{"fractional_entity", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1.5]}}`, 400},
+	{"entities_not_arrays", `{"features":["driver_stats:trips"],"entities":{"driver_id":1001}}`, 400},
+	{"row_count_mismatch", `{"features":["driver_stats:trips","customer_profile:age"],"entities":{"driver_id":[1001,1002],"customer_id":["c1"]}}`, 400},
+	{"missing_request_field", `{"features":["conv_plus:conv_plus_val"],"entities":{"driver_id":[1001]}}`, 400},
+	{"malformed_json", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]`, 400},
+	{"empty_body", ``, 400},
+	{"empty_request", `{}`, 400},
+	{"features_not_list", `{"features":"driver_stats:trips","entities":{"driver_id":[1001]}}`, 400},
+	{"bad_reference", `{"features":["trips"],"entities":{"driver_id":[1001]}}`, 400},
+	{"both_selections", `{"features":["driver_stats:trips"],"feature_service":"all_driver","entities":{"driver_id":[1001]}}`, 400},
+	{"too_many_entities", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1,2,3,4,5,6]}}`, 413},
+}
+
+func testOnlineHTTP(t *testing.T, o st.Online) {
+	f := st.New(t, o)
+	h := newServer(t, f, Options{MaxEntities: 5}).Handler()
+	for _, c := range onlineCases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := do(t, h, "POST", "/get-online-features", c.body)
+			body = strings.ReplaceAll(body, `\"`+f.Project+`\"`, `\"serving\"`)
+			if code != c.code {
+				t.Errorf("status %d, want %d: %s", code, c.code, body)
+			}
+			if !json.Valid([]byte(body)) {
+				t.Fatalf("invalid JSON: %s", body)
+			}
+			golden(t, "online_"+c.name, body)
+		})
+	}
+}
+
+func TestOnlineHTTPSQLite(t *testing.T) { testOnlineHTTP(t, st.SQLite()) }
+
+func TestOnlineHTTPRedis(t *testing.T) {
+	o := st.Redis(t)
+	if *update {
+		t.Skip("goldens are written by the SQLite run")
+	}
+	testOnlineHTTP(t, o)
+}
+
+func TestWriteEndpoints(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	rw := newServer(t, f, Options{}).Handler()
+	ro := newServer(t, f, Options{ReadOnly: true, Registerer: nil}).Handler()
+	for _, path := range []string{"/push", "/write-to-online-store", "/materialize", "/materialize-incremental"} {
+		code, body := do(t, ro, "POST", path, `{}`)
+		if code != 403 || body != `{"error":"this feature server is read-only: write endpoints are disabled"}` {
+			t.Errorf("read-only %s: %d %s", path, code, body)
+		}
+	}
+	for _, path := range []string{"/push", "/write-to-online-store"} {
+		code, body := do(t, rw, "POST", path, `{}`)
+		if code != 501 || !strings.Contains(body, `not supported by this server yet`) {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	// Reads still work on the read-only server.
+	if code, body := do(t, ro, "POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`); code != 200 {
+		t.Errorf("read on read-only server: %d %s", code, body)
+	}
+	cases := []struct{ path, body, want string }{
+		{"/materialize", `{"start_ts":"2024-05-01T00:00:00","end_ts":"2024-04-01T00:00:00"}`, `{"error":"start_ts 2024-05-01T00:00:00Z must be before end_ts 2024-04-01T00:00:00Z"}`},
+		{"/materialize", `{"end_ts":"2024-04-01T00:00:00"}`, `{"error":"start_ts is required"}`},
+		{"/materialize", `{"start_ts":"yesterday","end_ts":"2024-04-01T00:00:00"}`, `start_ts: `},
+		{"/materialize-incremental", `{}`, `{"error":"end_ts is required"}`},
+		{"/materialize-incremental", `{"end_ts": 5`, `malformed request body`},
+		{"/materialize?async=true", `{}`, `async materialization is not supported`},
+	}
+	for _, c := range cases {
+		code, body := do(t, rw, "POST", c.path, c.body)
+		if code != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d %s, want 400 with %s", c.path, c.body, code, body, c.want)
+		}
+	}
+	code, body := do(t, rw, "POST", "/materialize", `{"start_ts":"2024-04-01T00:00:00","end_ts":"2024-05-01T00:00:00","feature_views":["driver_stat"]}`)
+	if code != 404 || !strings.Contains(body, `driver_stats`) {
+		t.Errorf("materialize unknown view: %d %s", code, body)
+	}
+}
+
+func TestMaterializeEndpoint(t *testing.T) {
+	f := st.NewEmpty(t, st.SQLite())
+	// A parquet file for driver_stats with one row, written through DuckDB.
+	writeDriverParquet(t, filepath.Join(f.Dir, "data", "driver.parquet"))
+	h := newServer(t, f, Options{}).Handler()
+	code, body := do(t, h, "POST", "/materialize", `{"start_ts":"2024-04-30T00:00:00","end_ts":"2024-05-01T12:00:00","feature_views":["driver_stats"]}`)
+	if code != 200 || body != "null" {
+		t.Fatalf("materialize: %d %s", code, body)
+	}
+	code, body = do(t, h, "POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[7]}}`)
+	if code != 200 || !strings.Contains(body, `{"values":[77],"statuses":["PRESENT"],"event_timestamps":["2024-05-01T11:30:00Z"]}`) {
+		t.Errorf("after materialize: %d %s", code, body)
+	}
+	code, body = do(t, h, "POST", "/materialize-incremental", `{"end_ts":"2024-05-01T12:00:00+00:00","feature_views":["driver_stats"]}`)
+	if code != 200 || body != "null" {
+		t.Fatalf("materialize-incremental: %d %s", code, body)
+	}
+}
+
+func TestHealthAndRegistryRefresh(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	reg := prometheusRegistry()
+	s := newServer(t, f, Options{Registerer: reg})
+	h := s.Handler()
+	// Nothing loaded yet by this server's registry is fine: the store
+	// loaded the snapshot during apply; force a clean state by refreshing.
+	ctx := context.Background()
+	if _, err := s.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, h, "GET", "/health", "")
+	if code != 200 || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"project":"serving"`) {
+		t.Errorf("health: %d %s", code, body)
+	}
+	// Break the registry file: the refresh fails, the last snapshot keeps
+	// serving, health reports the error, metrics count it.
+	regPath := filepath.Join(f.Dir, "data", "registry.db")
+	good, err := os.ReadFile(regPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(regPath, []byte("not a registry"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.refresh(ctx); err == nil {
+		t.Fatal("refresh of a corrupt registry succeeded")
+	}
+	code, body = do(t, h, "GET", "/health", "")
+	if code != 200 || !strings.Contains(body, `"status":"degraded"`) || !strings.Contains(body, `"last_refresh_error":"decode registry `) {
+		t.Errorf("degraded health: %d %s", code, body)
+	}
+	if code, body := do(t, h, "POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`); code != 200 {
+		t.Errorf("serving with a failed refresh: %d %s", code, body)
+	}
+	_, metricsText := do(t, h, "GET", "/metrics", "")
+	for _, want := range []string{
+		`feast_server_registry_refresh_errors_total 1`,
+		`feast_server_registry_refresh_failing 1`,
+		`feast_server_requests_total{code="200",endpoint="/get-online-features"} 1`,
+		`feast_server_requests_total{code="200",endpoint="/health"} 2`,
+		`feast_server_request_duration_seconds_count{code="200",endpoint="/get-online-features"} 1`,
+		`feast_server_online_store_read_duration_seconds_count 1`,
+		`feast_server_request_entities_sum 1`,
+		`feast_server_request_features_sum 1`,
+		`feast_server_registry_snapshot_age_seconds 0`,
+	} {
+		if !strings.Contains(metricsText, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(metricsText, "go_goroutines") {
+		t.Error("metrics use the default registry")
+	}
+	os.WriteFile(regPath, good, 0o644)
+	if _, err := s.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := do(t, h, "GET", "/health", ""); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("recovered health: %d %s", code, body)
+	}
+}
+
+func TestHealthUnavailableWithoutRegistry(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	// A registry that cannot be read and was never loaded by a new store.
+	os.WriteFile(filepath.Join(f.Dir, "data", "registry.db"), []byte("garbage"), 0o644)
+	fs2 := openStore(t, f.Dir)
+	s, err := New(fs2, Options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, s.Handler(), "GET", "/health", "")
+	if code != 503 || !strings.Contains(body, `"status":"unavailable"`) {
+		t.Errorf("health: %d %s", code, body)
+	}
+	code, body = do(t, s.Handler(), "POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`)
+	if code != 503 || !strings.HasPrefix(body, `{"error":"registry not loaded: load registry: `) {
+		t.Errorf("online without registry: %d %s", code, body)
+	}
+}
+
+func TestAuthToken(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	h := newServer(t, f, Options{AuthTokens: []string{"s3cret"}}).Handler()
+	req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
+	if code, body := do(t, h, "POST", "/get-online-features", req); code != 401 || body != `{"error":"missing or invalid bearer token"}` {
+		t.Errorf("no token: %d %s", code, body)
+	}
+	if code, _ := do(t, h, "POST", "/get-online-features", req, "Authorization", "Bearer wrong"); code != 401 {
+		t.Errorf("wrong token: %d", code)
+	}
+	if code, body := do(t, h, "POST", "/get-online-features", req, "Authorization", "Bearer s3cret"); code != 200 {
+		t.Errorf("good token: %d %s", code, body)
+	}
+	if code, _ := do(t, h, "GET", "/health", ""); code != 200 {
+		t.Errorf("health needs no token: %d", code)
+	}
+}
+
+func TestPanicRecovery(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	s := newServer(t, f, Options{})
+	calls := 0
+	h := s.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+		w.Write([]byte("ok"))
+	}))
+	if code, body := do(t, h, "GET", "/", ""); code != 500 || body != `{"error":"internal error"}` {
+		t.Errorf("panic: %d %s", code, body)
+	}
+	if code, body := do(t, h, "GET", "/", ""); code != 200 || body != "ok" {
+		t.Errorf("after panic: %d %s", code, body)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	h := newServer(t, f, Options{MaxBodyBytes: 64}).Handler()
+	body := `{"features":["driver_stats:trips"],"entities":{"driver_id":[` + strings.Repeat("1001,", 40) + `1]}}`
+	code, resp := do(t, h, "POST", "/get-online-features", body)
+	if code != 413 || resp != `{"error":"request body exceeds 64 bytes"}` {
+		t.Errorf("%d %s", code, resp)
+	}
+}
+
+func TestServeGracefulShutdown(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	if _, err := f.Store.OnlineStore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := newServer(t, f, Options{RegistryTTL: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Serve(ctx, ListenConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+			Ready: func(h, g net.Addr) { ready <- [2]net.Addr{h, g} }})
+	}()
+	addrs := <-ready
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Post("http://"+addrs[0].String()+"/get-online-features", "application/json",
+		bytes.NewBufferString(`{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"values":[10]`) {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+	conn := dialGRPC(t, addrs[1].String())
+	out, err := serving.NewServingServiceClient(conn).GetFeastServingInfo(context.Background(), &serving.GetFeastServingInfoRequest{})
+	if err != nil || out.GetVersion() == "" {
+		t.Errorf("serving info: %v %v", out, err)
+	}
+	conn.Close()
+	client.CloseIdleConnections()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
