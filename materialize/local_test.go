@@ -110,7 +110,11 @@ func (p *recordingProgress) Add(_ string, r, w, s int64) {
 	p.read, p.written, p.skipped = p.read+r, p.written+w, p.skipped+s
 	p.mu.Unlock()
 }
-func (p *recordingProgress) Done(string, materialize.Stats, error) { p.mu.Lock(); p.done++; p.mu.Unlock() }
+func (p *recordingProgress) Done(string, materialize.Stats, error) {
+	p.mu.Lock()
+	p.done++
+	p.mu.Unlock()
+}
 
 func TestLocalWritesEveryRowAndReportsProgress(t *testing.T) {
 	store := openSQLite(t)
