@@ -17,6 +17,7 @@ import (
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/definitions"
+	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/registry"
@@ -41,11 +42,19 @@ type Options struct {
 	Now func() time.Time
 	// LookupEnv resolves ${VAR} in the config; default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Engines adds materialization engines by batch_engine type (for
+	// example "beam", registered by the feast-beam binary). The in-process
+	// "local" engine is always available.
+	Engines map[string]EngineFactory
 }
+
+// EngineFactory builds a materialization engine from the configuration.
+type EngineFactory func(ctx context.Context, cfg *config.RepoConfig) (materialize.Engine, error)
 
 // FeatureStore is an opened feature repository.
 type FeatureStore struct {
 	cfg      *config.RepoConfig
+	engines  map[string]EngineFactory
 	logger   *slog.Logger
 	now      func() time.Time
 	registry *registry.Registry
@@ -82,7 +91,7 @@ func Open(ctx context.Context, opts Options) (*FeatureStore, error) {
 		return nil, err
 	}
 	return &FeatureStore{
-		cfg: cfg, logger: logger, now: now,
+		cfg: cfg, logger: logger, now: now, engines: opts.Engines,
 		registry: registry.New(store, cfg.Project, registry.Options{CacheTTL: cfg.Registry.CacheTTL(), Now: now}),
 	}, nil
 }

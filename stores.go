@@ -52,7 +52,14 @@ func (fs *FeatureStore) engine(ctx context.Context) (materialize.Engine, error) 
 	case "local", "":
 		return materialize.NewLocal(src, dst, materialize.LocalOptions{BatchSize: fs.cfg.Materialization.OnlineWriteBatchSize}), nil
 	}
-	return nil, fmt.Errorf("batch_engine %q is not available in this binary", fs.cfg.BatchEngine.Type)
+	if f, ok := fs.engines[fs.cfg.BatchEngine.Type]; ok {
+		return f(ctx, fs.cfg)
+	}
+	hint := ""
+	if fs.cfg.BatchEngine.Type == "beam" {
+		hint = "; run the feast-beam binary, which includes the Beam engine (see docs/materialization.md)"
+	}
+	return nil, fmt.Errorf("batch_engine %q is not available in this binary%s", fs.cfg.BatchEngine.Type, hint)
 }
 
 // openOnline opens the online store the configuration names.

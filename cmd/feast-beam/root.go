@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/materialize"
+	beamengine "github.com/feastgo/feast/materialize/beam"
+)
+
+// globals are the flags the subcommands share, as in feast.
+type globals struct {
+	chdir    string
+	yamlPath string
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "feast-beam",
+		Short: "Materialize features with Apache Beam (prism, Flink, Spark, Dataflow)",
+		Long: `feast-beam runs feast's materialize and materialize-incremental commands with the
+Beam engine configured in feature_store.yaml:
+
+  batch_engine:
+    type: beam
+    runner: prism            # or universal (Flink/Spark job server), dataflow
+
+With batch_engine type local it runs the in-process engine, like feast.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return g.setupLogging()
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.chdir, "chdir", "c", os.Getenv("FEATURE_REPO_DIR"), "run as if started in this feature repository directory")
+	pf.StringVarP(&g.yamlPath, "feature-store-yaml", "f", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+")")
+	pf.StringVar(&g.logLevel, "log-level", "warning", "log level: debug, info, warning, error (info shows Beam's runner logs)")
+	root.AddCommand(newMaterializeCmd(g), newMaterializeIncrementalCmd(g), &cobra.Command{
+		Use:   "version",
+		Short: "Print the feast version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(g.stdout, "Feast SDK Version: \"%s\" (beam engine)\n", feast.Version)
+		},
+	})
+	return root
+}
+
+func (g *globals) setupLogging() error {
+	var level slog.Level
+	switch strings.ToLower(g.logLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warning", "warn", "":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return fmt.Errorf("--log-level %q: use debug, info, warning or error", g.logLevel)
+	}
+	// Beam's runners log through the default logger.
+	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
+	return nil
+}
+
+// parseTime parses an ISO 8601 timestamp or "now", as feast does. Naive
+// timestamps are UTC.
+func parseTime(s string) (time.Time, error) {
+	if strings.EqualFold(s, "now") {
+		return time.Now().UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q: use ISO 8601 (2024-01-02T15:04:05, optionally with a zone such as Z or +02:00) or now", s)
+}
+
+func newMaterializeCmd(g *globals) *cobra.Command {
+	var views []string
+	cmd := &cobra.Command{
+		Use:   "materialize START_TS END_TS",
+		Short: "Load feature values with event timestamps in [START_TS, END_TS] into the online store",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start, err := parseTime(args[0])
+			if err != nil {
+				return err
+			}
+			end, err := parseTime(args[1])
+			if err != nil {
+				return err
+			}
+			return g.run(cmd.Context(), views, func(fs *feast.FeatureStore, opts feast.MaterializeOptions) ([]feast.ViewResult, error) {
+				return fs.Materialize(cmd.Context(), start, end, opts)
+			})
+		},
+	}
+	cmd.Flags().StringSliceVarP(&views, "views", "v", nil, "feature views to materialize (repeatable; default: all online views)")
+	return cmd
+}
+
+func newMaterializeIncrementalCmd(g *globals) *cobra.Command {
+	var views []string
+	cmd := &cobra.Command{
+		Use:   "materialize-incremental END_TS",
+		Short: "Load feature values from where the last run ended up to END_TS",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			end, err := parseTime(args[0])
+			if err != nil {
+				return err
+			}
+			return g.run(cmd.Context(), views, func(fs *feast.FeatureStore, opts feast.MaterializeOptions) ([]feast.ViewResult, error) {
+				return fs.MaterializeIncremental(cmd.Context(), end, opts)
+			})
+		},
+	}
+	cmd.Flags().StringSliceVarP(&views, "views", "v", nil, "feature views to materialize (repeatable; default: all online views)")
+	return cmd
+}
+
+func (g *globals) run(ctx context.Context, views []string, run func(*feast.FeatureStore, feast.MaterializeOptions) ([]feast.ViewResult, error)) error {
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: g.chdir, ConfigPath: g.yamlPath, Logger: slog.Default()})
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	for _, w := range fs.Config().Warnings {
+		fmt.Fprintln(g.stderr, "warning:", w)
+	}
+	opts := feast.MaterializeOptions{Views: views, Progress: &lineProgress{out: g.stderr}}
+	if fs.Config().BatchEngine.Type == "beam" {
+		e, err := beamengine.FromRepoConfig(fs.Config())
+		if err != nil {
+			return err
+		}
+		opts.Engine = e
+		fmt.Fprintf(g.stderr, "batch engine: beam (%s runner)\n", e.Config().Runner)
+	} else {
+		fmt.Fprintf(g.stderr, "batch engine: %s (in-process)\n", fs.Config().BatchEngine.Type)
+	}
+	results, err := run(fs, opts)
+	printSummary(g.stdout, results)
+	return err
+}
+
+// lineProgress prints one line when a view starts and one when it ends:
+// Beam runners report their counters when the pipeline ends.
+type lineProgress struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func (p *lineProgress) Start(view string, _ int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, "materializing %s\n", view)
+}
+
+func (p *lineProgress) Add(string, int64, int64, int64) {}
+
+func (p *lineProgress) Done(view string, st materialize.Stats, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		fmt.Fprintf(p.out, "%s failed after %s\n", view, st.Duration.Round(time.Millisecond))
+		return
+	}
+	fmt.Fprintf(p.out, "%s done: read %d, written %d, skipped %d in %s\n", view, st.RowsRead, st.RowsWritten, st.RowsSkipped, st.Duration.Round(time.Millisecond))
+}
+
+func printSummary(out io.Writer, results []feast.ViewResult) {
+	if len(results) == 0 {
+		fmt.Fprintln(out, "No online feature views to materialize.")
+		return
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VIEW\tINTERVAL\tREAD\tWRITTEN\tSKIPPED (NOT NEWER)\tDURATION\tSTATUS")
+	for _, r := range results {
+		status := "ok"
+		if r.Err != nil {
+			status = "FAILED"
+		} else if !r.Start.Before(r.End) {
+			status = "up to date"
+		}
+		fmt.Fprintf(w, "%s\t%s .. %s\t%d\t%d\t%d\t%s\t%s\n", r.View, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339),
+			r.Stats.RowsRead, r.Stats.RowsWritten, r.Stats.RowsSkipped, r.Stats.Duration.Round(time.Millisecond), status)
+	}
+	w.Flush()
+}
