@@ -196,3 +196,32 @@ func TestMaterializeEndToEnd(t *testing.T) {
 	}
 	_ = model.Int64
 }
+
+func TestConcurrentMaterializeOfOneViewIsRefused(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Hour)
+	dir := demoRepo(t, now)
+	fs := open(t, dir, now)
+	applyRepo(t, fs)
+	ctx := context.Background()
+	locker, err := materialize.NewLocker(ctx, fs.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	held, err := locker.Lock(ctx, materialize.ViewLockName("demo", "driver_hourly_stats"), materialize.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fs.MaterializeIncremental(ctx, now, feast.MaterializeOptions{})
+	if !errors.Is(err, materialize.ErrLocked) || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("a second run must be refused while the view is locked, got %v", err)
+	}
+	fv, _ := fs.FeatureView(ctx, "driver_hourly_stats")
+	if len(fv.Intervals) != 0 {
+		t.Fatal("a refused run recorded an interval")
+	}
+	held.Unlock()
+	if _, err := fs.MaterializeIncremental(ctx, now, feast.MaterializeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,6 +24,9 @@ type MaterializeOptions struct {
 	Parallel int
 	// Engine overrides the engine from the configuration.
 	Engine materialize.Engine
+	// Wait queues behind another run of the same view instead of failing
+	// with a *materialize.LockedError.
+	Wait bool
 }
 
 // ViewResult is the outcome for one view.
@@ -75,28 +78,24 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 	if parallel <= 0 {
 		parallel = 2
 	}
+	locker, err := materialize.NewLocker(ctx, fs.cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer locker.Close()
 	results := make([]ViewResult, len(views))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, fv := range views {
-		start, end := interval(fv)
-		results[i] = ViewResult{View: fv.Name, Start: start, End: end}
-		if !start.Before(end) {
-			continue // already materialized up to end
-		}
+		results[i] = ViewResult{View: fv.Name}
+		results[i].Start, results[i].End = interval(fv)
 		wg.Add(1)
 		go func(i int, fv *model.FeatureView) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r := &results[i]
-			r.Stats, r.Err = engine.Materialize(ctx, materialize.Task{Project: fs.cfg.Project, View: fv, Start: r.Start, End: r.End}, progress)
-			if r.Err == nil {
-				r.Err = fs.registry.ApplyMaterialization(ctx, fv.Name, r.Start, r.End)
-			}
-			if r.Err != nil {
-				r.Err = &materialize.TaskError{View: fv.Name, Err: r.Err}
-			}
+			r.Err = fs.materializeView(ctx, locker, engine, progress, fv, interval, opts.Wait, r)
 		}(i, fv)
 	}
 	wg.Wait()
@@ -107,6 +106,37 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// materializeView runs one view under its cross-process lock. The view is
+// re-read after the lock is taken, so a run that queued behind another
+// starts where that one ended.
+func (fs *FeatureStore) materializeView(ctx context.Context, locker materialize.Locker, engine materialize.Engine, progress materialize.Progress,
+	fv *model.FeatureView, interval func(*model.FeatureView) (time.Time, time.Time), wait bool, r *ViewResult) error {
+	lock, err := locker.Lock(ctx, materialize.ViewLockName(fs.cfg.Project, fv.Name), materialize.LockOptions{Wait: wait})
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	snap, err := fs.registry.Refresh(ctx)
+	if err != nil {
+		return &materialize.TaskError{View: fv.Name, Err: err}
+	}
+	if cur, ok := snap.FeatureViews[fv.Name]; ok {
+		fv = cur
+	}
+	r.Start, r.End = interval(fv)
+	if !r.Start.Before(r.End) {
+		return nil // already materialized up to end
+	}
+	r.Stats, err = engine.Materialize(ctx, materialize.Task{Project: fs.cfg.Project, View: fv, Start: r.Start, End: r.End}, progress)
+	if err == nil {
+		err = fs.registry.ApplyMaterialization(ctx, fv.Name, r.Start, r.End)
+	}
+	if err != nil {
+		return &materialize.TaskError{View: fv.Name, Err: err}
+	}
+	return nil
 }
 
 // selectViews picks the online, enabled views, or the named ones.

@@ -9,7 +9,51 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/registry"
 )
+
+// freshnessCollector exports, for every online feature view of the cached
+// snapshot, how long ago its last materialization interval ended and its
+// ttl, so alerts can compare the two. It reads only the in-memory snapshot.
+type freshnessCollector struct {
+	snapshot  func() *registry.Snapshot
+	now       func() time.Time
+	freshness *prometheus.Desc
+	ttl       *prometheus.Desc
+}
+
+func newFreshnessCollector(snapshot func() *registry.Snapshot, now func() time.Time) *freshnessCollector {
+	return &freshnessCollector{
+		snapshot: snapshot, now: now,
+		freshness: prometheus.NewDesc("feast_feature_freshness_seconds",
+			"Seconds since the end of the feature view's last materialization interval.", []string{"feature_view"}, nil),
+		ttl: prometheus.NewDesc("feast_feature_view_ttl_seconds",
+			"The feature view's ttl (0 = no limit).", []string{"feature_view"}, nil),
+	}
+}
+
+func (c *freshnessCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.freshness
+	ch <- c.ttl
+}
+
+func (c *freshnessCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.snapshot()
+	if snap == nil {
+		return
+	}
+	now := c.now()
+	for _, name := range snap.FeatureViewNames() {
+		fv := snap.FeatureViews[name]
+		if !fv.Online || fv.Disabled {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.ttl, prometheus.GaugeValue, fv.TTL.Seconds(), name)
+		if end := fv.LastMaterializedEnd(); !end.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.freshness, prometheus.GaugeValue, now.Sub(end).Seconds(), name)
+		}
+	}
+}
 
 // metrics are the server's Prometheus collectors, registered on the
 // registerer given in Options (never the global default).
@@ -24,55 +68,56 @@ type metrics struct {
 	panics        prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, snapshotAge func() float64, refreshFailing func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, snapshotAge func() float64, refreshFailing func() float64, freshness prometheus.Collector) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "feast_server_requests_total",
+			Name: "feast_http_requests_total",
 			Help: "Requests served, by endpoint and status code.",
-		}, []string{"endpoint", "code"}),
+		}, []string{"endpoint", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "feast_server_request_duration_seconds",
+			Name:    "feast_http_request_duration_seconds",
 			Help:    "Request latency, by endpoint and status code.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
-		}, []string{"endpoint", "code"}),
+		}, []string{"endpoint", "status"}),
 		storeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "feast_server_online_store_read_duration_seconds",
+			Name:    "feast_online_store_read_duration_seconds",
 			Help:    "Latency of one online store read (all views of a request in one round trip).",
 			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5},
 		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "feast_server_online_store_read_errors_total",
+			Name: "feast_online_store_read_errors_total",
 			Help: "Online store reads that failed.",
 		}),
 		entities: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "feast_server_request_entities",
+			Name:    "feast_request_entities",
 			Help:    "Entity rows per online features request.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000},
 		}),
 		features: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "feast_server_request_features",
+			Name:    "feast_request_features",
 			Help:    "Features per online features request.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500},
 		}),
 		refreshErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "feast_server_registry_refresh_errors_total",
+			Name: "feast_registry_refresh_errors_total",
 			Help: "Background registry refreshes that failed (the last good snapshot keeps serving).",
 		}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "feast_server_panics_total",
+			Name: "feast_http_panics_total",
 			Help: "Requests that panicked and were answered with an internal error.",
 		}),
 	}
 	cs := []prometheus.Collector{
 		m.requests, m.latency, m.storeLatency, m.storeErrors, m.entities, m.features, m.refreshErrors, m.panics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "feast_server_registry_snapshot_age_seconds",
+			Name: "feast_registry_snapshot_age_seconds",
 			Help: "Age of the registry snapshot being served (-1 before the first load).",
 		}, snapshotAge),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "feast_server_registry_refresh_failing",
+			Name: "feast_registry_refresh_failing",
 			Help: "1 while the latest registry refresh failed, else 0.",
 		}, refreshFailing),
+		freshness,
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

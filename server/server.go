@@ -141,7 +141,7 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{fs: fs, opts: opts, log: opts.Logger, gather: gather}
-	m, err := newMetrics(opts.Registerer, s.snapshotAge, s.refreshFailing)
+	m, err := newMetrics(opts.Registerer, s.snapshotAge, s.refreshFailing, newFreshnessCollector(fs.Registry().Cached, fs.Now))
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
@@ -204,7 +204,7 @@ func (s *Server) onlineReader(ctx context.Context) (online.Reader, error) {
 // Run keeps the registry snapshot fresh until ctx is done: it loads it now
 // (logging a failure; requests get 503 until a load succeeds) and then
 // every RegistryTTL. A failed refresh keeps the last good snapshot, counts
-// in feast_server_registry_refresh_errors_total and shows on /health.
+// in feast_registry_refresh_errors_total and shows on /health.
 func (s *Server) Run(ctx context.Context) {
 	if _, err := s.refresh(ctx); err != nil {
 		s.log.Error("load registry", "err", err)

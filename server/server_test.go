@@ -222,15 +222,16 @@ func TestHealthAndRegistryRefresh(t *testing.T) {
 	}
 	_, metricsText := do(t, h, "GET", "/metrics", "")
 	for _, want := range []string{
-		`feast_server_registry_refresh_errors_total 1`,
-		`feast_server_registry_refresh_failing 1`,
-		`feast_server_requests_total{code="200",endpoint="/get-online-features"} 1`,
-		`feast_server_requests_total{code="200",endpoint="/health"} 2`,
-		`feast_server_request_duration_seconds_count{code="200",endpoint="/get-online-features"} 1`,
-		`feast_server_online_store_read_duration_seconds_count 1`,
-		`feast_server_request_entities_sum 1`,
-		`feast_server_request_features_sum 1`,
-		`feast_server_registry_snapshot_age_seconds 0`,
+		`feast_registry_refresh_errors_total 1`,
+		`feast_registry_refresh_failing 1`,
+		`feast_http_requests_total{endpoint="/get-online-features",status="200"} 1`,
+		`feast_http_requests_total{endpoint="/health",status="200"} 2`,
+		`feast_http_request_duration_seconds_count{endpoint="/get-online-features",status="200"} 1`,
+		`feast_online_store_read_duration_seconds_count 1`,
+		`feast_request_entities_sum 1`,
+		`feast_request_features_sum 1`,
+		`feast_registry_snapshot_age_seconds 0`,
+		`feast_feature_view_ttl_seconds{feature_view="driver_stats"}`,
 	} {
 		if !strings.Contains(metricsText, want) {
 			t.Errorf("metrics lack %q", want)

@@ -26,7 +26,10 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func newMaterializeCmd(g *globals) *cobra.Command {
-	var views []string
+	var (
+		views []string
+		wait  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "materialize START_TS END_TS",
 		Short: "Load feature values with event timestamps in [START_TS, END_TS] into the online store",
@@ -49,15 +52,19 @@ repeated. Timestamps are ISO 8601 (naive = UTC) or "now".
 			}
 			return g.runMaterialize(cmd, func(fs *feast.FeatureStore, opts feast.MaterializeOptions) ([]feast.ViewResult, error) {
 				return fs.Materialize(cmd.Context(), start, end, opts)
-			}, views)
+			}, views, wait)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&views, "views", "v", nil, "feature views to materialize (repeatable; default: all online views)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "queue behind a run of the same view already in progress instead of failing")
 	return cmd
 }
 
 func newMaterializeIncrementalCmd(g *globals) *cobra.Command {
-	var views []string
+	var (
+		views []string
+		wait  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "materialize-incremental END_TS",
 		Short: "Load feature values from where the last run ended up to END_TS",
@@ -75,21 +82,22 @@ END_TS. Safe to run on any schedule: each run continues where the last one ended
 			}
 			return g.runMaterialize(cmd, func(fs *feast.FeatureStore, opts feast.MaterializeOptions) ([]feast.ViewResult, error) {
 				return fs.MaterializeIncremental(cmd.Context(), end, opts)
-			}, views)
+			}, views, wait)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&views, "views", "v", nil, "feature views to materialize (repeatable; default: all online views)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "queue behind a run of the same view already in progress instead of failing")
 	return cmd
 }
 
-func (g *globals) runMaterialize(cmd *cobra.Command, run func(*feast.FeatureStore, feast.MaterializeOptions) ([]feast.ViewResult, error), views []string) error {
+func (g *globals) runMaterialize(cmd *cobra.Command, run func(*feast.FeatureStore, feast.MaterializeOptions) ([]feast.ViewResult, error), views []string, wait bool) error {
 	fs, err := g.open(cmd.Context())
 	if err != nil {
 		return err
 	}
 	defer fs.Close()
 	progress := newProgressReporter(g.stderr)
-	results, err := run(fs, feast.MaterializeOptions{Views: views, Progress: progress})
+	results, err := run(fs, feast.MaterializeOptions{Views: views, Progress: progress, Wait: wait})
 	progress.Close()
 	printSummary(g.stdout, results)
 	return err

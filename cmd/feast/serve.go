@@ -19,6 +19,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/lambda"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/server"
@@ -31,7 +32,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		port, grpcPort, workers  int
 		registryTTL, maxEntities int
 		noAccessLog, metrics     bool
-		readOnly, otel           bool
+		readOnly, otel, lambdaFn bool
 		timeout                  time.Duration
 	)
 	cmd := &cobra.Command{
@@ -82,6 +83,13 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 			if err != nil {
 				return err
 			}
+			if lambdaFn {
+				// AWS Lambda: the runtime delivers requests; refresh the
+				// registry in the background and adapt the same handler.
+				go srv.Run(ctx)
+				lambda.Start(srv.Handler(), lambda.Options{StripPrefix: os.Getenv("FEAST_LAMBDA_STRIP_PREFIX")})
+				return nil
+			}
 			lc := server.ListenConfig{
 				HTTPAddr: net.JoinHostPort(host, strconv.Itoa(port)),
 				CertFile: cert, KeyFile: key,
@@ -118,6 +126,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 	f.BoolVar(&readOnly, "read-only", false, "reject every write endpoint with 403 (also feature_server.read_only)")
 	f.IntVar(&maxEntities, "max-entities", server.DefaultMaxEntities, "maximum entity rows per request (negative = no limit)")
 	f.DurationVar(&timeout, "timeout", server.DefaultTimeout, "per-request timeout (negative = none)")
+	f.BoolVar(&lambdaFn, "lambda", false, "run as an AWS Lambda function (API Gateway, function URL or ALB events) instead of listening")
 	f.BoolVar(&otel, "otel", false, "trace requests with OpenTelemetry, exported over OTLP/HTTP (also ENABLE_OTEL_TRACING=true; endpoint from OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		if name == "registry-ttl-sec" {
