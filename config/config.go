@@ -294,7 +294,7 @@ func (p *parser) parseRoot(root *yaml.Node, cfg *RepoConfig) {
 		p.parseOnline(&yaml.Node{Kind: yaml.ScalarNode, Value: "sqlite"}, &cfg.OnlineStore)
 	}
 	if !seen["offline_store"] {
-		cfg.OfflineStore.Type = "duckdb"
+		p.parseOffline(&yaml.Node{Kind: yaml.ScalarNode, Value: "duckdb"}, &cfg.OfflineStore)
 	}
 	if cfg.BatchEngine.Type == "" {
 		cfg.BatchEngine.Type = "local"
@@ -480,9 +480,14 @@ func (p *parser) parseOffline(n *yaml.Node, out *OfflineStoreConfig) {
 		var d struct {
 			StagingLocation                 string `yaml:"staging_location"`
 			StagingLocationEndpointOverride string `yaml:"staging_location_endpoint_override"`
+			MemoryLimit                     string `yaml:"memory_limit"`
+			Threads                         int    `yaml:"threads"`
 		}
 		p.decodeStrict(rest, &d, "offline_store")
-		out.StagingLocation = d.StagingLocation
+		out.StagingLocation, out.MemoryLimit, out.Threads = d.StagingLocation, d.MemoryLimit, d.Threads
+		if out.MemoryLimit == "" {
+			out.MemoryLimit = "1GB"
+		}
 	case "postgres":
 		out.Type = "postgres"
 		p.decodeStrict(rest, &out.Postgres, "offline_store")

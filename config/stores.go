@@ -69,6 +69,13 @@ type OfflineStoreConfig struct {
 	Postgres PostgresConfig
 	// StagingLocation is accepted for Feast duckdb configs.
 	StagingLocation string
+	// MemoryLimit caps DuckDB's memory (duckdb memory_limit, e.g. "1GB");
+	// beyond it DuckDB spills to a temporary directory. Default "1GB", so
+	// materializing or joining sources far larger than memory stays bounded;
+	// raise it for faster large joins on big machines.
+	MemoryLimit string
+	// Threads is DuckDB's worker thread count; 0 means one per core.
+	Threads int
 }
 
 // RegistryConfig is the registry section.

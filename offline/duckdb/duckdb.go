@@ -80,7 +80,7 @@ func Open(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (
 	default:
 		return nil, fmt.Errorf("open duckdb offline store: offline_store type is %q", cfg.Type)
 	}
-	return OpenOptions(ctx, Options{RepoPath: repoPath})
+	return OpenOptions(ctx, Options{RepoPath: repoPath, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})
 }
 
 // OpenOptions opens an in-memory DuckDB with explicit options.
