@@ -3,7 +3,6 @@ package feast
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/feastgo/feast/config"
@@ -210,6 +209,3 @@ func (fs *FeatureStore) OfflineStore(ctx context.Context) (offline.Store, error)
 	fs.offline = s
 	return s, nil
 }
-
-// joinedNames renders names for messages.
-func joinedNames(xs []string) string { return strings.Join(xs, ", ") }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -159,13 +158,4 @@ func count(n int64) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// names returns the views seen, sorted.
-func (p *progressReporter) names() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := append([]string(nil), p.order...)
-	sort.Strings(out)
-	return out
 }
