@@ -45,10 +45,11 @@ func WriteRepo(dir, project string, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("write demo repository: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+	// The batch source is a folder, so offline pushes can add files to it.
+	if err := os.MkdirAll(filepath.Join(dir, "data", "driver_stats"), 0o755); err != nil {
 		return err
 	}
-	if err := WriteDriverStats(filepath.Join(dir, "data", "driver_stats.parquet"), DemoDrivers, now.Add(-7*24*time.Hour), now, time.Hour, 42); err != nil {
+	if err := WriteDriverStats(filepath.Join(dir, "data", "driver_stats", "part-00000.parquet"), DemoDrivers, now.Add(-7*24*time.Hour), now, time.Hour, 42); err != nil {
 		return err
 	}
 	return writeEntities(filepath.Join(dir, "data", "driver_entities.csv"), now)

@@ -50,4 +50,17 @@ curl -sS --fail-with-body "http://127.0.0.1:$PORT/get-online-features" -H 'Conte
   "feature_service": "driver_activity_v2", "entities": {"driver_id": [1003]}, "full_feature_names": true
 }'
 echo
+step "POST /push (online and offline), then read driver 1001 again"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+curl -sS --fail-with-body "http://127.0.0.1:$PORT/push" -H 'Content-Type: application/json' -d '{
+  "push_source_name": "driver_stats_push_source", "to": "online_and_offline",
+  "df": {"driver_id": [1001], "event_timestamp": ["'"$NOW"'"], "created": ["'"$NOW"'"],
+         "conv_rate": [0.99], "acc_rate": [0.98], "avg_daily_trips": [777]}
+}'
+echo
+curl -sS --fail-with-body "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
+  "features": ["driver_hourly_stats:avg_daily_trips"], "entities": {"driver_id": [1001]}
+}'
+echo
+ls data/driver_stats/
 step "done: the repository is in $DIR"

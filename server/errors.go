@@ -19,8 +19,6 @@ var (
 	errReadOnly = errors.New("this feature server is read-only: write endpoints are disabled")
 	// errUnauthorized rejects requests without a valid bearer token.
 	errUnauthorized = errors.New("missing or invalid bearer token")
-	// errNotImplemented marks endpoints registered for compatibility only.
-	errNotImplemented = errors.New("not implemented")
 	// errNoSnapshot is returned while no registry snapshot could be loaded.
 	errNoSnapshot = errors.New("registry not loaded")
 	// errTooLarge marks a request over a configured limit.
@@ -36,15 +34,18 @@ var (
 func classify(err error) (int, codes.Code) {
 	var nf *registry.NotFoundError
 	var mbe *http.MaxBytesError
+	var ipe *feast.InvalidPushError
+	var psnf *feast.PushSourceNotFoundError
 	switch {
+	case errors.As(err, &ipe), errors.As(err, &psnf):
+		// Feast answers a push it cannot accept with 422.
+		return http.StatusUnprocessableEntity, codes.InvalidArgument
 	case errors.As(err, &nf):
 		return http.StatusNotFound, codes.NotFound
 	case errors.Is(err, errReadOnly):
 		return http.StatusForbidden, codes.PermissionDenied
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, codes.Unauthenticated
-	case errors.Is(err, errNotImplemented):
-		return http.StatusNotImplemented, codes.Unimplemented
 	case errors.As(err, &mbe), errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted
 	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),

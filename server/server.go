@@ -96,6 +96,7 @@ type Server struct {
 
 	handler http.Handler
 	online  *endpointMetrics
+	pusher  *feast.Pusher
 
 	lastRefresh atomic.Pointer[time.Time]
 }
@@ -146,6 +147,9 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.pusher, err = feast.NewPusher(fs, feast.PushOptions{Registerer: opts.Registerer}); err != nil {
+		return nil, fmt.Errorf("register push metrics: %w", err)
+	}
 	s.online = m.endpoint("/get-online-features")
 	s.handler = s.routes()
 	return s, nil
@@ -233,8 +237,8 @@ func (s *Server) refresh(ctx context.Context) (*registry.Snapshot, error) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, "POST /get-online-features", s.handleOnline, false)
-	s.handle(mux, "POST /push", s.handleNotImplemented("push"), true)
-	s.handle(mux, "POST /write-to-online-store", s.handleNotImplemented("write-to-online-store"), true)
+	s.handle(mux, "POST /push", s.handlePush, true)
+	s.handle(mux, "POST /write-to-online-store", s.handleWriteToOnlineStore, true)
 	s.handle(mux, "POST /materialize", s.handleMaterialize, true)
 	s.handle(mux, "POST /materialize-incremental", s.handleMaterializeIncremental, true)
 	healthM := s.metrics.endpoint("/health")

@@ -136,12 +136,6 @@ func TestWriteEndpoints(t *testing.T) {
 			t.Errorf("read-only %s: %d %s", path, code, body)
 		}
 	}
-	for _, path := range []string{"/push", "/write-to-online-store"} {
-		code, body := do(t, rw, "POST", path, `{}`)
-		if code != 501 || !strings.Contains(body, `not supported by this server yet`) {
-			t.Errorf("%s: %d %s", path, code, body)
-		}
-	}
 	// Reads still work on the read-only server.
 	if code, body := do(t, ro, "POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`); code != 200 {
 		t.Errorf("read on read-only server: %d %s", code, body)

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -13,11 +15,151 @@ import (
 	"github.com/feastgo/feast/values"
 )
 
-// handleNotImplemented answers write endpoints that a later version serves.
-func (s *Server) handleNotImplemented(name string) handlerFunc {
-	return func(context.Context, http.ResponseWriter, *http.Request) error {
-		return fmt.Errorf("%w: /%s is not supported by this server yet", errNotImplemented, name)
+// pushBody is Feast's PushFeaturesRequest.
+type pushBody struct {
+	PushSourceName     string          `json:"push_source_name"`
+	DF                 json.RawMessage `json:"df"`
+	AllowRegistryCache *bool           `json:"allow_registry_cache"`
+	To                 string          `json:"to"`
+	TransformOnWrite   *bool           `json:"transform_on_write"`
+}
+
+// writeBody is Feast's WriteToFeatureStoreRequest.
+type writeBody struct {
+	FeatureViewName    string          `json:"feature_view_name"`
+	DF                 json.RawMessage `json:"df"`
+	AllowRegistryCache *bool           `json:"allow_registry_cache"`
+	TransformOnWrite   *bool           `json:"transform_on_write"`
+}
+
+// decodeJSONBody reads the request body into v, rejecting an empty body,
+// malformed JSON and trailing data with 400.
+func decodeJSONBody(r *http.Request, v any) error {
+	in := getBuffer()
+	defer putBuffer(in)
+	data, err := readBody(r, in)
+	if err != nil {
+		return err
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest(nil, "empty body: send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return badRequest(err, "malformed request body: "+err.Error())
+	}
+	if dec.More() {
+		return badRequest(nil, "malformed request body: data after the JSON object")
+	}
+	return nil
+}
+
+// registryForWrite refreshes the registry first when the client asked not
+// to use the cache (allow_registry_cache: false), as Feast does.
+func (s *Server) registryForWrite(ctx context.Context, allowCache *bool) error {
+	if allowCache != nil && !*allowCache {
+		if _, err := s.refresh(ctx); err != nil {
+			return fmt.Errorf("%w: %w", errNoSnapshot, err)
+		}
+		return nil
+	}
+	_, err := s.snapshot(ctx)
+	return err
+}
+
+// handlePush serves POST /push: the rows in df go to every feature view fed
+// by the push source (to=online, the default), are appended to its batch
+// source (to=offline), or both. Invalid input is rejected as a whole with
+// 422 and nothing is written.
+func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	var b pushBody
+	if err := decodeJSONBody(r, &b); err != nil {
+		return err
+	}
+	if b.PushSourceName == "" {
+		return badRequest(nil, "push_source_name is required")
+	}
+	if len(b.DF) == 0 {
+		return badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
+	}
+	mode, err := feast.ParsePushMode(b.To) // an unknown mode is a 422
+	if err != nil {
+		return err
+	}
+	recs, err := feast.RecordsFromJSON(b.DF)
+	if err != nil {
+		return err
+	}
+	if err := s.registryForWrite(ctx, b.AllowRegistryCache); err != nil {
+		return err
+	}
+	res, err := s.pusher.Push(ctx, feast.PushRequest{
+		Source: b.PushSourceName, Records: recs, Mode: mode,
+		NoTransform: b.TransformOnWrite != nil && !*b.TransformOnWrite,
+	})
+	if err != nil {
+		return err
+	}
+	s.wrote(r, res)
+	return writeNull(w)
+}
+
+// handleWriteToOnlineStore serves POST /write-to-online-store: the rows in
+// df are written to the online store of one feature view (or on-demand view
+// with write_to_online_store), with the same validation as /push.
+func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	var b writeBody
+	if err := decodeJSONBody(r, &b); err != nil {
+		return err
+	}
+	if b.FeatureViewName == "" {
+		return badRequest(nil, "feature_view_name is required")
+	}
+	if len(b.DF) == 0 {
+		return badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
+	}
+	recs, err := feast.RecordsFromJSON(b.DF)
+	if err != nil {
+		return err
+	}
+	if err := s.registryForWrite(ctx, b.AllowRegistryCache); err != nil {
+		return err
+	}
+	res, err := s.pusher.WriteToOnlineStore(ctx, feast.WriteRequest{
+		View: b.FeatureViewName, Records: recs,
+		NoTransform: b.TransformOnWrite != nil && !*b.TransformOnWrite,
+	})
+	if err != nil {
+		return err
+	}
+	s.wrote(r, res)
+	return writeNull(w)
+}
+
+// wrote logs a push's outcome at debug level, and its warning (no rows, or
+// every feature null) at warn level as Feast does.
+func (s *Server) wrote(r *http.Request, res feast.PushResult) {
+	if res.Warning != "" {
+		s.log.Warn("push was a no-op", "path", r.URL.Path, "source", res.Source, "warning", res.Warning)
+		return
+	}
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		written, skipped := 0, 0
+		for _, v := range res.Views {
+			written += v.Written
+			skipped += v.Skipped
+		}
+		s.log.Debug("pushed", "path", r.URL.Path, "source", res.Source, "mode", res.Mode.String(),
+			"rows", res.Rows, "written", written, "skipped_not_newer", skipped, "offline", res.OfflineSources)
+	}
+}
+
+// writeNull answers 200 with the JSON body null, as Feast's server does for
+// its write endpoints.
+func writeNull(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write([]byte("null"))
+	return err
 }
 
 // materializeBody is Feast's MaterializeRequest / MaterializeIncrementalRequest.
@@ -115,9 +257,7 @@ func (s *Server) materialized(w http.ResponseWriter, res []feast.ViewResult, err
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write([]byte("null"))
-	return err
+	return writeNull(w)
 }
 
 // healthBody is the /health response.

@@ -17,7 +17,7 @@ func newInitCmd(g *globals) *cobra.Command {
 		Short: "Create a demo feature repository with generated data",
 		Long: `Creates PROJECT_DIRECTORY (default my_project) with feature_store.yaml, feature
 definitions (features.yaml), a week of generated hourly driver statistics in
-data/driver_stats.parquet and sample entity rows in data/driver_entities.csv. The
+data/driver_stats/part-00000.parquet and sample entity rows in data/driver_entities.csv. The
 repository uses embedded stores only, so it works with no servers:
 
   feast init my_project

@@ -33,7 +33,7 @@ func mustRun(t *testing.T, args ...string) string {
 func TestInitPlanApplyCycle(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo_repo")
 	mustRun(t, "init", dir)
-	for _, f := range []string{"feature_store.yaml", "features.yaml", "data/driver_stats.parquet", "data/driver_entities.csv"} {
+	for _, f := range []string{"feature_store.yaml", "features.yaml", "data/driver_stats/part-00000.parquet", "data/driver_entities.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatalf("init did not write %s", f)
 		}
