@@ -70,7 +70,7 @@ type OfflineStoreConfig struct {
 	// StagingLocation is accepted for Feast duckdb configs.
 	StagingLocation string
 	// MemoryLimit caps DuckDB's memory (duckdb memory_limit, e.g. "1GB");
-	// beyond it DuckDB spills to a temporary directory. Default "1GB", so
+	// beyond it DuckDB spills to a temporary directory. Default "512MB", so
 	// materializing or joining sources far larger than memory stays bounded;
 	// raise it for faster large joins on big machines.
 	MemoryLimit string

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/values"
@@ -70,14 +71,19 @@ type chunk struct {
 func (l *Local) Materialize(ctx context.Context, task Task, progress Progress) (Stats, error) {
 	began := time.Now()
 	fv := task.View
-	progress.Start(fv.Name, -1)
-	stats, err := l.run(ctx, task, progress)
+	started := false
+	stats, err := l.run(ctx, task, func(total int64) { started = true; progress.Start(fv.Name, total) }, progress)
+	if !started {
+		progress.Start(fv.Name, -1)
+	}
 	stats.Duration = time.Since(began)
 	progress.Done(fv.Name, stats, err)
 	return stats, err
 }
 
-func (l *Local) run(ctx context.Context, task Task, progress Progress) (Stats, error) {
+// run materializes a task; start is called once the offline query ran,
+// with its row count when the reader knows it (offline.RowCounter).
+func (l *Local) run(ctx context.Context, task Task, start func(total int64), progress Progress) (Stats, error) {
 	fv := task.View
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -86,6 +92,7 @@ func (l *Local) run(ctx context.Context, task Task, progress Progress) (Stats, e
 		return Stats{}, fmt.Errorf("read offline store: %w", err)
 	}
 	defer rdr.Release()
+	start(offline.NumRows(rdr))
 	conv, err := newConverter(fv, rdr.Schema())
 	if err != nil {
 		return Stats{}, err

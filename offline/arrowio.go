@@ -108,7 +108,7 @@ func ReadParquet(ctx context.Context, path string, batchSize int64, onRelease fu
 		pf.Close()
 		return nil, fmt.Errorf("read parquet %s: %w", path, err)
 	}
-	return &closingReader{RecordReader: rr, close: func() {
+	return &closingReader{RecordReader: rr, rows: pf.NumRows(), close: func() {
 		pf.Close()
 		if onRelease != nil {
 			onRelease()
@@ -142,7 +142,7 @@ func ReadCSV(path string) (array.RecordReader, error) {
 		return nil, fmt.Errorf("read csv %s: no header", path)
 	}
 	pr := &peekedReader{RecordReader: r, pending: first}
-	return &closingReader{RecordReader: pr, close: func() { f.Close() }}, nil
+	return &closingReader{RecordReader: pr, rows: -1, close: func() { f.Close() }}, nil
 }
 
 // peekedReader replays a batch its source already advanced to.
@@ -174,7 +174,26 @@ func ReadFile(ctx context.Context, path string) (array.RecordReader, error) {
 type closingReader struct {
 	array.RecordReader
 	refs  int64
+	rows  int64
 	close func()
+}
+
+// NumRows is the total row count when known (Parquet), else -1.
+func (r *closingReader) NumRows() int64 { return r.rows }
+
+// RowCounter is implemented by readers that know their total row count
+// before they are read (a Parquet file's metadata).
+type RowCounter interface {
+	// NumRows returns the total rows, or -1 when unknown.
+	NumRows() int64
+}
+
+// NumRows returns rr's total row count when it knows it, else -1.
+func NumRows(rr array.RecordReader) int64 {
+	if c, ok := rr.(RowCounter); ok {
+		return c.NumRows()
+	}
+	return -1
 }
 
 func (r *closingReader) Retain() { r.refs++; r.RecordReader.Retain() }

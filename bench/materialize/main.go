@@ -5,6 +5,7 @@
 // `redis-benchmark -P 16` HSET in the same run as the store's write limit.
 //
 //	go run ./bench/materialize -rows 1000000 -store redis
+//	go run ./bench/materialize -rows 10000000 -entities 1000000 -store redis
 //	go run ./bench/materialize -rows 10000000 -store sqlite
 package main
 
@@ -19,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -34,10 +37,12 @@ import (
 )
 
 func main() {
-	rows := flag.Int("rows", 1_000_000, "source rows (one per entity)")
+	rows := flag.Int("rows", 1_000_000, "source rows")
+	entities := flag.Int("entities", 0, "distinct entities (row r has entity r mod entities); default one row per entity")
 	store := flag.String("store", "sqlite", "online store: sqlite or redis")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "redis address")
 	keep := flag.Bool("keep", false, "keep the generated repository")
+	memLimit := flag.String("duckdb-memory", "", "offline_store memory_limit (default: the store's default)")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "feast-bench-materialize-")
@@ -49,16 +54,23 @@ func main() {
 	}
 	end := time.Now().UTC().Truncate(time.Hour)
 	t0 := time.Now()
-	if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, end); err != nil {
+	if *entities <= 0 {
+		*entities = *rows
+	}
+	if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, *entities, end); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("generated %d rows in %s\n", *rows, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("generated %d rows of %d entities in %s\n", *rows, *entities, time.Since(t0).Round(time.Millisecond))
 	project := fmt.Sprintf("bench_%d", os.Getpid())
 	online := "online_store: {type: sqlite, path: data/online.db}"
 	if *store == "redis" {
 		online = fmt.Sprintf("online_store: {type: redis, connection_string: %q}", *redisAddr)
 	}
-	os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte("project: "+project+"\nregistry: data/registry.db\n"+online+"\n"), 0o644)
+	offlineYAML := ""
+	if *memLimit != "" {
+		offlineYAML = fmt.Sprintf("offline_store: {type: duckdb, memory_limit: %q}\n", *memLimit)
+	}
+	os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte("project: "+project+"\nregistry: data/registry.db\n"+online+"\n"+offlineYAML), 0o644)
 	var schema strings.Builder
 	for i := 0; i < 10; i++ {
 		fmt.Fprintf(&schema, "      - {name: f%d, dtype: Float64}\n", i)
@@ -88,6 +100,13 @@ feature_views:
 	if err := fs.Apply(ctx, p); err != nil {
 		log.Fatal(err)
 	}
+	// Peak RSS counts from here: materialization only, not the generator.
+	fmt.Printf("rss before materialize: %s (peak so far %s)\n", rss("VmRSS:"), peakRSS())
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		log.Printf("cannot reset the peak RSS counter: %v", err)
+	}
 	start := time.Now()
 	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{})
 	if err != nil {
@@ -110,9 +129,10 @@ feature_views:
 	}
 }
 
-// generate writes n rows (entity_id 0..n-1, one row each, 10 float features)
-// in row groups of 128k rows, never holding more than one group in memory.
-func generate(path string, n int, end time.Time) error {
+// generate writes n rows (row r has entity_id r mod entities, 10 float
+// features) in row groups of 128k rows, never holding more than one group
+// in memory.
+func generate(path string, n, entities int, end time.Time) error {
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	fields := []arrow.Field{{Name: "entity_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "event_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}}
 	for i := 0; i < 10; i++ {
@@ -134,7 +154,7 @@ func generate(path string, n int, end time.Time) error {
 	const group = 128 * 1024
 	for s := 0; s < n; s += group {
 		for r := s; r < min(n, s+group); r++ {
-			b.Field(0).(*array.Int64Builder).Append(int64(r))
+			b.Field(0).(*array.Int64Builder).Append(int64(r % entities))
 			b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(end.Add(-time.Duration(1+rng.IntN(3600)) * time.Second).UnixMicro()))
 			for i := 0; i < 10; i++ {
 				b.Field(2 + i).(*array.Float64Builder).Append(rng.Float64())
@@ -150,7 +170,10 @@ func generate(path string, n int, end time.Time) error {
 	return w.Close()
 }
 
-func peakRSS() string {
+func peakRSS() string { return rss("VmHWM:") }
+
+// rss reads a memory line of /proc/self/status.
+func rss(field string) string {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return "?"
@@ -158,7 +181,7 @@ func peakRSS() string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmHWM:") {
+		if strings.HasPrefix(sc.Text(), field) {
 			kb, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
 			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
 		}

@@ -13,9 +13,8 @@ import (
 	"github.com/feastgo/feast/offline"
 )
 
-// Without the duckdb_arrow build tag, Arrow data crosses into and out of
-// DuckDB through temporary Parquet files in the store's temp directory:
-// streamed on both sides, so memory stays bounded.
+// Without the duckdb_arrow build tag, entity rows cross into DuckDB
+// through a temporary Parquet file in the store's temp directory.
 
 // stageRecords copies an Arrow stream into a temporary table, in order.
 func (s *Store) stageRecords(ctx context.Context, conn *sql.Conn, rr array.RecordReader, table string) error {
@@ -26,14 +25,4 @@ func (s *Store) stageRecords(ctx context.Context, conn *sql.Conn, rr array.Recor
 	}
 	_, err := conn.ExecContext(ctx, "CREATE TEMP TABLE "+s.dialect.QuoteIdent(table)+" AS SELECT * FROM read_parquet("+quoteString(path)+")")
 	return err
-}
-
-// queryArrow runs a query and streams its result as Arrow batches.
-func (s *Store) queryArrow(ctx context.Context, conn *sql.Conn, query string) (array.RecordReader, error) {
-	path := filepath.Join(s.tmp, s.tempName("result")+".parquet")
-	if _, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quoteString(path)+" (FORMAT parquet, COMPRESSION uncompressed)"); err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	return offline.ReadParquet(ctx, path, 64*1024, func() { os.Remove(path) })
 }

@@ -12,8 +12,8 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// With the duckdb_arrow build tag, Arrow data crosses into and out of
-// DuckDB through its Arrow C interface, without copies through files.
+// With the duckdb_arrow build tag, entity rows cross into DuckDB through
+// its Arrow C interface, without a copy through a file.
 
 // stageRecords copies an Arrow stream into a temporary table, in order.
 func (s *Store) stageRecords(ctx context.Context, conn *sql.Conn, rr array.RecordReader, table string) error {
@@ -36,19 +36,4 @@ func (s *Store) stageRecords(ctx context.Context, conn *sql.Conn, rr array.Recor
 		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+s.dialect.QuoteIdent(view), nil)
 		return err
 	})
-}
-
-// queryArrow runs a query and streams its result as Arrow batches. The
-// reader uses conn until it is released.
-func (s *Store) queryArrow(ctx context.Context, conn *sql.Conn, query string) (array.RecordReader, error) {
-	var rr array.RecordReader
-	err := conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rr, err = ar.QueryContext(ctx, query)
-		return err
-	})
-	return rr, err
 }

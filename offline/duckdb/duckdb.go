@@ -8,9 +8,13 @@
 // itself (COPY ... TO) or streamed as Arrow batches; DuckDB spills to its
 // temporary directory when a join exceeds the memory limit.
 //
-// Built with the duckdb_arrow tag, Arrow data crosses the cgo boundary
-// through DuckDB's Arrow interface; without it, through temporary Parquet
-// files. Both give the same results.
+// Results read back as Arrow (materialization pulls, job readers) are
+// written by DuckDB to a temporary Parquet file with COPY and streamed from
+// it in batches: DuckDB's client API materializes a query result in memory,
+// COPY does not, so memory stays bounded however large the result.
+// Built with the duckdb_arrow tag, entity rows cross the cgo boundary
+// through DuckDB's Arrow interface; without it, through a temporary Parquet
+// file. Both give the same results.
 package duckdb
 
 import (
@@ -330,6 +334,24 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 	return err
 }
 
+// queryStream runs a query and streams its result as Arrow batches: DuckDB
+// writes it to a temporary uncompressed Parquet file (streaming, spilling
+// to its temp directory as needed) that is read back batch by batch and
+// removed when the reader is released. The reader reports the result's
+// row count through NumRows.
+func (s *Store) queryStream(ctx context.Context, conn *sql.Conn, query string) (array.RecordReader, error) {
+	path := filepath.Join(s.tmp, s.tempName("result")+".parquet")
+	if _, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quoteString(path)+" (FORMAT parquet, COMPRESSION uncompressed)"); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	rr, err := offline.ReadParquet(ctx, path, 64*1024, func() { os.Remove(path) })
+	if err != nil {
+		os.Remove(path)
+	}
+	return rr, err
+}
+
 // job is a prepared retrieval holding a connection with the staged entity
 // table.
 type job struct {
@@ -346,7 +368,7 @@ func (j *job) Query() string { return j.query }
 func (j *job) Columns() []string { return j.columns }
 
 func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
-	rr, err := j.s.queryArrow(ctx, j.conn, "SELECT * FROM ("+j.query+") AS q LIMIT 0")
+	rr, err := j.s.queryStream(ctx, j.conn, "SELECT * FROM ("+j.query+") AS q LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("historical features schema: %w", err)
 	}
@@ -355,7 +377,7 @@ func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
 }
 
 func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
-	rr, err := j.s.queryArrow(ctx, j.conn, j.query)
+	rr, err := j.s.queryStream(ctx, j.conn, j.query)
 	if err != nil {
 		return nil, fmt.Errorf("read historical features: %w", err)
 	}
@@ -417,7 +439,7 @@ func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end ti
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
 	}
-	rr, err := s.queryArrow(ctx, conn, q)
+	rr, err := s.queryStream(ctx, conn, q)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
@@ -431,6 +453,9 @@ type releaseHook struct {
 	refs int
 	done func()
 }
+
+// NumRows forwards the wrapped reader's row count (offline.RowCounter).
+func (r *releaseHook) NumRows() int64 { return offline.NumRows(r.RecordReader) }
 
 func (r *releaseHook) Retain() { r.refs++; r.RecordReader.Retain() }
 
