@@ -3,7 +3,6 @@ package server
 import (
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/proto/feast/serving"
@@ -50,7 +49,7 @@ func appendOnlineResponse(dst []byte, r *feast.OnlineResponse) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, name)
+		dst = values.AppendJSONString(dst, name)
 	}
 	dst = append(dst, `]},"results":[`...)
 	for i := range r.Results {
@@ -115,54 +114,9 @@ func (c *tsCache) append(dst []byte, t time.Time) []byte {
 	return dst
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string (no HTML escaping; invalid UTF-8
-// replaced by U+FFFD).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // appendError appends {"error": msg}.
 func appendError(dst []byte, msg string) []byte {
 	dst = append(dst, `{"error":`...)
-	dst = appendString(dst, msg)
+	dst = values.AppendJSONString(dst, msg)
 	return append(dst, '}')
 }

@@ -47,15 +47,15 @@ func AppendJSON(dst []byte, v *types.Value) []byte {
 	case *types.Value_BoolVal:
 		return strconv.AppendBool(dst, x.BoolVal)
 	case *types.Value_StringVal:
-		return appendString(dst, x.StringVal)
+		return AppendJSONString(dst, x.StringVal)
 	case *types.Value_BytesVal:
 		return appendBase64(dst, x.BytesVal)
 	case *types.Value_UuidVal:
-		return appendString(dst, x.UuidVal)
+		return AppendJSONString(dst, x.UuidVal)
 	case *types.Value_TimeUuidVal:
-		return appendString(dst, x.TimeUuidVal)
+		return AppendJSONString(dst, x.TimeUuidVal)
 	case *types.Value_DecimalVal:
-		return appendString(dst, x.DecimalVal)
+		return AppendJSONString(dst, x.DecimalVal)
 	case *types.Value_JsonVal:
 		return appendRawJSON(dst, x.JsonVal)
 	case *types.Value_Int64ListVal:
@@ -243,10 +243,10 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string the way Python's json.dumps with
-// ensure_ascii=False does: only quotes, backslashes and control characters
-// are escaped.
-func appendString(dst []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string the way Python's json.dumps
+// with ensure_ascii=False does: only quotes, backslashes and control
+// characters are escaped; invalid UTF-8 becomes U+FFFD.
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -301,7 +301,7 @@ func appendRawJSON(dst []byte, s string) []byte {
 	if s != "" && json.Valid([]byte(s)) {
 		return append(dst, s...)
 	}
-	return appendString(dst, s)
+	return AppendJSONString(dst, s)
 }
 
 func appendInts(dst []byte, xs []int64) []byte {
@@ -365,7 +365,7 @@ func appendStrings(dst []byte, xs []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, x)
+		dst = AppendJSONString(dst, x)
 	}
 	return append(dst, ']')
 }
@@ -395,7 +395,7 @@ func appendMap(dst []byte, m *types.Map) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = AppendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = AppendJSON(dst, m.Val[k])
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/cli"
 	"github.com/feastgo/feast/materialize"
 	beamengine "github.com/feastgo/feast/materialize/beam"
 )
@@ -65,18 +65,9 @@ With batch_engine type local it runs the in-process engine, like feast.`,
 }
 
 func (g *globals) setupLogging() error {
-	var level slog.Level
-	switch strings.ToLower(g.logLevel) {
-	case "debug":
-		level = slog.LevelDebug
-	case "info":
-		level = slog.LevelInfo
-	case "warning", "warn", "":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		return fmt.Errorf("--log-level %q: use debug, info, warning or error", g.logLevel)
+	level, err := cli.ParseLogLevel(g.logLevel)
+	if err != nil {
+		return err
 	}
 	// Beam's runners log through the default logger.
 	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
@@ -85,17 +76,7 @@ func (g *globals) setupLogging() error {
 
 // parseTime parses an ISO 8601 timestamp or "now", as feast does. Naive
 // timestamps are UTC.
-func parseTime(s string) (time.Time, error) {
-	if strings.EqualFold(s, "now") {
-		return time.Now().UTC(), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("timestamp %q: use ISO 8601 (2024-01-02T15:04:05, optionally with a zone such as Z or +02:00) or now", s)
-}
+func parseTime(s string) (time.Time, error) { return cli.ParseTime(s, time.Now) }
 
 func newMaterializeCmd(g *globals) *cobra.Command {
 	var views []string

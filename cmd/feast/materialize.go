@@ -3,27 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/internal/cli"
 )
 
-// parseTime parses an ISO 8601 timestamp or "now". Naive timestamps are UTC.
-func parseTime(s string) (time.Time, error) {
-	if strings.EqualFold(s, "now") {
-		return time.Now().UTC(), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("timestamp %q: use ISO 8601 (2024-01-02T15:04:05, optionally with a zone such as Z or +02:00) or now", s)
-}
+// parseTime parses an ISO 8601 timestamp or "now", as feast does. Naive
+// timestamps are UTC.
+func parseTime(s string) (time.Time, error) { return cli.ParseTime(s, time.Now) }
 
 func newMaterializeCmd(g *globals) *cobra.Command {
 	var (

@@ -6,13 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/cli"
 )
 
 // globals are the flags every subcommand shares, as in Feast's CLI.
@@ -61,18 +61,9 @@ Start with:
 }
 
 func (g *globals) setupLogging() error {
-	var level slog.Level
-	switch strings.ToLower(g.logLevel) {
-	case "debug":
-		level = slog.LevelDebug
-	case "info":
-		level = slog.LevelInfo
-	case "warning", "warn", "":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		return fmt.Errorf("--log-level %q: use debug, info, warning or error", g.logLevel)
+	level, err := cli.ParseLogLevel(g.logLevel)
+	if err != nil {
+		return err
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
 	return nil
