@@ -1,9 +1,14 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/feastgo/feast/internal/testenv"
 
 	st "github.com/feastgo/feast/server/servingtest"
 )
@@ -29,6 +34,52 @@ func BenchmarkOnlineHandler(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkPushHTTP measures POST /push into the real Redis in batches of
+// 1, 100 and 10,000 rows (each iteration pushes newer rows, so every row
+// is written). Building the JSON body is included; it is small next to
+// decoding, validating and writing it.
+func BenchmarkPushHTTP(b *testing.B) {
+	addr := testenv.RedisAddr(b)
+	project := strings.ReplaceAll(testenv.UniqueName("pushbench"), "-", "_")
+	s, _ := pushServerWith(b, project, "online_store:\n  type: redis\n  connection_string: \""+addr+"\"\n", Options{NoAccessLog: true})
+	b.Cleanup(func() { s.fs.Teardown(context.Background()) })
+	h := s.Handler()
+	// seq advances across every run of every sub-benchmark, so each push is
+	// newer than everything before it.
+	t0, seq := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), 0
+	for _, size := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+			var ids, rates, trips strings.Builder
+			for i := range size {
+				if i > 0 {
+					ids.WriteByte(',')
+					rates.WriteByte(',')
+					trips.WriteByte(',')
+				}
+				fmt.Fprintf(&ids, "%d", i)
+				fmt.Fprintf(&rates, "%g", float64(i)/float64(size))
+				fmt.Fprintf(&trips, "%d", i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				seq++
+				ts := `"` + t0.Add(time.Duration(seq)*time.Second).Format(time.RFC3339) + `"`
+				tss := strings.Repeat(ts+",", size-1) + ts
+				body := `{"push_source_name":"stats_push","df":{"driver_id":[` + ids.String() + `],"event_timestamp":[` + tss +
+					`],"conv_rate":[` + rates.String() + `],"trips":[` + trips.String() + `]}}`
+				req := httptest.NewRequest("POST", "/push", strings.NewReader(body))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
+			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
 }

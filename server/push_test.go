@@ -42,11 +42,16 @@ on_demand_feature_views:
       - {name: conv_rate_x2, dtype: Float64, expression: "double(conv_rate) * 2.0"}
 `
 
-func pushServer(t *testing.T, opts Options) (*Server, string) {
+// pushServer applies pushDefs with a SQLite online store and serves it.
+func pushServer(t testing.TB, opts Options) (*Server, string) {
+	return pushServerWith(t, "pushsrv", "online_store:\n  type: sqlite\n  path: data/online.db\n", opts)
+}
+
+func pushServerWith(t testing.TB, project, onlineYAML string, opts Options) (*Server, string) {
 	t.Helper()
 	dir := t.TempDir()
-	yaml := "project: pushsrv\nregistry: data/registry.db\nprovider: local\n" +
-		"online_store:\n  type: sqlite\n  path: data/online.db\noffline_store:\n  type: duckdb\nentity_key_serialization_version: 3\n"
+	yaml := "project: " + project + "\nregistry: data/registry.db\nprovider: local\n" +
+		onlineYAML + "offline_store:\n  type: duckdb\nentity_key_serialization_version: 3\n"
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
