@@ -436,6 +436,7 @@ func (p *Pusher) Write(ctx context.Context, b *PushBatch, mode PushMode) (PushRe
 			res.Views = append(res.Views, ViewWriteResult{View: w.view.Name, Written: st.Written, Skipped: st.Skipped})
 		}
 		p.metrics.pushed(t.name, PushOnline, b.n)
+		p.metrics.fresh(t.name, p.fs.Now(), b.ts)
 	}
 	return res, nil
 }
@@ -1361,6 +1362,7 @@ func jsonTimes(raw json.RawMessage) ([]time.Time, error) {
 type pushMetrics struct {
 	rows         *prometheus.CounterVec
 	rejectedRows *prometheus.CounterVec
+	freshness    *prometheus.HistogramVec
 }
 
 func newPushMetrics(reg prometheus.Registerer) (*pushMetrics, error) {
@@ -1378,7 +1380,36 @@ func newPushMetrics(reg prometheus.Registerer) (*pushMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pushMetrics{rows: rows, rejectedRows: rejected}, nil
+	freshness := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "feast_push_freshness_seconds",
+		Help:    "Time from a pushed row's event timestamp to its online write, per source (push, write-to-online-store and stream ingestion).",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+	}, []string{"source"})
+	if err := reg.Register(freshness); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("register feast_push_freshness_seconds: %w", err)
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.HistogramVec)
+		if !ok {
+			return nil, fmt.Errorf("register feast_push_freshness_seconds: %w", err)
+		}
+		freshness = existing
+	}
+	return &pushMetrics{rows: rows, rejectedRows: rejected, freshness: freshness}, nil
+}
+
+// fresh observes the age of each row written online.
+func (m *pushMetrics) fresh(source string, now time.Time, ts []time.Time) {
+	if m == nil || len(ts) == 0 {
+		return
+	}
+	o := m.freshness.WithLabelValues(source)
+	for _, t := range ts {
+		if !t.IsZero() {
+			o.Observe(max(now.Sub(t), 0).Seconds())
+		}
+	}
 }
 
 // registerCounterVec registers a counter vector, or returns the one

@@ -137,6 +137,7 @@ func TestPushEndpoint(t *testing.T) {
 		`feast_push_rows_total{mode="offline",source="stats_push"} 1`,
 		`feast_push_rows_total{mode="online",source="driver_stats"} 1`,
 		`feast_http_requests_total{endpoint="/push",status="200"} 3`,
+		`feast_push_freshness_seconds_count{source="stats_push"} 3`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
