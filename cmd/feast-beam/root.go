@@ -29,6 +29,9 @@ type globals struct {
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	// Progress lines and the log (which Beam's runner goroutines write to)
+	// share stderr: serialize their writes.
+	stderr = cli.NewLockedWriter(stderr)
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "feast-beam",

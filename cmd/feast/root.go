@@ -25,6 +25,9 @@ type globals struct {
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	// Progress lines (written by a ticker goroutine) and the log share
+	// stderr: serialize their writes.
+	stderr = cli.NewLockedWriter(stderr)
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "feast",

@@ -1,11 +1,14 @@
 // Package cli holds what the feast and feast-beam commands share: parsing
-// of command-line timestamps and log levels.
+// of command-line timestamps and log levels, and a writer that several
+// goroutines may share.
 package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,4 +40,20 @@ func ParseLogLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("--log-level %q: use debug, info, warning or error", s)
+}
+
+// LockedWriter serializes writes to an io.Writer shared by goroutines
+// (progress lines and the log both write to stderr).
+type LockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewLockedWriter wraps w.
+func NewLockedWriter(w io.Writer) *LockedWriter { return &LockedWriter{w: w} }
+
+func (l *LockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
