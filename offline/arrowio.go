@@ -3,6 +3,7 @@ package offline
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,14 +56,41 @@ func FileFormat(path string) string {
 // to a temporary name beside path and renaming it into place on success, so
 // readers never see a partial file. It returns the number of rows written.
 func WriteParquet(ctx context.Context, rr array.RecordReader, path string) (int64, error) {
+	return writeParquet(ctx, rr, path, false)
+}
+
+// WriteParquetDurable is WriteParquet for data that must survive a crash
+// once it returns (offline pushes): the file is fsynced before the rename
+// and its directory after it.
+func WriteParquetDurable(ctx context.Context, rr array.RecordReader, path string) (int64, error) {
+	return writeParquet(ctx, rr, path, true)
+}
+
+// syncCloser fsyncs a file before closing it (the Parquet writer closes
+// its sink).
+type syncCloser struct{ *os.File }
+
+func (f syncCloser) Close() error {
+	if err := f.File.Sync(); err != nil {
+		f.File.Close()
+		return err
+	}
+	return f.File.Close()
+}
+
+func writeParquet(ctx context.Context, rr array.RecordReader, path string, durable bool) (int64, error) {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return 0, err
 	}
 	defer os.Remove(tmp) // no-op after the rename
+	var sink io.WriteCloser = f
+	if durable {
+		sink = syncCloser{f}
+	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithMaxRowGroupLength(1<<20))
-	w, err := pqarrow.NewFileWriter(rr.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	w, err := pqarrow.NewFileWriter(rr.Schema(), sink, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		f.Close()
 		return 0, fmt.Errorf("create parquet writer: %w", err)
@@ -84,10 +112,24 @@ func WriteParquet(ctx context.Context, rr array.RecordReader, path string) (int6
 		w.Close()
 		return n, err
 	}
-	if err := w.Close(); err != nil { // closes f
+	if err := w.Close(); err != nil { // closes f (after fsync when durable)
 		return n, fmt.Errorf("write parquet %s: %w", path, err)
 	}
-	return n, os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return n, err
+	}
+	if durable {
+		d, err := os.Open(filepath.Dir(path))
+		if err != nil {
+			return n, err
+		}
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return n, fmt.Errorf("sync directory of %s: %w", path, err)
+		}
+	}
+	return n, nil
 }
 
 // ReadParquet opens a Parquet file as a record reader streaming batches of

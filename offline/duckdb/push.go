@@ -18,8 +18,9 @@ import (
 )
 
 // WriteBatch appends rows to a file source (offline push) as a new Parquet
-// file, written under a temporary name and renamed into place so readers
-// never see it half-written. A source that receives pushes must therefore be
+// file, written under a temporary name (NAME.parquet.tmp, which *.parquet
+// globs do not match), fsynced and renamed into place, so readers never see
+// it half-written and an acknowledged push survives a crash. A source that receives pushes must therefore be
 // a folder (path to a directory) or a glob whose directory part is fixed
 // (data/stats/*.parquet); a single-file source is rejected. Columns named
 // after a mapped feature or join key are renamed back to the source column.
@@ -52,7 +53,7 @@ func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec ar
 		return fmt.Errorf("offline push to %s: %w", source.Name, err)
 	}
 	defer rr.Release()
-	if _, err := offline.WriteParquet(ctx, rr, filepath.Join(dir, name)); err != nil {
+	if _, err := offline.WriteParquetDurable(ctx, rr, filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("offline push to %s: %w", source.Name, err)
 	}
 	return nil
