@@ -3,6 +3,7 @@ package feast
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,12 +52,20 @@ func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*
 	}
 	currentOnline := map[string]*model.FeatureView{}
 	snap := registry.NewSnapshot(current, fs.cfg.Project, fs.now())
-	for name, fv := range snap.FeatureViews {
-		if fv.Online && !fv.Disabled {
-			currentOnline[name] = fv
+	for _, fv := range storedViews(snap) {
+		currentOnline[fv.Name] = fv
+	}
+	repoViews := map[string]*model.FeatureView{}
+	for _, fv := range repo.FeatureViews {
+		repoViews[fv.Name] = fv
+	}
+	desiredOnline := slices.Clone(repo.FeatureViews)
+	for _, o := range repo.OnDemandViews {
+		if sv, ok := o.StoredView(func(n string) *model.FeatureView { return repoViews[n] }); ok {
+			desiredOnline = append(desiredOnline, sv)
 		}
 	}
-	for _, fv := range repo.FeatureViews {
+	for _, fv := range desiredOnline {
 		if !fv.Online || fv.Disabled {
 			continue
 		}
@@ -215,6 +224,11 @@ func (fs *FeatureStore) Teardown(ctx context.Context) error {
 		for _, name := range snap.FeatureViewNames() {
 			views = append(views, snap.FeatureViews[name])
 		}
+		for _, name := range sortedNames(snap.OnDemandViews) {
+			if sv, ok := snap.OnDemandViews[name].StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] }); ok {
+				views = append(views, sv)
+			}
+		}
 		if err := store.Teardown(ctx, fs.cfg.Project, views); err != nil {
 			return fmt.Errorf("teardown online store: %w", err)
 		}
@@ -233,6 +247,24 @@ func sortedNames[V any](m map[string]V) []string {
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && out[j] < out[j-1]; j-- {
 			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// storedViews are what a snapshot keeps in the online store: its online,
+// enabled feature views and the stored form of its on-demand views with
+// write_to_online_store.
+func storedViews(snap *registry.Snapshot) []*model.FeatureView {
+	var out []*model.FeatureView
+	for _, name := range snap.FeatureViewNames() {
+		if fv := snap.FeatureViews[name]; fv.Online && !fv.Disabled {
+			out = append(out, fv)
+		}
+	}
+	for _, name := range sortedNames(snap.OnDemandViews) {
+		if sv, ok := snap.OnDemandViews[name].StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] }); ok {
+			out = append(out, sv)
 		}
 	}
 	return out

@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/registry"
+	"github.com/feastgo/feast/transform"
 )
 
 // MaterializeOptions tunes a materialization run.
@@ -129,7 +134,18 @@ func (fs *FeatureStore) materializeView(ctx context.Context, locker materialize.
 	if !r.Start.Before(r.End) {
 		return nil // already materialized up to end
 	}
-	r.Stats, err = engine.Materialize(ctx, materialize.Task{Project: fs.cfg.Project, View: fv, Start: r.Start, End: r.End}, progress)
+	task := materialize.Task{Project: fs.cfg.Project, View: fv, Start: r.Start, End: r.End}
+	if task.Derived, err = derivedViews(snap, fv); err != nil {
+		return &materialize.TaskError{View: fv.Name, Err: err}
+	}
+	if dw, ok := engine.(materialize.DerivedWriter); len(task.Derived) > 0 && (!ok || !dw.WritesDerived()) {
+		for _, d := range task.Derived {
+			fs.logger.Warn("this materialization engine does not write on demand views; push them or materialize with the in-process engine",
+				"feature_view", fv.Name, "on_demand_view", d.View.Name)
+		}
+		task.Derived = nil
+	}
+	r.Stats, err = engine.Materialize(ctx, task, progress)
 	if err == nil {
 		err = fs.registry.ApplyMaterialization(ctx, fv.Name, r.Start, r.End)
 	}
@@ -173,3 +189,72 @@ type nopProgress struct{}
 func (nopProgress) Start(string, int64)                   {}
 func (nopProgress) Add(string, int64, int64, int64)       {}
 func (nopProgress) Done(string, materialize.Stats, error) {}
+
+// derivedViews compiles the on-demand views with write_to_online_store
+// whose only sources are fv: materializing fv writes them too, computed
+// from the same rows, as Feast's materialization does. On-demand views
+// that also read other views or request data cannot be computed from fv's
+// rows alone and are written by push only.
+func derivedViews(snap *registry.Snapshot, fv *model.FeatureView) ([]materialize.Derived, error) {
+	var out []materialize.Derived
+	for _, name := range sortedNames(snap.OnDemandViews) {
+		o := snap.OnDemandViews[name]
+		if !o.WriteToOnlineStore || len(o.Sources) == 0 {
+			continue
+		}
+		only := true
+		for _, s := range o.Sources {
+			if s.Request != nil || s.FeatureView != fv.Name {
+				only = false
+			}
+		}
+		if !only {
+			continue
+		}
+		views := func(n string) *model.FeatureView { return snap.FeatureViews[n] }
+		stored, ok := o.StoredView(views)
+		if !ok {
+			continue
+		}
+		prg, err := transform.Compile(o, o.Inputs(views))
+		if err != nil {
+			return nil, fmt.Errorf("on demand view %s: %w", o.Name, err)
+		}
+		// Each program input "view:feature" is a column of fv's rows.
+		idx := map[string]int{}
+		for _, in := range prg.Inputs() {
+			_, f, _ := strings.Cut(in.Name, ":")
+			i := slices.IndexFunc(fv.Features, func(x model.Field) bool { return x.Name == f })
+			if i < 0 {
+				return nil, fmt.Errorf("on demand view %s reads %s, which %s does not have", o.Name, in.Name, fv.Name)
+			}
+			idx[in.Name] = i
+		}
+		nf := len(o.Features)
+		out = append(out, materialize.Derived{View: stored, Compute: func(rows []online.Row) ([][]*types.Value, error) {
+			cols := make(map[string][]*types.Value, len(idx))
+			for name, i := range idx {
+				col := make([]*types.Value, len(rows))
+				for r := range rows {
+					col[r] = rows[r].Values[i]
+				}
+				cols[name] = col
+			}
+			res, err := prg.EvalColumns(cols, len(rows))
+			if err != nil {
+				return nil, err
+			}
+			vals := make([]*types.Value, len(rows)*nf)
+			outRows := make([][]*types.Value, len(rows))
+			for r := range rows {
+				row := vals[r*nf : (r+1)*nf : (r+1)*nf]
+				for f := range nf {
+					row[f] = res[f][r]
+				}
+				outRows[r] = row
+			}
+			return outRows, nil
+		}})
+	}
+	return out, nil
+}

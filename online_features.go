@@ -362,7 +362,15 @@ func resolveOnline(snap *registry.Snapshot, features []string, service string, f
 	// Outputs follow the request order; on-demand inputs are added after.
 	var odfvSels []selection
 	for _, s := range sels {
-		if fv, ok := snap.FeatureViews[s.view]; ok {
+		fv, ok := snap.FeatureViews[s.view]
+		if !ok {
+			// An on-demand view written to the online store (by push or
+			// materialization) is read like a feature view, as Feast does.
+			if o := snap.OnDemandViews[s.view]; o != nil {
+				fv, ok = o.StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] })
+			}
+		}
+		if ok {
 			feats := s.features
 			if feats == nil {
 				feats = fieldNames(fv.Features)

@@ -805,7 +805,7 @@ func (t *pushTarget) addODFVs(snap *registry.Snapshot, views []*model.FeatureVie
 		if !all || first == nil {
 			continue
 		}
-		w, err := t.odfvWrite(snap, o, first)
+		w, err := t.odfvWrite(snap, o)
 		if err != nil {
 			return err
 		}
@@ -815,19 +815,19 @@ func (t *pushTarget) addODFVs(snap *registry.Snapshot, views []*model.FeatureVie
 }
 
 // odfvWrite compiles an on-demand view written on push. It is stored like
-// a feature view named after it, keyed by the join keys of its first
-// feature-view source.
-func (t *pushTarget) odfvWrite(snap *registry.Snapshot, o *model.OnDemandFeatureView, keys *model.FeatureView) (viewWrite, error) {
+// a feature view named after it (model.OnDemandFeatureView.StoredView).
+func (t *pushTarget) odfvWrite(snap *registry.Snapshot, o *model.OnDemandFeatureView) (viewWrite, error) {
 	inputs := o.Inputs(func(n string) *model.FeatureView { return snap.FeatureViews[n] })
 	prg, err := transform.Compile(o, inputs)
 	if err != nil {
 		return viewWrite{}, fmt.Errorf("push to %s: on demand view %s: %w", t.name, o.Name, err)
 	}
+	stored, _ := o.StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] })
+	if stored == nil {
+		return viewWrite{}, fmt.Errorf("push to %s: on demand view %s has no feature view source to key it", t.name, o.Name)
+	}
 	w := viewWrite{
-		view: &model.FeatureView{
-			Name: o.Name, Entities: keys.Entities, EntityColumns: keys.EntityColumns,
-			Features: o.Features, Online: true, TTL: keys.TTL,
-		},
+		view:     stored,
 		features: featureNames(o.Features),
 		prg:      prg,
 		inputs:   map[string]string{},
@@ -898,8 +898,9 @@ func viewTarget(snap *registry.Snapshot, name string, raw bool) (*pushTarget, er
 		return nil, err
 	}
 	if raw {
+		stored, _ := o.StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] })
 		w := viewWrite{
-			view:     &model.FeatureView{Name: o.Name, Entities: keys.Entities, EntityColumns: keys.EntityColumns, Features: o.Features, Online: true, TTL: keys.TTL},
+			view:     stored,
 			features: featureNames(o.Features),
 		}
 		for _, f := range o.Features {
@@ -910,7 +911,7 @@ func viewTarget(snap *registry.Snapshot, name string, raw bool) (*pushTarget, er
 		t.writes = append(t.writes, w)
 		return t, nil
 	}
-	w, err := t.odfvWrite(snap, o, keys)
+	w, err := t.odfvWrite(snap, o)
 	if err != nil {
 		return nil, err
 	}

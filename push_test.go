@@ -699,3 +699,56 @@ func metricNumber(m *dto.Metric) float64 {
 	}
 	return -1
 }
+
+// TestMaterializeWritesOnDemandViews: materializing a view also writes the
+// on-demand views with write_to_online_store computed from it alone, under
+// their own name (so Feast's servers find them), and online reads return
+// the stored values rather than recomputing them.
+func TestMaterializeWritesOnDemandViews(t *testing.T) {
+	fs, _ := pushRepo(t, sqliteOnline)
+	ctx := context.Background()
+	if _, err := fs.Push(ctx, "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOffline); err != nil {
+		t.Fatal(err)
+	}
+	res, err := fs.Materialize(ctx, t0.Add(-time.Hour), t0.Add(time.Hour), feast.MaterializeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Stats.RowsWritten != 2 {
+		t.Fatalf("materialize %+v", res)
+	}
+	got := readOnline(t, fs, odfvView(fs), 1001, 1002)
+	if !got[0][0].Found || floatOf(got[0][0]) != 1.0 || floatOf(got[1][0]) != 0.5 || !got[1][0].EventTS.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("stored on demand rows after materialize: %+v", got)
+	}
+
+	// Store a value the transformation would not produce: reads return it.
+	p, _ := feast.NewPusher(fs, feast.PushOptions{})
+	if _, err := p.WriteToOnlineStore(ctx, feast.WriteRequest{View: "conv_doubled", NoTransform: true, Records: feast.Records{Columns: map[string][]any{
+		"driver_id": {int64(1001)}, "event_timestamp": {t0.Add(time.Hour)}, "conv_rate_x2": {42.0},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := fs.GetOnlineFeatures(ctx, feast.OnlineRequest{
+		Features:   []string{"driver_stats:conv_rate", "conv_doubled:conv_rate_x2"},
+		EntityRows: []map[string]any{{"driver_id": 1001}, {"driver_id": 1002}, {"driver_id": 9}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := resp.ToMap()
+	if x := m["conv_rate_x2"]; len(x) != 3 || x[0] != 42.0 || x[1] != 0.5 || x[2] != nil {
+		t.Fatalf("conv_rate_x2 = %v, want the stored [42 0.5 nil]", x)
+	}
+	if st := resp.Results[2].Statuses[2]; st.String() != "NOT_FOUND" {
+		t.Errorf("missing entity status %s", st)
+	}
+
+	// Teardown removes the on-demand view's rows too.
+	if err := fs.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readOnline(t, fs, odfvView(fs), 1001); got[0][0].Found {
+		t.Error("teardown left the on-demand view's rows")
+	}
+}

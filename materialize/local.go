@@ -59,7 +59,13 @@ func NewLocal(source Source, store online.Writer, opts LocalOptions) *Local {
 	return &Local{source: source, store: store, opts: opts}
 }
 
-var _ Engine = (*Local)(nil)
+var (
+	_ Engine        = (*Local)(nil)
+	_ DerivedWriter = (*Local)(nil)
+)
+
+// WritesDerived reports that Local writes Task.Derived.
+func (l *Local) WritesDerived() bool { return true }
 
 // chunk is a slice of one record batch handed to a worker.
 type chunk struct {
@@ -122,6 +128,7 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 							written.Add(int64(st.Written))
 							skipped.Add(int64(st.Skipped))
 							progress.Add(fv.Name, 0, int64(st.Written), int64(st.Skipped))
+							err = l.writeDerived(ctx, task, rows)
 						}
 					}
 					if err != nil {
@@ -155,6 +162,29 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 		firstErr = ctx.Err()
 	}
 	return Stats{RowsRead: read.Load(), RowsWritten: written.Load(), RowsSkipped: skipped.Load()}, firstErr
+}
+
+// writeDerived computes and writes the task's derived on-demand views
+// for rows.
+func (l *Local) writeDerived(ctx context.Context, task Task, rows []online.Row) error {
+	for _, d := range task.Derived {
+		vals, err := d.Compute(rows)
+		if err != nil {
+			return fmt.Errorf("on demand view %s: %w", d.View.Name, err)
+		}
+		out := make([]online.Row, len(rows))
+		for i, r := range rows {
+			out[i] = online.Row{EntityKey: r.EntityKey, Values: vals[i], EventTS: r.EventTS, CreatedTS: r.CreatedTS}
+		}
+		feats := make([]string, len(d.View.Features))
+		for i, f := range d.View.Features {
+			feats[i] = f.Name
+		}
+		if _, err := l.store.Write(ctx, online.WriteBatch{Project: task.Project, View: d.View, Features: feats, Rows: out}); err != nil {
+			return fmt.Errorf("on demand view %s: %w", d.View.Name, err)
+		}
+	}
+	return nil
 }
 
 // converter turns Arrow rows of a PullLatest stream into online rows.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/proto/feast/types"
 )
 
 // Task is one view to materialize over [Start, End].
@@ -25,6 +27,27 @@ type Task struct {
 	View    *model.FeatureView
 	Start   time.Time
 	End     time.Time
+	// Derived are on-demand views with write_to_online_store computed from
+	// this view's rows alone; engines that implement DerivedWriter write
+	// them with each batch, as Feast's materialization does.
+	Derived []Derived
+}
+
+// Derived is an on-demand view written at materialization time.
+type Derived struct {
+	// View is its stored form (model.OnDemandFeatureView.StoredView): the
+	// rows are written under this view's name and features.
+	View *model.FeatureView
+	// Compute returns one value per View feature for each row, given rows
+	// of the task's view (Values in the order of the task view's features).
+	// The result is row-major: out[i] belongs to rows[i].
+	Compute func(rows []online.Row) ([][]*types.Value, error)
+}
+
+// DerivedWriter is implemented by engines that write Task.Derived; the
+// caller leaves Derived empty (and warns) for other engines.
+type DerivedWriter interface {
+	WritesDerived() bool
 }
 
 // Stats counts what a task did.

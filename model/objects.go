@@ -242,3 +242,28 @@ func (o *OnDemandFeatureView) Inputs(views func(string) *FeatureView) []Field {
 	}
 	return out
 }
+
+// StoredView is the feature view an on-demand view with
+// WriteToOnlineStore is stored as online (as Feast does): named after the
+// on-demand view, with its features, and the entities, join keys and ttl of
+// its first feature-view source. ok is false when the view is computed at
+// read time or has no resolvable feature-view source.
+func (o *OnDemandFeatureView) StoredView(views func(string) *FeatureView) (fv *FeatureView, ok bool) {
+	if !o.WriteToOnlineStore {
+		return nil, false
+	}
+	for _, s := range o.Sources {
+		if s.Request != nil {
+			continue
+		}
+		keys := views(s.FeatureView)
+		if keys == nil {
+			return nil, false
+		}
+		return &FeatureView{
+			Name: o.Name, Entities: keys.Entities, EntityColumns: keys.EntityColumns,
+			Features: o.Features, Online: true, TTL: keys.TTL,
+		}, true
+	}
+	return nil, false
+}
