@@ -372,8 +372,12 @@ func (c *consumer) retry(ctx context.Context, what string, f func(context.Contex
 	}
 }
 
-// flush writes the pending batch online, then commits its records.
+// flush writes the pending batch online, then commits its records. Once
+// the batch is written it is dropped, so that a flush retried after a
+// failed commit (at shutdown) only commits: the rows are not written, nor
+// counted, twice.
 func (c *consumer) flush(ctx context.Context, cl *kgo.Client) error {
+	wrote := false
 	if c.pending != nil {
 		b := c.pending
 		err := c.retry(ctx, "write online", func(ctx context.Context) error {
@@ -383,12 +387,13 @@ func (c *consumer) flush(ctx context.Context, cl *kgo.Client) error {
 		if err != nil {
 			return err
 		}
+		c.pending, wrote = nil, true
 		now := c.opts.Now()
 		for _, ts := range b.EventTimes() {
 			c.metrics.fresh(c.source.Name, now.Sub(ts))
 		}
 	}
-	if c.afterWrite != nil {
+	if wrote && c.afterWrite != nil {
 		if err := c.afterWrite(); err != nil {
 			return fmt.Errorf("%w: %v", errCrash, err)
 		}
