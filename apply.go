@@ -224,11 +224,7 @@ func (fs *FeatureStore) Teardown(ctx context.Context) error {
 		for _, name := range snap.FeatureViewNames() {
 			views = append(views, snap.FeatureViews[name])
 		}
-		for _, name := range sortedNames(snap.OnDemandViews) {
-			if sv, ok := snap.OnDemandViews[name].StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] }); ok {
-				views = append(views, sv)
-			}
-		}
+		views = append(views, storedOnDemandViews(snap)...)
 		if err := store.Teardown(ctx, fs.cfg.Project, views); err != nil {
 			return fmt.Errorf("teardown online store: %w", err)
 		}
@@ -262,6 +258,13 @@ func storedViews(snap *registry.Snapshot) []*model.FeatureView {
 			out = append(out, fv)
 		}
 	}
+	return append(out, storedOnDemandViews(snap)...)
+}
+
+// storedOnDemandViews are the stored forms of a snapshot's on-demand views
+// with write_to_online_store.
+func storedOnDemandViews(snap *registry.Snapshot) []*model.FeatureView {
+	var out []*model.FeatureView
 	for _, name := range sortedNames(snap.OnDemandViews) {
 		if sv, ok := snap.OnDemandViews[name].StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] }); ok {
 			out = append(out, sv)

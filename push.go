@@ -1367,35 +1367,27 @@ type pushMetrics struct {
 }
 
 func newPushMetrics(reg prometheus.Registerer) (*pushMetrics, error) {
-	rows, err := registerCounterVec(reg, prometheus.CounterOpts{
+	rows, err := registerOnce(reg, "feast_push_rows_total", prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "feast_push_rows_total",
 		Help: "Rows written by push, write-to-online-store and stream ingestion, per source and mode (online, offline).",
-	}, []string{"source", "mode"})
+	}, []string{"source", "mode"}))
 	if err != nil {
 		return nil, err
 	}
-	rejected, err := registerCounterVec(reg, prometheus.CounterOpts{
+	rejected, err := registerOnce(reg, "feast_push_rejected_rows_total", prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "feast_push_rejected_rows_total",
 		Help: "Rows of pushes rejected by validation, per source.",
-	}, []string{"source"})
+	}, []string{"source"}))
 	if err != nil {
 		return nil, err
 	}
-	freshness := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	freshness, err := registerOnce(reg, "feast_push_freshness_seconds", prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "feast_push_freshness_seconds",
 		Help:    "Time from a pushed row's event timestamp to its online write, per source (push, write-to-online-store and stream ingestion).",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
-	}, []string{"source"})
-	if err := reg.Register(freshness); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("register feast_push_freshness_seconds: %w", err)
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.HistogramVec)
-		if !ok {
-			return nil, fmt.Errorf("register feast_push_freshness_seconds: %w", err)
-		}
-		freshness = existing
+	}, []string{"source"}))
+	if err != nil {
+		return nil, err
 	}
 	return &pushMetrics{rows: rows, rejectedRows: rejected, freshness: freshness}, nil
 }
@@ -1413,18 +1405,18 @@ func (m *pushMetrics) fresh(source string, now time.Time, ts []time.Time) {
 	}
 }
 
-// registerCounterVec registers a counter vector, or returns the one
-// already registered under the same name.
-func registerCounterVec(reg prometheus.Registerer, opts prometheus.CounterOpts, labels []string) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(opts, labels)
+// registerOnce registers c, or returns the collector of the same kind
+// already registered under its name (several Pushers share a registry).
+func registerOnce[C prometheus.Collector](reg prometheus.Registerer, name string, c C) (C, error) {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing, nil
 			}
 		}
-		return nil, fmt.Errorf("register %s: %w", opts.Name, err)
+		var zero C
+		return zero, fmt.Errorf("register %s: %w", name, err)
 	}
 	return c, nil
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,28 +47,8 @@ func pushServer(t testing.TB, opts Options) (*Server, string) {
 
 func pushServerWith(t testing.TB, project, onlineYAML string, opts Options) (*Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	yaml := "project: " + project + "\nregistry: data/registry.db\nprovider: local\n" +
-		onlineYAML + "offline_store:\n  type: duckdb\nentity_key_serialization_version: 3\n"
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "features.yaml"), []byte(pushDefs), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	fs := openStore(t, dir)
-	p, err := fs.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.Apply(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	return newServer(t, &st.Fixture{Store: fs, Dir: dir}, opts), dir
+	f := st.NewRepo(t, t.TempDir(), project, onlineYAML, pushDefs, false)
+	return newServer(t, f, opts), f.Dir
 }
 
 func TestPushEndpoint(t *testing.T) {
@@ -203,6 +181,14 @@ func TestPushTransformOnWriteFalse(t *testing.T) {
 		"df":{"driver_id":[1002],"event_timestamp":["2024-05-01T11:00:00Z"],"conv_rate":[0.5],"trips":[1]}}`)
 	if code != 200 {
 		t.Fatalf("push without registry cache: %d %s", code, body)
+	}
+	// Both are read back: 42 as stored (not conv_rate * 2), and 1002's
+	// pushed row with its transformed on-demand value.
+	_, body = do(t, h, "POST", "/get-online-features", `{"features":["driver_stats:conv_rate","conv_doubled:conv_rate_x2"],"entities":{"driver_id":[1001,1002]}}`)
+	for _, want := range []string{`"values":[null,0.5]`, `"values":[42.0,1.0]`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("read back: missing %s in %s", want, body)
+		}
 	}
 }
 

@@ -8,29 +8,44 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/values"
 )
 
-// pushBody is Feast's PushFeaturesRequest.
-type pushBody struct {
-	PushSourceName     string          `json:"push_source_name"`
+// rowsBody are the fields Feast's push and write-to-online-store requests
+// share.
+type rowsBody struct {
 	DF                 json.RawMessage `json:"df"`
 	AllowRegistryCache *bool           `json:"allow_registry_cache"`
-	To                 string          `json:"to"`
 	TransformOnWrite   *bool           `json:"transform_on_write"`
+}
+
+// pushBody is Feast's PushFeaturesRequest.
+type pushBody struct {
+	rowsBody
+	PushSourceName string `json:"push_source_name"`
+	To             string `json:"to"`
 }
 
 // writeBody is Feast's WriteToFeatureStoreRequest.
 type writeBody struct {
-	FeatureViewName    string          `json:"feature_view_name"`
-	DF                 json.RawMessage `json:"df"`
-	AllowRegistryCache *bool           `json:"allow_registry_cache"`
-	TransformOnWrite   *bool           `json:"transform_on_write"`
+	rowsBody
+	FeatureViewName string `json:"feature_view_name"`
 }
+
+// records checks df and splits it into columns (a df that is not an object
+// of columns is a 422).
+func (b *rowsBody) records() (feast.Records, error) {
+	if len(b.DF) == 0 {
+		return feast.Records{}, badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
+	}
+	return feast.RecordsFromJSON(b.DF)
+}
+
+// noTransform is Feast's transform_on_write: false.
+func (b *rowsBody) noTransform() bool { return b.TransformOnWrite != nil && !*b.TransformOnWrite }
 
 // decodeJSONBody reads the request body into v, rejecting an empty body,
 // malformed JSON and trailing data with 400.
@@ -79,14 +94,11 @@ func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.
 	if b.PushSourceName == "" {
 		return badRequest(nil, "push_source_name is required")
 	}
-	if len(b.DF) == 0 {
-		return badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
-	}
-	mode, err := feast.ParsePushMode(b.To) // an unknown mode is a 422
+	recs, err := b.records()
 	if err != nil {
 		return err
 	}
-	recs, err := feast.RecordsFromJSON(b.DF)
+	mode, err := feast.ParsePushMode(b.To) // an unknown mode is a 422
 	if err != nil {
 		return err
 	}
@@ -94,8 +106,7 @@ func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.
 		return err
 	}
 	res, err := s.pusher.Push(ctx, feast.PushRequest{
-		Source: b.PushSourceName, Records: recs, Mode: mode,
-		NoTransform: b.TransformOnWrite != nil && !*b.TransformOnWrite,
+		Source: b.PushSourceName, Records: recs, Mode: mode, NoTransform: b.noTransform(),
 	})
 	if err != nil {
 		return err
@@ -115,10 +126,7 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 	if b.FeatureViewName == "" {
 		return badRequest(nil, "feature_view_name is required")
 	}
-	if len(b.DF) == 0 {
-		return badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
-	}
-	recs, err := feast.RecordsFromJSON(b.DF)
+	recs, err := b.records()
 	if err != nil {
 		return err
 	}
@@ -126,8 +134,7 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 		return err
 	}
 	res, err := s.pusher.WriteToOnlineStore(ctx, feast.WriteRequest{
-		View: b.FeatureViewName, Records: recs,
-		NoTransform: b.TransformOnWrite != nil && !*b.TransformOnWrite,
+		View: b.FeatureViewName, Records: recs, NoTransform: b.noTransform(),
 	})
 	if err != nil {
 		return err
@@ -176,18 +183,9 @@ func decodeMaterialize(r *http.Request) (*materializeBody, error) {
 	if r.URL.Query().Get("async") == "true" {
 		return nil, badRequest(nil, "async materialization is not supported: omit ?async=true")
 	}
-	in := getBuffer()
-	defer putBuffer(in)
-	data, err := readBody(r, in)
-	if err != nil {
-		return nil, err
-	}
 	var b materializeBody
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, badRequest(nil, "empty body: send a JSON object")
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, badRequest(err, "malformed request body: "+err.Error())
+	if err := decodeJSONBody(r, &b); err != nil {
+		return nil, err
 	}
 	if b.Version != nil && *b.Version != "" {
 		return nil, badRequest(nil, "feature view versions are not supported")

@@ -116,16 +116,25 @@ func NewEmpty(t testing.TB, o Online) *Fixture {
 		project = testenv.UniqueName("serving")
 		onlineYAML = fmt.Sprintf("online_store:\n  type: redis\n  connection_string: %q\n", o.RedisAddr)
 	}
+	return NewRepo(t, dir, project, onlineYAML, Definitions, o.RedisAddr != "")
+}
+
+// NewRepo writes feature_store.yaml (project, file registry, the given
+// online_store section, DuckDB offline) and definitions into dir, opens the
+// store with the fixture clock and applies it. The store is closed when the
+// test ends, after a teardown when teardown is set (shared stores).
+func NewRepo(t testing.TB, dir, project, onlineYAML, definitions string, teardown bool) *Fixture {
+	t.Helper()
 	yaml := "project: " + project + "\nregistry: data/registry.db\nprovider: local\n" + onlineYAML +
 		"offline_store:\n  type: duckdb\nentity_key_serialization_version: 3\n"
 	must(t, os.MkdirAll(filepath.Join(dir, "data"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte(yaml), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "features.yaml"), []byte(Definitions), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "features.yaml"), []byte(definitions), 0o644))
 	ctx := context.Background()
 	fs, err := feast.Open(ctx, feast.Options{RepoPath: dir, Now: func() time.Time { return Now }})
 	must(t, err)
 	t.Cleanup(func() {
-		if o.RedisAddr != "" {
+		if teardown {
 			_ = fs.Teardown(context.Background())
 		}
 		fs.Close()
