@@ -3,8 +3,10 @@
 // hive-partitioned folders) without any server.
 //
 // Historical retrieval stages the entity rows in a temporary table and runs
-// the point-in-time query written by offline/sqlgen (ASOF joins unless the
-// request filters by created timestamp). Results are written by DuckDB
+// the point-in-time join written by offline/sqlgen: unless the request
+// filters by created timestamp, one ASOF join per view into a temporary
+// table in entity order, paired with the entity table by POSITIONAL JOIN
+// (sqlgen.PerView); else window functions. Results are written by DuckDB
 // itself (COPY ... TO) or streamed as Arrow batches; DuckDB spills to its
 // temporary directory when a join exceeds the memory limit.
 //
@@ -58,7 +60,8 @@ type Options struct {
 	// end; nil means time.Now.
 	Now func() time.Time
 	// Strategy forces a point-in-time join strategy (tests compare them);
-	// zero lets sqlgen choose.
+	// zero lets sqlgen choose. Requests that filter by created timestamp
+	// always use sqlgen.Window.
 	Strategy sqlgen.Strategy
 }
 
@@ -106,7 +109,10 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		// Naive timestamps are UTC. The top-n window optimizer of this DuckDB
 		// release fails with an internal error on ROW_NUMBER() = 1 over a
 		// filtered CSV scan; the plain window plan is correct everywhere.
-		for _, stmt := range []string{"SET TimeZone = 'UTC'", "SET disabled_optimizers = 'top_n_window_elimination'"} {
+		// Staged entity tables and per-view join tables must keep insertion
+		// order (DuckDB's default, set so nothing can turn it off): the
+		// POSITIONAL JOIN of sqlgen.PerView pairs their rows by position.
+		for _, stmt := range []string{"SET TimeZone = 'UTC'", "SET disabled_optimizers = 'top_n_window_elimination'", "SET preserve_insertion_order = true"} {
 			if _, err := execer.ExecContext(context.Background(), stmt, nil); err != nil {
 				return err
 			}
@@ -325,13 +331,38 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 		return err
 	}
 	j.columns = plan.Columns
-	j.query, err = sqlgen.HistoricalSQL(s.dialect, sqlgen.Historical{
+	h := sqlgen.Historical{
 		Entities:        sqlgen.Entities{Relation: table, RowID: rowID, Columns: plan.EntityColumns, Timestamp: plan.Timestamp},
 		Views:           plan.Views,
 		FilterByCreated: req.FilterByCreatedTimestamp,
 		Strategy:        s.opts.Strategy,
-	})
+	}
+	if req.FilterByCreatedTimestamp {
+		h.Strategy = sqlgen.Window // the only one that filters by created ts
+	}
+	if j.stmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, false); err != nil {
+		return err
+	}
+	j.schemaStmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, true)
 	return err
+}
+
+// run executes st's setup on the job's connection, then fn with its query,
+// then its cleanup, which also runs after a failure.
+func (j *job) run(ctx context.Context, st sqlgen.Statements, fn func(query string) error) (err error) {
+	defer func() {
+		for _, c := range st.Cleanup {
+			if _, cerr := j.conn.ExecContext(context.WithoutCancel(ctx), c); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+	for _, stmt := range st.Setup {
+		if _, err := j.conn.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return fn(st.Query)
 }
 
 // queryStream runs a query and streams its result as Arrow batches: DuckDB
@@ -355,29 +386,44 @@ func (s *Store) queryStream(ctx context.Context, conn *sql.Conn, query string) (
 // job is a prepared retrieval holding a connection with the staged entity
 // table.
 type job struct {
-	s       *Store
-	conn    *sql.Conn
-	table   string
-	query   string
-	columns []string
+	s     *Store
+	conn  *sql.Conn
+	table string
+	// stmts compute the result; schemaStmts the same result without rows.
+	stmts, schemaStmts sqlgen.Statements
+	columns            []string
 }
 
 // Query is the SQL the job runs, for logging and debugging.
-func (j *job) Query() string { return j.query }
+func (j *job) Query() string { return j.stmts.String() }
 
 func (j *job) Columns() []string { return j.columns }
 
 func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
-	rr, err := j.s.queryStream(ctx, j.conn, "SELECT * FROM ("+j.query+") AS q LIMIT 0")
+	var schema *arrow.Schema
+	err := j.run(ctx, j.schemaStmts, func(q string) error {
+		rr, err := j.s.queryStream(ctx, j.conn, q)
+		if err != nil {
+			return err
+		}
+		defer rr.Release()
+		schema = rr.Schema()
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("historical features schema: %w", err)
 	}
-	defer rr.Release()
-	return rr.Schema(), nil
+	return schema, nil
 }
 
+// Reader runs the query to a temporary Parquet file (so the temporary
+// tables can go before the first batch is read) and streams it.
 func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
-	rr, err := j.s.queryStream(ctx, j.conn, j.query)
+	var rr array.RecordReader
+	err := j.run(ctx, j.stmts, func(q string) (err error) {
+		rr, err = j.s.queryStream(ctx, j.conn, q)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read historical features: %w", err)
 	}
@@ -386,8 +432,11 @@ func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
 
 func (j *job) copyTo(ctx context.Context, path, format string) error {
 	tmp := path + ".tmp"
-	stmt := fmt.Sprintf("COPY (%s) TO %s (%s)", j.query, quoteString(tmp), format)
-	if _, err := j.conn.ExecContext(ctx, stmt); err != nil {
+	err := j.run(ctx, j.stmts, func(q string) error {
+		_, err := j.conn.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (%s)", q, quoteString(tmp), format))
+		return err
+	})
+	if err != nil {
 		os.Remove(tmp)
 		return err
 	}

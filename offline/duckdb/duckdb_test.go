@@ -50,6 +50,10 @@ func writeParquet(t *testing.T, tbl *offlinetest.Table, path string) {
 	}
 }
 
-func TestConformanceAsOf(t *testing.T) { offlinetest.Run(t, newBackend(sqlgen.Auto)) }
+// The default strategy is PerView; the single-query ASOF and the window
+// strategies go through the same suite.
+func TestConformancePerView(t *testing.T) { offlinetest.Run(t, newBackend(sqlgen.Auto)) }
+
+func TestConformanceAsOf(t *testing.T) { offlinetest.Run(t, newBackend(sqlgen.AsOf)) }
 
 func TestConformanceWindow(t *testing.T) { offlinetest.Run(t, newBackend(sqlgen.Window)) }

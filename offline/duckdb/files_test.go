@@ -229,3 +229,55 @@ func slicesSort(s []string) {
 		}
 	}
 }
+
+// The per-view strategy's temporary tables live only while a result is
+// computed: they are gone after a successful read and after a failed one,
+// and a job can be read again.
+func TestPerViewTablesAreDropped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	feat := table(t, "driver_id:int64 event_timestamp:timestamptz v:int64", "1 2024-01-01T00:00:00Z 10")
+	writeParquet(t, feat, filepath.Join(dir, "f.parquet"))
+	view := statsView(&model.DataSource{Name: "f", Kind: model.SourceFile, Path: "f.parquet", TimestampField: "event_timestamp"})
+	ent := table(t, "driver_id:int64 event_timestamp:timestamptz", "1 2024-01-02T00:00:00Z", "2 2024-01-02T00:00:00Z")
+	rr, _ := ent.Reader()
+	defer rr.Release()
+	j, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: offline.EntitySource{Records: rr}, Views: []offline.ViewRequest{{View: view}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if !strings.Contains(j.(*job).Query(), "POSITIONAL JOIN") {
+		t.Fatalf("the default strategy is not per-view:\n%s", j.(*job).Query())
+	}
+	perViewTables := func() int {
+		var n int
+		q := "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE '%\\_v%' ESCAPE '\\'"
+		if err := j.(*job).conn.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := "driver_id event_timestamp v\n1 2024-01-02T00:00:00Z 10\n2 2024-01-02T00:00:00Z null"
+	for range 2 {
+		if got := render(t, j); got != want {
+			t.Fatalf("got\n%s\nwant\n%s", got, want)
+		}
+		if n := perViewTables(); n != 0 {
+			t.Fatalf("%d per-view tables left after a read", n)
+		}
+	}
+	if _, err := j.Schema(ctx); err != nil || perViewTables() != 0 {
+		t.Fatalf("schema: %v, tables left: %d", err, perViewTables())
+	}
+	if err := os.Remove(filepath.Join(dir, "f.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Reader(ctx); err == nil {
+		t.Fatal("read with a missing source succeeded")
+	}
+	if n := perViewTables(); n != 0 {
+		t.Fatalf("%d per-view tables left after a failed read", n)
+	}
+}

@@ -109,16 +109,22 @@ func (DuckDBDialect) TypeName(vt model.ValueType) string {
 // SupportsAsOfJoin implements Dialect.
 func (DuckDBDialect) SupportsAsOfJoin() bool { return true }
 
-// AsOfOrder implements AsOfDialect: event ts in the high 64 bits, created
-// ts (missing = smallest) in the low 64 bits of a HUGEINT.
+// SupportsPositionalJoin implements PositionalDialect.
+func (DuckDBDialect) SupportsPositionalJoin() bool { return true }
+
+// AsOfOrder implements AsOfDialect: a STRUCT of event ts and created ts
+// (missing = -infinity), which DuckDB orders field by field. It measured
+// faster than packing both into one HUGEINT. Source rows with a NULL event
+// ts never reach the join (the time-range filter drops them).
 func (DuckDBDialect) AsOfOrder(ts, created string) string {
-	return fmt.Sprintf("(CAST(epoch_us(%s) AS HUGEINT) * CAST('18446744073709551616' AS HUGEINT) + (CAST(coalesce(epoch_us(%s), -9223372036854775808) AS HUGEINT) + CAST('9223372036854775808' AS HUGEINT)))", ts, created)
+	return fmt.Sprintf("{'t': %s, 'c': coalesce(%s, CAST('-infinity' AS TIMESTAMPTZ))}", ts, created)
 }
 
 // AsOfProbe implements AsOfDialect: the entity time with the largest
-// possible created part, so every row with event ts <= T qualifies.
+// possible created part, so every row with event ts <= T qualifies; NULL
+// for a NULL time (a STRUCT with a NULL field would compare as a value).
 func (DuckDBDialect) AsOfProbe(ts string) string {
-	return fmt.Sprintf("(CAST(epoch_us(%s) AS HUGEINT) * CAST('18446744073709551616' AS HUGEINT) + CAST('18446744073709551615' AS HUGEINT))", ts)
+	return fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN {'t': %s, 'c': CAST('infinity' AS TIMESTAMPTZ)} END", ts, ts)
 }
 
 // AsOfDialect is implemented by dialects whose ASOF join can order rows by
@@ -132,6 +138,13 @@ type AsOfDialect interface {
 	// AsOfProbe is the key of an entity time T that is >= the key of every
 	// row with event ts <= T and < the key of every later row.
 	AsOfProbe(ts string) string
+}
+
+// PositionalDialect is implemented by dialects that have POSITIONAL JOIN
+// (rows of two tables paired by position) and session temporary tables
+// that keep insertion order: what the PerView strategy needs.
+type PositionalDialect interface {
+	SupportsPositionalJoin() bool
 }
 
 // Source is a feature view's batch source as the query reads it.
@@ -170,7 +183,8 @@ type View struct {
 
 // Entities describes the entity table of a historical query.
 type Entities struct {
-	// Relation is a FROM item holding the entity rows.
+	// Relation is a FROM item holding the entity rows. The PerView
+	// strategy needs a table whose scan order is RowID order.
 	Relation string
 	// RowID is an expression over Relation giving the input order.
 	RowID string
@@ -195,6 +209,14 @@ const (
 	// AsOf uses ASOF LEFT JOIN; the request must not filter by created
 	// timestamp and the dialect must support it.
 	AsOf
+	// PerView runs each view's ASOF join on a narrow projection of the
+	// entity table (row, join keys, time) into a temporary table in entity
+	// order, and pairs those tables with the entity table by POSITIONAL
+	// JOIN. The sorts inside the joins then carry a few columns instead of
+	// every entity column and earlier view, and no final ORDER BY is
+	// needed. It needs what AsOf needs and a PositionalDialect; see
+	// HistoricalStatements.
+	PerView
 )
 
 // Historical is a point-in-time join.
@@ -268,8 +290,11 @@ func (h *Historical) validate(d Dialect) error {
 	if len(h.Entities.Columns) == 0 || h.Entities.Timestamp == "" || h.Entities.Relation == "" || h.Entities.RowID == "" {
 		return fmt.Errorf("sqlgen: incomplete entity table %+v", h.Entities)
 	}
-	if h.Strategy == AsOf && (!d.SupportsAsOfJoin() || h.FilterByCreated) {
+	if (h.Strategy == AsOf || h.Strategy == PerView) && (!d.SupportsAsOfJoin() || h.FilterByCreated) {
 		return fmt.Errorf("sqlgen: ASOF strategy needs a dialect with ASOF joins and no created-timestamp filter")
+	}
+	if h.Strategy == PerView && !positional(d) {
+		return fmt.Errorf("sqlgen: per-view strategy needs a dialect with POSITIONAL JOIN")
 	}
 	for i, v := range h.Views {
 		if len(v.Keys) == 0 {
@@ -279,11 +304,187 @@ func (h *Historical) validate(d Dialect) error {
 	return nil
 }
 
-// HistoricalSQL writes the point-in-time join: one output row per entity row,
-// in RowID order, with the entity columns then each view's features.
+func positional(d Dialect) bool {
+	pd, ok := d.(PositionalDialect)
+	return ok && pd.SupportsPositionalJoin()
+}
+
+// strategy resolves Auto: PerView where the dialect allows it, else AsOf,
+// else Window.
+func (h *Historical) strategy(d Dialect) Strategy {
+	if h.Strategy != Auto {
+		return h.Strategy
+	}
+	switch {
+	case !d.SupportsAsOfJoin() || h.FilterByCreated:
+		return Window
+	case positional(d):
+		return PerView
+	}
+	return AsOf
+}
+
+// Statements is a query that needs setup: run Setup in order on one
+// connection (it creates session temporary tables), then Query, then
+// Cleanup, which drops what Setup created and should run even after a
+// failure. Without setup, Setup and Cleanup are empty.
+type Statements struct {
+	Setup   []string
+	Query   string
+	Cleanup []string
+}
+
+// String renders every statement, for logs and debugging.
+func (st Statements) String() string {
+	all := append(append(append([]string{}, st.Setup...), st.Query), st.Cleanup...)
+	return strings.Join(all, ";\n")
+}
+
+// HistoricalStatements writes the point-in-time join as statements: one
+// output row per entity row, in RowID order, with the entity columns then
+// each view's features. With the PerView strategy, Setup creates one
+// temporary table per view, named tempPrefix + "_v" + index (the caller
+// keeps the prefix unique per connection); with schemaOnly those tables
+// are created empty, so Query returns no rows but the result's schema,
+// cheaply. Other strategies return HistoricalSQL's query alone.
+func HistoricalStatements(d Dialect, h Historical, tempPrefix string, schemaOnly bool) (Statements, error) {
+	if err := h.validate(d); err != nil {
+		return Statements{}, err
+	}
+	if h.strategy(d) != PerView {
+		q, err := HistoricalSQL(d, h)
+		if schemaOnly {
+			q = "SELECT * FROM (" + q + ") AS q LIMIT 0"
+		}
+		return Statements{Query: q}, err
+	}
+	g := &builder{d: d}
+	e := h.Entities
+	var st Statements
+	var out []string
+	for _, c := range e.Columns {
+		out = append(out, "e."+g.q(c))
+	}
+	from := fmt.Sprintf("%s AS e", e.Relation)
+	for i, v := range h.Views {
+		table := g.q(fmt.Sprintf("%s_v%d", tempPrefix, i))
+		st.Setup = append(st.Setup, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+g.perViewSelect(i, v, e, schemaOnly))
+		st.Cleanup = append(st.Cleanup, "DROP TABLE IF EXISTS "+table)
+		alias := g.q("__t" + strconv.Itoa(i))
+		for _, f := range v.Features {
+			out = append(out, alias+"."+g.q(f.Output))
+		}
+		from += " POSITIONAL JOIN " + table + " AS " + alias
+	}
+	st.Query = fmt.Sprintf("SELECT %s FROM %s", strings.Join(out, ", "), from)
+	return st, nil
+}
+
+// perViewSelect is one view's part of the PerView strategy: the view's
+// features for every entity row, in RowID order, as an ASOF join of the
+// entity rows' join keys and times (nothing else) with the view's source.
+func (g *builder) perViewSelect(i int, v View, e Entities, empty bool) string {
+	d := g.d
+	ets := d.ToTimestampTZ(g.q(e.Timestamp))
+	cols := []string{e.RowID + " AS " + g.q("__row"), ets + " AS " + g.q("__ets")}
+	for _, k := range v.Keys {
+		cols = append(cols, g.q(k.Name))
+	}
+	ad, _ := d.(AsOfDialect)
+	combined := combinedKey(d, v)
+	if combined {
+		cols = append(cols, ad.AsOfProbe(ets)+" AS "+g.q("__eord"))
+	}
+	probe := fmt.Sprintf("(SELECT %s FROM %s) AS e", strings.Join(cols, ", "), e.Relation)
+
+	src := fmt.Sprintf("SELECT %s FROM %s AS s WHERE %s", g.srcSelect(v), v.Source.Relation, g.timeRange(v, ets, e.Relation))
+	var conds []string
+	for j, k := range v.Keys {
+		conds = append(conds, fmt.Sprintf("e.%s = v.%s", g.q(k.Name), g.q(kname(j))))
+	}
+	switch {
+	case combined:
+		src = fmt.Sprintf("SELECT *, %s AS %s FROM (%s) AS r", ad.AsOfOrder(g.q("__ts"), g.q("__cts")), g.q("__ord"), src)
+		conds = append(conds, fmt.Sprintf("e.%s >= v.%s", g.q("__eord"), g.q("__ord")))
+	case v.Source.Created != "":
+		src = g.latestCreatedPerTime(v, src)
+		conds = append(conds, fmt.Sprintf("e.%s >= v.%s", g.q("__ets"), g.q("__ts")))
+	default:
+		conds = append(conds, fmt.Sprintf("e.%s >= v.%s", g.q("__ets"), g.q("__ts")))
+	}
+	var feats []string
+	for j, f := range v.Features {
+		feats = append(feats, g.ttlChecked(v, "v", "e."+g.q("__ets"), "v."+g.q(fname(j)), combined)+" AS "+g.q(f.Output))
+	}
+	if len(feats) == 0 {
+		// A view read for no features still needs a column; the final
+		// query selects none of it.
+		feats = append(feats, "NULL AS "+g.q("__none"))
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s ASOF LEFT JOIN (%s) AS v ON %s ORDER BY e.%s",
+		strings.Join(feats, ", "), probe, src, strings.Join(conds, " AND "), g.q("__row"))
+	if empty {
+		q += " LIMIT 0"
+	}
+	return q
+}
+
+// timeRange is the WHERE clause that restricts a view's source to rows
+// with non-null keys that some entity row can match: event ts <= the
+// latest entity time and, with a ttl, >= the earliest less the ttl. It also
+// drops rows with a NULL event ts.
+func (g *builder) timeRange(v View, ets, entities string) string {
+	d := g.d
+	ts := d.ToTimestampTZ(g.q(v.Source.Timestamp))
+	where := g.keysNotNull(v) + fmt.Sprintf(" AND %s <= (SELECT max(%s) FROM %s)", ts, ets, entities)
+	if v.TTL > 0 {
+		where += fmt.Sprintf(" AND %s >= (SELECT %s FROM %s)", ts, d.MinusDuration("min("+ets+")", v.TTL), entities)
+	}
+	return where
+}
+
+// latestCreatedPerTime keeps one source row per (keys, event ts): the one
+// with the latest created ts.
+func (g *builder) latestCreatedPerTime(v View, src string) string {
+	return fmt.Sprintf("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s, %s ORDER BY %s DESC NULLS LAST) AS %s FROM (%s) AS r) AS t WHERE %s = 1",
+		g.keyList(v, ""), g.q("__ts"), g.q("__cts"), g.q("__rn"), src, g.q("__rn"))
+}
+
+// ttlChecked is col, or NULL when the matched row (alias) is older than the
+// entity time ets less the view's ttl. With a combined ASOF key it is also
+// NULL for a NULL entity time: DuckDB's ASOF join matches a NULL STRUCT
+// probe as if it were the largest key.
+func (g *builder) ttlChecked(v View, alias, ets, col string, combined bool) string {
+	var conds []string
+	if combined {
+		conds = append(conds, ets+" IS NOT NULL")
+	}
+	if v.TTL > 0 {
+		conds = append(conds, fmt.Sprintf("%s.%s >= %s", alias, g.q("__ts"), g.d.MinusDuration(ets, v.TTL)))
+	}
+	if len(conds) == 0 {
+		return col
+	}
+	return fmt.Sprintf("CASE WHEN %s THEN %s END", strings.Join(conds, " AND "), col)
+}
+
+// combinedKey reports whether a view's ASOF join uses the dialect's
+// combined (event ts, created ts) key.
+func combinedKey(d Dialect, v View) bool {
+	_, ok := d.(AsOfDialect)
+	return ok && v.Source.Created != ""
+}
+
+// HistoricalSQL writes the point-in-time join as one query: one output row
+// per entity row, in RowID order, with the entity columns then each view's
+// features. It does not do PerView (Auto picks AsOf instead where it
+// would); use HistoricalStatements for that.
 func HistoricalSQL(d Dialect, h Historical) (string, error) {
 	if err := h.validate(d); err != nil {
 		return "", err
+	}
+	if h.Strategy == PerView {
+		return "", fmt.Errorf("sqlgen: the per-view strategy needs several statements; use HistoricalStatements")
 	}
 	strategy := h.Strategy
 	if strategy == Auto {
@@ -315,8 +516,8 @@ func HistoricalSQL(d Dialect, h Historical) (string, error) {
 		alias := g.q("__v" + strconv.Itoa(i))
 		for j, f := range v.Features {
 			col := alias + "." + g.q(fname(j))
-			if strategy == AsOf && v.TTL > 0 {
-				col = fmt.Sprintf("CASE WHEN %s.%s >= %s THEN %s END", alias, g.q("__ts"), d.MinusDuration("e."+g.q("__ets"), v.TTL), col)
+			if strategy == AsOf {
+				col = g.ttlChecked(v, alias, "e."+g.q("__ets"), col, combinedKey(d, v))
 			}
 			out = append(out, col+" AS "+g.q(f.Output))
 		}
@@ -350,11 +551,7 @@ func HistoricalSQL(d Dialect, h Historical) (string, error) {
 func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool) {
 	d := g.d
 	src := g.q(fmt.Sprintf("__v%d_src", i))
-	ts := d.ToTimestampTZ(g.q(v.Source.Timestamp))
-	where := g.keysNotNull(v) + fmt.Sprintf(" AND %s <= (SELECT max(%s) FROM %s)", ts, g.q("__ets"), g.q("__e"))
-	if v.TTL > 0 {
-		where += fmt.Sprintf(" AND %s >= (SELECT %s FROM %s)", ts, d.MinusDuration("min("+g.q("__ets")+")", v.TTL), g.q("__e"))
-	}
+	where := g.timeRange(v, g.q("__ets"), g.q("__e"))
 	if strategy == AsOf {
 		if v.Source.Created == "" {
 			g.printf(",\n%s AS (SELECT %s FROM %s AS s WHERE %s)", src, g.srcSelect(v), v.Source.Relation, where)
@@ -367,9 +564,7 @@ func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool)
 				src, ad.AsOfOrder(g.q("__ts"), g.q("__cts")), g.q("__ord"), g.srcSelect(v), v.Source.Relation, where)
 			return
 		}
-		// Keep one row per (keys, event ts): the latest created.
-		g.printf(",\n%s AS (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s, %s ORDER BY %s DESC NULLS LAST) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1)",
-			src, g.keyList(v, ""), g.q("__ts"), g.q("__cts"), g.q("__rn"), g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
+		g.printf(",\n%s AS (%s)", src, g.latestCreatedPerTime(v, fmt.Sprintf("SELECT %s FROM %s AS s WHERE %s", g.srcSelect(v), v.Source.Relation, where)))
 		return
 	}
 	g.printf(",\n%s AS (SELECT %s FROM %s AS s WHERE %s)", src, g.srcSelect(v), v.Source.Relation, where)

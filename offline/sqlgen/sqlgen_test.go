@@ -49,6 +49,63 @@ func TestStrategySelection(t *testing.T) {
 	}
 }
 
+func TestHistoricalStatements(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		d        Dialect
+		filter   bool
+		strategy Strategy
+		perView  bool
+		err      bool
+	}{
+		{"duckdb auto", DuckDBDialect{}, false, Auto, true, false},
+		{"duckdb created filter", DuckDBDialect{}, true, Auto, false, false},
+		{"duckdb asof", DuckDBDialect{}, false, AsOf, false, false},
+		{"postgres auto", PostgresDialect{}, false, Auto, false, false},
+		{"postgres per view", PostgresDialect{}, false, PerView, false, true},
+		{"duckdb per view with filter", DuckDBDialect{}, true, PerView, false, true},
+	} {
+		h := sample("cr")
+		h.FilterByCreated, h.Strategy = tc.filter, tc.strategy
+		st, err := HistoricalStatements(tc.d, h, "tmp", false)
+		if (err != nil) != tc.err {
+			t.Errorf("%s: err = %v", tc.name, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if got := len(st.Setup) > 0; got != tc.perView {
+			t.Errorf("%s: per-view = %v, want %v\n%s", tc.name, got, tc.perView, st)
+		}
+		if len(st.Setup) != len(st.Cleanup) {
+			t.Errorf("%s: %d setup statements but %d cleanups", tc.name, len(st.Setup), len(st.Cleanup))
+		}
+		if tc.perView {
+			if !strings.Contains(st.Query, `POSITIONAL JOIN "tmp_v0"`) || !strings.Contains(st.Setup[0], `CREATE OR REPLACE TEMP TABLE "tmp_v0"`) {
+				t.Errorf("%s: unexpected statements\n%s", tc.name, st)
+			}
+			if strings.Contains(st.Query, "ORDER BY") {
+				t.Errorf("%s: the positional query needs no ORDER BY\n%s", tc.name, st.Query)
+			}
+		}
+		// schemaOnly gives the same statements without rows.
+		empty, err := HistoricalStatements(tc.d, h, "tmp", true)
+		if err != nil {
+			t.Fatalf("%s: schema only: %v", tc.name, err)
+		}
+		if tc.perView && (!strings.HasSuffix(empty.Setup[0], " LIMIT 0") || empty.Query != st.Query) {
+			t.Errorf("%s: schema-only statements\n%s", tc.name, empty)
+		}
+		if !tc.perView && !strings.HasSuffix(empty.Query, " LIMIT 0") {
+			t.Errorf("%s: schema-only query has no LIMIT 0\n%s", tc.name, empty.Query)
+		}
+	}
+	if _, err := HistoricalSQL(DuckDBDialect{}, Historical{Entities: sample("").Entities, Views: sample("").Views, Strategy: PerView}); err == nil {
+		t.Error("HistoricalSQL accepted the per-view strategy")
+	}
+}
+
 func TestSQLFragments(t *testing.T) {
 	d := PostgresDialect{}
 	if got, want := d.MinusDuration("x", 90*time.Minute+1500*time.Millisecond), "(x - INTERVAL '5401.500000 seconds')"; got != want {
