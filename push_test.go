@@ -554,8 +554,9 @@ func TestPushOnlineFailureAfterOffline(t *testing.T) {
 	}
 }
 
-// failingRedis serves a minimal RESP server that answers PING with PONG, SCRIPT
-// LOAD with a digest and every other command with an error. It returns its address.
+// failingRedis serves a minimal RESP2 server that answers PING with PONG,
+// SCRIPT LOAD with a digest, CLIENT with OK and every other command with an
+// error. It returns its address.
 func failingRedis(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -594,6 +595,11 @@ func failingRedis(t testing.TB) string {
 					reply := "-ERR injected failure\r\n"
 					switch {
 					case len(args) == 0:
+					case strings.EqualFold(args[0], "HELLO"):
+						// An old server: the client falls back to RESP2.
+						reply = "-ERR unknown command 'HELLO'\r\n"
+					case strings.EqualFold(args[0], "CLIENT"):
+						reply = "+OK\r\n"
 					case strings.EqualFold(args[0], "PING"):
 						reply = "+PONG\r\n"
 					case strings.EqualFold(args[0], "SCRIPT"):

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -135,4 +136,80 @@ func AppendValue(dst []byte, v *types.Value) ([]byte, error) {
 	default:
 		return proto.MarshalOptions{}.MarshalAppend(dst, v)
 	}
+}
+
+// UnmarshalValue decodes a stored value (Feast's serialized
+// feast.types.Value) into v, which must be a zero Value. A message of one
+// scalar field (what AppendValue and Feast write for scalars) is decoded by
+// hand, without reflection; anything else (lists, maps, several fields,
+// invalid UTF-8) goes through proto.Unmarshal, so the result and the errors
+// are proto.Unmarshal's. Bytes and strings are copied.
+func UnmarshalValue(b []byte, v *types.Value) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if decodeScalar(b, v) {
+		return nil
+	}
+	return proto.Unmarshal(b, v)
+}
+
+// decodeScalar decodes b when it is exactly one scalar field and reports
+// whether it did.
+func decodeScalar(b []byte, v *types.Value) bool {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return false
+	}
+	rest := b[n:]
+	switch typ {
+	case protowire.VarintType:
+		x, m := protowire.ConsumeVarint(rest)
+		if m != len(rest) {
+			return false
+		}
+		switch num {
+		case 3:
+			v.Val = &types.Value_Int32Val{Int32Val: int32(x)}
+		case 4:
+			v.Val = &types.Value_Int64Val{Int64Val: int64(x)}
+		case 7:
+			v.Val = &types.Value_BoolVal{BoolVal: protowire.DecodeBool(x)}
+		case 8:
+			v.Val = &types.Value_UnixTimestampVal{UnixTimestampVal: int64(x)}
+		default:
+			return false
+		}
+	case protowire.Fixed64Type:
+		if num != 5 || len(rest) != 8 {
+			return false
+		}
+		x, _ := protowire.ConsumeFixed64(rest)
+		v.Val = &types.Value_DoubleVal{DoubleVal: math.Float64frombits(x)}
+	case protowire.Fixed32Type:
+		if num != 6 || len(rest) != 4 {
+			return false
+		}
+		x, _ := protowire.ConsumeFixed32(rest)
+		v.Val = &types.Value_FloatVal{FloatVal: math.Float32frombits(x)}
+	case protowire.BytesType:
+		x, m := protowire.ConsumeBytes(rest)
+		if m != len(rest) {
+			return false
+		}
+		switch num {
+		case 1:
+			v.Val = &types.Value_BytesVal{BytesVal: append([]byte{}, x...)}
+		case 2:
+			if !utf8.Valid(x) {
+				return false
+			}
+			v.Val = &types.Value_StringVal{StringVal: string(x)}
+		default:
+			return false
+		}
+	default:
+		return false
+	}
+	return true
 }

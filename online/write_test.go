@@ -11,31 +11,32 @@ import (
 	"github.com/feastgo/feast/proto/feast/types"
 )
 
+var appendCases = []*types.Value{
+	{Val: &types.Value_DoubleVal{DoubleVal: 0}},
+	{Val: &types.Value_DoubleVal{DoubleVal: -1.25}},
+	{Val: &types.Value_DoubleVal{DoubleVal: math.NaN()}},
+	{Val: &types.Value_FloatVal{FloatVal: 0}},
+	{Val: &types.Value_FloatVal{FloatVal: 3.5}},
+	{Val: &types.Value_Int64Val{Int64Val: 0}},
+	{Val: &types.Value_Int64Val{Int64Val: -1}},
+	{Val: &types.Value_Int64Val{Int64Val: math.MaxInt64}},
+	{Val: &types.Value_Int32Val{Int32Val: -5}},
+	{Val: &types.Value_Int32Val{Int32Val: math.MaxInt32}},
+	{Val: &types.Value_UnixTimestampVal{UnixTimestampVal: -3}},
+	{Val: &types.Value_BoolVal{BoolVal: false}},
+	{Val: &types.Value_BoolVal{BoolVal: true}},
+	{Val: &types.Value_StringVal{StringVal: ""}},
+	{Val: &types.Value_StringVal{StringVal: "héllo"}},
+	{Val: &types.Value_BytesVal{BytesVal: nil}},
+	{Val: &types.Value_BytesVal{BytesVal: bytes.Repeat([]byte{7}, 300)}},
+	{Val: &types.Value_DoubleListVal{DoubleListVal: &types.DoubleList{Val: []float64{1, 2}}}},
+	{Val: &types.Value_NullVal{}},
+	{},
+	nil,
+}
+
 func TestAppendValueMatchesProto(t *testing.T) {
-	vals := []*types.Value{
-		{Val: &types.Value_DoubleVal{DoubleVal: 0}},
-		{Val: &types.Value_DoubleVal{DoubleVal: -1.25}},
-		{Val: &types.Value_DoubleVal{DoubleVal: math.NaN()}},
-		{Val: &types.Value_FloatVal{FloatVal: 0}},
-		{Val: &types.Value_FloatVal{FloatVal: 3.5}},
-		{Val: &types.Value_Int64Val{Int64Val: 0}},
-		{Val: &types.Value_Int64Val{Int64Val: -1}},
-		{Val: &types.Value_Int64Val{Int64Val: math.MaxInt64}},
-		{Val: &types.Value_Int32Val{Int32Val: -5}},
-		{Val: &types.Value_Int32Val{Int32Val: math.MaxInt32}},
-		{Val: &types.Value_UnixTimestampVal{UnixTimestampVal: -3}},
-		{Val: &types.Value_BoolVal{BoolVal: false}},
-		{Val: &types.Value_BoolVal{BoolVal: true}},
-		{Val: &types.Value_StringVal{StringVal: ""}},
-		{Val: &types.Value_StringVal{StringVal: "héllo"}},
-		{Val: &types.Value_BytesVal{BytesVal: nil}},
-		{Val: &types.Value_BytesVal{BytesVal: bytes.Repeat([]byte{7}, 300)}},
-		{Val: &types.Value_DoubleListVal{DoubleListVal: &types.DoubleList{Val: []float64{1, 2}}}},
-		{Val: &types.Value_NullVal{}},
-		{},
-		nil,
-	}
-	for _, v := range vals {
+	for _, v := range appendCases {
 		want, err := proto.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
@@ -100,4 +101,84 @@ func TestValueText(t *testing.T) {
 			t.Errorf("ValueText(%v) = %q, %v; want %q, %v", tt.v, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// UnmarshalValue gives what proto.Unmarshal gives, on every encoding
+// AppendValue writes and on inputs its fast path must hand over: several
+// fields, unknown fields, invalid UTF-8, truncated data.
+func TestUnmarshalValueMatchesProto(t *testing.T) {
+	var inputs [][]byte
+	for _, v := range appendCases {
+		b, err := AppendValue(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, b)
+	}
+	str := func(s string) []byte {
+		b, _ := AppendValue(nil, &types.Value{Val: &types.Value_StringVal{StringVal: s}})
+		return b
+	}
+	i64 := func(n int64) []byte {
+		b, _ := AppendValue(nil, &types.Value{Val: &types.Value_Int64Val{Int64Val: n}})
+		return b
+	}
+	inputs = append(inputs,
+		append(i64(1), i64(2)...),      // the last field wins
+		append(i64(1), str("x")...),    // another oneof member wins
+		[]byte{0x12, 0x02, 0xff, 0xfe}, // string_val with invalid UTF-8
+		[]byte{0x08, 0x01},             // unknown field 1 as varint (field 1 is bytes)
+		[]byte{0xa8, 0x1f, 0x01},       // unknown field 501
+		[]byte{0x20},                   // truncated varint
+		[]byte{0x29, 0x00, 0x00},       // truncated fixed64
+		[]byte{0x12, 0x05, 'a'},        // truncated string
+		[]byte{0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, // int32 -1 as ten bytes
+		[]byte{0x38, 0x02}, // bool from varint 2
+	)
+	for _, b := range inputs {
+		checkUnmarshal(t, b)
+	}
+}
+
+func checkUnmarshal(t *testing.T, b []byte) {
+	t.Helper()
+	var want, got types.Value
+	werr := proto.Unmarshal(b, &want)
+	gerr := UnmarshalValue(b, &got)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("%x: error %v, proto.Unmarshal %v", b, gerr, werr)
+	}
+	if werr == nil && !proto.Equal(&got, &want) {
+		t.Fatalf("%x: got %v, want %v", b, &got, &want)
+	}
+}
+
+func FuzzUnmarshalValue(f *testing.F) {
+	for _, v := range appendCases {
+		b, _ := AppendValue(nil, v)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkUnmarshal(t, b) })
+}
+
+func BenchmarkUnmarshalValue(b *testing.B) {
+	data, _ := AppendValue(nil, &types.Value{Val: &types.Value_FloatVal{FloatVal: 0.5}})
+	b.Run("ours", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v types.Value
+			if err := UnmarshalValue(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("proto.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v types.Value
+			if err := proto.Unmarshal(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	feast "github.com/feastgo/feast"
@@ -19,31 +20,40 @@ func (s *Server) handleOnline(ctx context.Context, w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
+	out := getBuffer()
+	defer putBuffer(out)
+	if *out, err = s.serveOnline(ctx, data, (*out)[:0]); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(*out)))
+	_, err = w.Write(*out)
+	return err
+}
+
+// serveOnline answers a /get-online-features body: it appends the JSON
+// response to dst. Both HTTP transports (net/http and fasthttp) call it.
+func (s *Server) serveOnline(ctx context.Context, data, dst []byte) ([]byte, error) {
 	body, err := decodeOnlineBody(data)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	plan, err := s.plan(ctx, body.features, body.featureService, body.fullFeatureNames)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	req := feast.OnlineRequest{}
 	if req.Entities, err = s.decodeColumns(plan, body.entities, "entities", false); err != nil {
-		return err
+		return dst, err
 	}
 	if req.RequestContext, err = s.decodeColumns(plan, body.requestContext, "request_context", true); err != nil {
-		return err
+		return dst, err
 	}
 	resp, err := s.read(ctx, plan, req)
 	if err != nil {
-		return err
+		return dst, err
 	}
-	out := getBuffer()
-	defer putBuffer(out)
-	*out = appendOnlineResponse((*out)[:0], resp)
-	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write(*out)
-	return err
+	return appendOnlineResponse(dst, resp), nil
 }
 
 // plan resolves a feature selection against the current snapshot.

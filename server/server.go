@@ -359,16 +359,28 @@ func (s *Server) instrument(em *endpointMetrics, h http.Handler) http.Handler {
 			d := time.Since(start)
 			em.observe(sw.code, d)
 			if !s.opts.NoAccessLog {
-				s.log.LogAttrs(r.Context(), slog.LevelInfo, "access",
-					slog.String("method", r.Method), slog.String("path", r.URL.Path),
-					slog.Int("status", sw.code), slog.Duration("duration", d),
-					slog.String("remote", r.RemoteAddr))
+				s.accessLog(r.Context(), r.Method, r.URL.Path, sw.code, d, r.RemoteAddr)
 			}
 			*sw = statusWriter{}
 			statusWriterPool.Put(sw)
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// accessLog logs one request.
+func (s *Server) accessLog(ctx context.Context, method, path string, code int, d time.Duration, remote string) {
+	s.log.LogAttrs(ctx, slog.LevelInfo, "access",
+		slog.String("method", method), slog.String("path", path),
+		slog.Int("status", code), slog.Duration("duration", d),
+		slog.String("remote", remote))
+}
+
+// panicked records a recovered panic and returns the 500 body to answer.
+func (s *Server) panicked(v any, path string) []byte {
+	s.metrics.panics.Inc()
+	s.log.Error("panic serving request", "path", path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return appendError(nil, "internal error")
 }
 
 // recoverPanics answers a panicking request with 500 and keeps serving.
@@ -379,9 +391,7 @@ func (s *Server) recoverPanics(h http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.metrics.panics.Inc()
-				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				buf := appendError(nil, "internal error")
+				buf := s.panicked(v, r.URL.Path)
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)
 				w.Write(buf)
@@ -455,13 +465,9 @@ func (s *Server) ServeListeners(ctx context.Context, hl, gl net.Listener, lc Lis
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tlsOn := lc.CertFile != "" && lc.KeyFile != ""
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	// Requests outlive the cancellation of ctx until the graceful shutdown
+	// is over.
+	hs := s.newHTTPServer(context.WithoutCancel(ctx))
 	var gs *grpc.Server
 	if gl != nil {
 		var err error
@@ -494,7 +500,7 @@ func (s *Server) ServeListeners(ctx context.Context, hl, gl net.Listener, lc Lis
 		} else {
 			err = hs.Serve(hl)
 		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil {
 			errs <- fmt.Errorf("serve http: %w", err)
 			cancel()
 		}
@@ -517,9 +523,8 @@ func (s *Server) ServeListeners(ctx context.Context, hl, gl net.Listener, lc Lis
 	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
 	var shutdownErr error
-	if err := hs.Shutdown(sctx); err != nil {
+	if err := hs.ShutdownWithContext(sctx); err != nil {
 		shutdownErr = fmt.Errorf("shut down http: %w", err)
-		hs.Close()
 	}
 	if gs != nil {
 		done := make(chan struct{})

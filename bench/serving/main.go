@@ -1,15 +1,24 @@
 // Command serving benchmarks online serving against a real Redis: the
 // feature server over HTTP and gRPC, and, in the same run, the raw Redis
-// baseline (the HMGET pipeline a request needs, issued directly with
-// go-redis) as the limit.
+// baseline (the HMGET pipeline a request needs, issued directly with the
+// server's Redis client, rueidis) as the limit: "redis" with rueidis's
+// auto-pipelining, "redispool" with a connection per request.
 //
 // It applies a repository with one view of 50 features, writes 10,000
 // entities into Redis, starts the server as a child process (so its CPU
 // time is its own) and runs closed-loop clients for each combination of
 // protocol, features per request (10, 50), entities per request (1, 10,
 // 100) and concurrency. For each it prints requests/s, p50 and p99
-// latency, and the server's and Redis's CPU time per request (user+system
-// from /proc/<pid>/stat, deltas over the run).
+// latency, and the CPU time per request of the server, of Redis and of the
+// load generator itself (user+system from /proc/<pid>/stat, deltas over
+// the run): on a small machine the three share the cores, so a heavy client
+// lowers every throughput it measures.
+//
+// The "http" clients are as lean as the Redis client of the baseline: each
+// holds one keep-alive connection, writes a prebuilt request and reads the
+// response in the calling goroutine. "httpstd" uses net/http's Transport
+// instead (two goroutine hand-offs and a dozen allocations per request), to
+// show what a typical Go client costs.
 //
 //	go run ./bench/serving                          # 3s per case, 1 and 8 clients
 //	go run ./bench/serving -duration 5s -clients 1,16
@@ -17,6 +26,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -27,6 +37,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -40,7 +51,7 @@ import (
 	"syscall"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -66,7 +77,7 @@ func main() {
 	redisAddr := flag.String("redis", envOr("FEAST_TEST_REDIS", "127.0.0.1:6379"), "Redis address")
 	duration := flag.Duration("duration", 3*time.Second, "measured time per case")
 	clients := flag.String("clients", "1,8", "comma-separated client concurrencies")
-	protos := flag.String("protos", "redis,http,grpc", "comma-separated protocols")
+	protos := flag.String("protos", "redis,redispool,http,grpc", "comma-separated protocols: redis, redispool (raw baselines), http, httpstd, grpc")
 	featureCounts := flag.String("features", "10,50", "comma-separated features per request")
 	entityCounts := flag.String("entities", "1,10,100", "comma-separated entities per request")
 	flag.Parse()
@@ -224,8 +235,8 @@ func cpuSeconds(pid int) float64 {
 	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
-func redisPID(ctx context.Context, c *goredis.Client) int {
-	info, err := c.Info(ctx, "server").Result()
+func redisPID(ctx context.Context, c rueidis.Client) int {
+	info, err := c.Do(ctx, c.B().Info().Section("server").Build()).ToString()
 	if err != nil {
 		return 0
 	}
@@ -337,40 +348,58 @@ func run(redisAddr, httpAddr, grpcAddr, cpuProfile string, d time.Duration, clie
 	}
 	defer conn.Close()
 	grpcClient := serving.NewServingServiceClient(conn)
-	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr, PoolSize: maxConc + 4})
+	// The raw baseline uses the server's client, rueidis: "redis" with its
+	// default auto-pipelining (concurrent clients share connections and
+	// system calls), "redispool" with one pooled connection per request.
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}, DisableCache: true, ForceSingleClient: true})
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
+	rpool, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}, DisableCache: true, ForceSingleClient: true,
+		DisableAutoPipelining: true, BlockingPoolSize: maxConc + 4})
+	if err != nil {
+		return err
+	}
+	defer rpool.Close()
 	rpid := redisPID(ctx, rdb)
 	spid := cmd.Process.Pid
 
 	fmt.Printf("# Online serving benchmark: %d features in one view, %d entities in Redis %s, %v per case, GOMAXPROCS of this machine: %d cores\n\n",
 		nFeatures, nEntities, redisAddr, d, runtimeCPUs())
-	fmt.Println("| proto | features | entities | clients | req/s | p50 | p99 | server CPU/req | redis CPU/req | errors |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| proto | features | entities | clients | req/s | p50 | p99 | server CPU/req | redis CPU/req | client CPU/req | errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	lean := &leanClients{addr: httpAddr, conns: make([]*leanConn, maxConc)}
+	defer lean.close()
 	names := featureNames()
 	for _, nf := range fcounts {
 		for _, ne := range ecounts {
 			for _, conc := range clients {
 				for _, proto := range protos {
-					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, grpcClient, rdb)
+					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, lean, grpcClient, rdb, rpool)
 					if err != nil {
 						return err
 					}
 					load(conc, d/10, do) // warm up
-					s0, r0 := cpuSeconds(spid), cpuSeconds(rpid)
+					s0, r0, c0 := cpuSeconds(spid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
 					res := load(conc, d, do)
-					s1, r1 := cpuSeconds(spid), cpuSeconds(rpid)
+					s1, r1, c1 := cpuSeconds(spid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
 					sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
 					rps := float64(res.requests) / res.elapsed.Seconds()
 					serverCPU := "-"
-					if proto != "redis" && res.requests > 0 {
+					if !strings.HasPrefix(proto, "redis") && res.requests > 0 {
 						serverCPU = fmtDur(time.Duration((s1 - s0) / float64(res.requests) * 1e9))
 					}
 					redisCPU := "-"
 					if rpid != 0 && res.requests > 0 {
 						redisCPU = fmtDur(time.Duration((r1 - r0) / float64(res.requests) * 1e9))
 					}
-					fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %d |\n", proto, nf, ne, conc, rps,
-						fmtDur(pct(res.latencies, .5)), fmtDur(pct(res.latencies, .99)), serverCPU, redisCPU, res.errors)
+					clientCPU := "-"
+					if res.requests > 0 {
+						clientCPU = fmtDur(time.Duration((c1 - c0) / float64(res.requests) * 1e9))
+					}
+					fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %d |\n", proto, nf, ne, conc, rps,
+						fmtDur(pct(res.latencies, .5)), fmtDur(pct(res.latencies, .99)), serverCPU, redisCPU, clientCPU, res.errors)
 				}
 			}
 		}
@@ -413,7 +442,7 @@ func waitHealthy(url string) error {
 
 // requester returns the per-request function of one case. Entity ids are
 // drawn from a fixed pseudo-random sequence of 64 prebuilt requests.
-func requester(proto string, nf, ne int, names []string, project, httpAddr string, hc *http.Client, gc serving.ServingServiceClient, rdb *goredis.Client) (func(int, int) error, error) {
+func requester(proto string, nf, ne int, names []string, project, httpAddr string, hc *http.Client, lean *leanClients, gc serving.ServingServiceClient, rdb, rpool rueidis.Client) (func(int, int) error, error) {
 	const variants = 64
 	rng := rand.New(rand.NewPCG(uint64(nf), uint64(ne)))
 	ids := make([][]int64, variants)
@@ -427,7 +456,7 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 		refs[i] = view + ":" + names[i]
 	}
 	switch proto {
-	case "http":
+	case "http", "httpstd":
 		bodies := make([][]byte, variants)
 		for v := range bodies {
 			var b strings.Builder
@@ -440,6 +469,13 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 			}
 			b.WriteString("]}}")
 			bodies[v] = []byte(b.String())
+		}
+		if proto == "http" {
+			reqs := make([][]byte, variants)
+			for v, body := range bodies {
+				reqs[v] = fmt.Appendf(nil, "POST /get-online-features HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", httpAddr, len(body), body)
+			}
+			return func(w, i int) error { return lean.post(w, reqs[(w*7+i)%variants]) }, nil
 		}
 		url := "http://" + httpAddr + "/get-online-features"
 		return func(w, i int) error {
@@ -470,10 +506,14 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 			_, err := gc.GetOnlineFeatures(context.Background(), reqs[(w*7+i)%variants])
 			return err
 		}, nil
-	case "redis":
+	case "redis", "redispool":
 		// The same HMGETs the server issues: one per entity, all features
 		// of the view plus its _ts field, in one pipeline.
-		fields := make([]any, 0, nf+1)
+		c := rdb
+		if proto == "redispool" {
+			c = rpool
+		}
+		fields := make([]string, 0, nf+1)
 		for i := 0; i < nf; i++ {
 			fields = append(fields, string(online.RedisFieldHash(view, names[i])))
 		}
@@ -486,22 +526,109 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 			}
 		}
 		return func(w, i int) error {
-			ctx := context.Background()
-			p := rdb.Pipeline()
-			for _, k := range keys[(w*7+i)%variants] {
-				p.HMGet(ctx, k, stringsOf(fields)...)
+			ks := keys[(w*7+i)%variants]
+			cmds := make(rueidis.Commands, len(ks))
+			for j, k := range ks {
+				cmds[j] = c.B().Hmget().Key(k).Field(fields...).Build()
 			}
-			_, err := p.Exec(ctx)
-			return err
+			for _, r := range c.DoMulti(context.Background(), cmds...) {
+				if err := r.Error(); err != nil {
+					return err
+				}
+			}
+			return nil
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown protocol %q", proto)
 }
 
-func stringsOf(fields []any) []string {
-	out := make([]string, len(fields))
-	for i, f := range fields {
-		out[i] = f.(string)
+// leanClients holds one keep-alive HTTP/1.1 connection per load worker,
+// dialled on first use. Worker w only ever uses conns[w].
+type leanClients struct {
+	addr  string
+	conns []*leanConn
+}
+
+type leanConn struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func (l *leanClients) close() {
+	for _, c := range l.conns {
+		if c != nil {
+			c.c.Close()
+		}
 	}
-	return out
+}
+
+// post writes a prebuilt request on worker w's connection and reads the
+// whole response; a status other than 200 is an error. A broken
+// connection is dropped and redialled by the next call.
+func (l *leanClients) post(w int, req []byte) error {
+	c := l.conns[w]
+	if c == nil {
+		conn, err := net.Dial("tcp", l.addr)
+		if err != nil {
+			return err
+		}
+		c = &leanConn{c: conn, br: bufio.NewReaderSize(conn, 64<<10)}
+		l.conns[w] = c
+	}
+	err := c.roundTrip(req)
+	if err != nil {
+		c.c.Close()
+		l.conns[w] = nil
+	}
+	return err
+}
+
+func (c *leanConn) roundTrip(req []byte) error {
+	if _, err := c.c.Write(req); err != nil {
+		return err
+	}
+	line, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	status := 0
+	if f := bytes.Fields(line); len(f) >= 2 {
+		status, _ = strconv.Atoi(string(f[1]))
+	}
+	length, chunked := -1, false
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			length, _ = strconv.Atoi(string(value))
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		}
+	}
+	switch {
+	case length >= 0:
+		_, err = c.br.Discard(length)
+	case chunked:
+		_, err = io.Copy(io.Discard, httputil.NewChunkedReader(c.br))
+		if err == nil {
+			_, err = c.br.ReadSlice('\n') // the CRLF after the last chunk
+		}
+	default:
+		err = errors.New("response without Content-Length or chunked body")
+	}
+	if err != nil {
+		return err
+	}
+	if status != 200 {
+		return fmt.Errorf("status %d", status)
+	}
+	return nil
 }

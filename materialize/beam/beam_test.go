@@ -21,7 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	_ "modernc.org/sqlite"
 
 	"github.com/feastgo/feast/config"
@@ -371,26 +371,46 @@ func TestUniversalRunnerJobServer(t *testing.T) {
 	})
 }
 
-func redisHashes(t *testing.T, c *goredis.Client, project string) map[string]map[string]string {
+func redisHashes(t *testing.T, c rueidis.Client, project string) map[string]map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]map[string]string{}
-	iter := c.Scan(ctx, 0, "*"+project, 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		if !strings.HasSuffix(k, project) {
-			continue
-		}
-		h, err := c.HGetAll(ctx, k).Result()
+	var cursor uint64
+	for {
+		e, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match("*"+project).Count(1000).Build()).AsScanEntry()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[strings.TrimSuffix(k, project)] = h
+		for _, k := range e.Elements {
+			if !strings.HasSuffix(k, project) {
+				continue
+			}
+			h, err := c.Do(ctx, c.B().Hgetall().Key(k).Build()).AsStrMap()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[strings.TrimSuffix(k, project)] = h
+		}
+		if e.Cursor == 0 {
+			return out
+		}
+		cursor = e.Cursor
 	}
-	if err := iter.Err(); err != nil {
+}
+
+// redisClient is a raw client for checking and cleaning up what the
+// engines wrote.
+func redisClient(t *testing.T, addr string) rueidis.Client {
+	t.Helper()
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true, ForceSingleClient: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return c
+}
+
+func redisDel(c rueidis.Client, key string) {
+	c.Do(context.Background(), c.B().Del().Key(key).Build())
 }
 
 func TestPrismMatchesLocalRedis(t *testing.T) {
@@ -399,12 +419,12 @@ func TestPrismMatchesLocalRedis(t *testing.T) {
 	ctx := context.Background()
 	projA, projB := testenv.UniqueName("beama"), testenv.UniqueName("beamb")
 	cfg := config.OnlineStoreConfig{Type: "redis", Redis: config.RedisOnlineConfig{ConnectionString: addr}}
-	c := goredis.NewClient(&goredis.Options{Addr: addr})
-	t.Cleanup(func() { c.Close() })
+	c := redisClient(t, addr)
+	t.Cleanup(c.Close)
 	cleanup := func() {
 		for _, p := range []string{projA, projB} {
 			for k := range redisHashes(t, c, p) {
-				c.Del(ctx, k+p)
+				redisDel(c, k+p)
 			}
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/materialize"
@@ -73,10 +71,10 @@ func TestEngineBenchmark(t *testing.T) {
 	ctx := context.Background()
 	project := testenv.UniqueName("beambench")
 	cfg := config.OnlineStoreConfig{Type: "redis", Redis: config.RedisOnlineConfig{ConnectionString: addr}}
-	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	c := redisClient(t, addr)
 	t.Cleanup(func() {
 		for k := range redisHashes(t, c, project) {
-			c.Del(ctx, k+project)
+			redisDel(c, k+project)
 		}
 		c.Close()
 	})

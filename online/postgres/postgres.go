@@ -30,7 +30,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
@@ -432,7 +431,7 @@ func (st *readState) scan(rows pgx.Rows) error {
 		}
 		v := new(types.Value)
 		if len(value) > 0 {
-			if err := proto.Unmarshal(value, v); err != nil {
+			if err := online.UnmarshalValue(value, v); err != nil {
 				return fmt.Errorf("decode %s: %w", name, err)
 			}
 		}

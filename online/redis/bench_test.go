@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/feastgo/feast/config"
@@ -19,13 +19,12 @@ func BenchmarkStore(b *testing.B) {
 }
 
 // BenchmarkRaw is the baseline: the same commands issued directly with
-// go-redis, without the store (no conditional script on writes, no decoding
-// on reads).
+// the same client, without the store (no conditional script on writes, no
+// decoding on reads).
 func BenchmarkRaw(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, config.RedisOnlineConfig{})
-	raw := goredis.NewClient(&goredis.Options{Addr: s.client.(*goredis.Client).Options().Addr})
-	b.Cleanup(func() { raw.Close() })
+	raw := rawClient(b).c
 	project, fv, feats := onlinetest.BenchView(b, s)
 	fields := make([]string, len(feats))
 	for i, f := range feats {
@@ -44,17 +43,19 @@ func BenchmarkRaw(b *testing.B) {
 	}
 	b.Run("HSET10kx10", func(b *testing.B) {
 		for b.Loop() {
-			p := raw.Pipeline()
+			cmds := make(rueidis.Commands, 0, len(keys))
 			for i, k := range keys {
-				args := make([]any, 0, 2+2*len(fields))
+				args := make([]string, 0, 2+2*len(fields))
 				args = append(args, tsField, "ts")
 				for f, field := range fields {
-					args = append(args, field, vals[i][f])
+					args = append(args, field, rueidis.BinaryString(vals[i][f]))
 				}
-				p.HSet(ctx, k, args...)
+				cmds = append(cmds, raw.B().Arbitrary("HSET").Keys(k).Args(args...).Build())
 			}
-			if _, err := p.Exec(ctx); err != nil {
-				b.Fatal(err)
+			for _, r := range raw.DoMulti(ctx, cmds...) {
+				if err := r.Error(); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		b.ReportMetric(float64(b.N*len(keys))/b.Elapsed().Seconds(), "rows/s")
@@ -64,20 +65,13 @@ func BenchmarkRaw(b *testing.B) {
 		b.Run(fmt.Sprintf("HMGET%dx10", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				var cmds []*goredis.SliceCmd
-				if n == 1 {
-					cmds = append(cmds, raw.HMGet(ctx, keys[0], hmgetFields...))
-				} else {
-					p := raw.Pipeline()
-					for _, k := range keys[:n] {
-						cmds = append(cmds, p.HMGet(ctx, k, hmgetFields...))
-					}
-					if _, err := p.Exec(ctx); err != nil {
-						b.Fatal(err)
-					}
+				cmds := make(rueidis.Commands, 0, n)
+				for _, k := range keys[:n] {
+					cmds = append(cmds, raw.B().Hmget().Key(k).Field(hmgetFields...).Build())
 				}
-				if cmds[n-1].Val()[0] == nil {
-					b.Fatal("not found")
+				resps := raw.DoMulti(ctx, cmds...)
+				if vals, err := resps[n-1].ToArray(); err != nil || vals[0].IsNil() {
+					b.Fatal("not found", err)
 				}
 			}
 		})

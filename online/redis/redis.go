@@ -17,10 +17,17 @@
 // HSET run atomically in a Lua script, one EVALSHA per entity, all in one
 // pipeline. With skip_dedup: true writes are unconditional HSETs, as in
 // Feast.
+//
+// The client is rueidis: commands issued concurrently (reads of concurrent
+// online requests, say) are pipelined together on a few shared connections,
+// so a busy server makes fewer system calls per request than it would with
+// one connection per request.
 package redis
 
 import (
 	"context"
+	"crypto/sha1" //nolint:gosec // EVALSHA names scripts by SHA-1
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,9 +37,8 @@ import (
 	"time"
 	"unsafe"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
@@ -123,15 +129,20 @@ return out
 // keys of one call must live in one slot.
 const scriptKeys = 100
 
+// scriptSHA is the SHA-1 of writeScript, as EVALSHA names it.
+var scriptSHA = func() string {
+	sum := sha1.Sum([]byte(writeScript))
+	return hex.EncodeToString(sum[:])
+}()
+
 // Store is the Redis online store. It is safe for concurrent use.
 type Store struct {
-	client goredis.UniversalClient
-	// cluster is set for redis_cluster, where SCAN runs on every master.
-	cluster   *goredis.ClusterClient
+	client rueidis.Client
+	// cluster is set for redis_cluster: script calls then hold one key
+	// each, and SCAN runs on every node.
+	cluster   bool
 	ttl       int64
 	skipDedup bool
-	script    *goredis.Script
-	shaArg    any // script hash, boxed once
 	fields    fieldCache
 }
 
@@ -143,51 +154,59 @@ func Open(ctx context.Context, cfg config.RedisOnlineConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
-	s := &Store{
-		ttl:       int64(cfg.KeyTTLSeconds),
-		skipDedup: cfg.SkipDedup,
-		script:    goredis.NewScript(writeScript),
+	s := &Store{ttl: int64(cfg.KeyTTLSeconds), skipDedup: cfg.SkipDedup}
+	opt := rueidis.ClientOption{
+		InitAddress: co.Addrs, Username: co.Username, Password: co.Password, SelectDB: co.DB,
+		TLSConfig: co.TLSConfig(),
+		// Client-side caching (CLIENT TRACKING) is off: reads go to the
+		// server, so a value is never older than the last write.
+		DisableCache: true,
 	}
 	switch cfg.RedisType {
 	case "", TypeRedis:
-		s.client = goredis.NewClient(&goredis.Options{
-			Addr: co.Addrs[0], Username: co.Username, Password: co.Password, DB: co.DB,
-			TLSConfig: co.TLSConfig(),
-		})
+		opt.InitAddress = co.Addrs[:1]
+		opt.ForceSingleClient = true
 	case TypeCluster:
-		s.cluster = goredis.NewClusterClient(&goredis.ClusterOptions{
-			Addrs: co.Addrs, Username: co.Username, Password: co.Password,
-			TLSConfig: co.TLSConfig(),
-		})
-		s.client = s.cluster
+		s.cluster = true
 	case TypeSentinel:
 		if cfg.SentinelMaster == "" {
 			return nil, errors.New("redis: open: redis_sentinel needs sentinel_master")
 		}
-		s.client = goredis.NewFailoverClient(&goredis.FailoverOptions{
-			MasterName: cfg.SentinelMaster, SentinelAddrs: co.Addrs,
-			Username: co.Username, Password: co.Password, DB: co.DB,
-			TLSConfig: co.TLSConfig(),
-		})
+		opt.Sentinel = rueidis.SentinelOption{MasterSet: cfg.SentinelMaster, TLSConfig: co.TLSConfig()}
 	default:
-		return nil, fmt.Errorf("redis: open: unknown redis_type %q (want %s or %s)", cfg.RedisType, TypeRedis, TypeCluster)
+		return nil, fmt.Errorf("redis: open: unknown redis_type %q (want %s, %s or %s)", cfg.RedisType, TypeRedis, TypeCluster, TypeSentinel)
 	}
-	if err := s.client.Ping(ctx).Err(); err != nil {
+	if s.client, err = rueidis.NewClient(opt); err != nil {
+		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), err)
+	}
+	if err := s.client.Do(ctx, s.client.B().Ping().Build()).Error(); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), err)
 	}
-	s.shaArg = s.script.Hash()
 	if !s.skipDedup {
-		if err := s.script.Load(ctx, s.client).Err(); err != nil {
+		if err := s.loadScript(ctx); err != nil {
 			s.client.Close()
-			return nil, fmt.Errorf("redis: open: load write script: %w", err)
+			return nil, fmt.Errorf("redis: open: %w", err)
 		}
 	}
 	return s, nil
 }
 
+// loadScript loads writeScript on every node.
+func (s *Store) loadScript(ctx context.Context) error {
+	for addr, n := range s.client.Nodes() {
+		if err := n.Do(ctx, n.B().ScriptLoad().Script(writeScript).Build()).Error(); err != nil {
+			return fmt.Errorf("load write script on %s: %w", addr, err)
+		}
+	}
+	return nil
+}
+
 // Close closes the connections.
-func (s *Store) Close() error { return s.client.Close() }
+func (s *Store) Close() error {
+	s.client.Close()
+	return nil
+}
 
 // InfraName is empty: Redis creates nothing per view.
 func (s *Store) InfraName(string, *model.FeatureView) string { return "" }
@@ -248,10 +267,10 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 		return s.writeUnconditional(ctx, &b, vf, winners)
 	}
 	perCall := scriptKeys
-	if s.cluster != nil {
+	if s.cluster {
 		perCall = 1
 	}
-	// Split the calls over a few connections so that building commands
+	// Split the calls over a few goroutines so that building commands
 	// overlaps with the server running them.
 	ncalls := (len(winners) + perCall - 1) / perCall
 	workers := min(maxWriteWorkers, max(1, len(winners)/minRowsPerWorker))
@@ -288,41 +307,46 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	return online.WriteStats{Written: total, Skipped: len(b.Rows) - total}, nil
 }
 
+// bstr views b as a string without copying, for command arguments; b must
+// not change while the command is in use (the arenas below only grow).
+func bstr(b []byte) string { return rueidis.BinaryString(b) }
+
 // writeUnconditional is Feast's skip_dedup: HSET (+ EXPIRE) without
 // comparing timestamps.
 func (s *Store) writeUnconditional(ctx context.Context, b *online.WriteBatch, vf *viewFields, winners []int) (online.WriteStats, error) {
 	nf := len(b.Features)
-	// One arena for keys, timestamps and values: slices into it stay valid
+	// One arena for keys, timestamps and values: views into it stay valid
 	// when append reallocates, since the old arrays remain referenced.
 	arena := make([]byte, 0, len(winners)*(len(b.Rows[0].EntityKey)+len(b.Project)+16+nf*12))
-	width := 4 + 2*nf
-	slab := make([]any, len(winners)*width)
-	cmds := make([]goredis.Cmder, 0, 2*len(winners))
-	for wi, ri := range winners {
+	ttl := strconv.FormatInt(s.ttl, 10)
+	cmds := make(rueidis.Commands, 0, 2*len(winners))
+	args := make([]string, 0, 2+2*nf)
+	for _, ri := range winners {
 		r := &b.Rows[ri]
-		args := slab[wi*width : (wi+1)*width : (wi+1)*width]
 		k := len(arena)
 		arena = append(arena, r.EntityKey...)
 		arena = append(arena, b.Project...)
-		key := arena[k:len(arena):len(arena)]
+		key := bstr(arena[k:len(arena):len(arena)])
 		k = len(arena)
 		arena = appendTimestamp(arena, r.EventTS)
-		args[0], args[1], args[2], args[3] = "hset", key, vf.ts, arena[k:len(arena):len(arena)]
+		args = append(args[:0], vf.ts, bstr(arena[k:len(arena):len(arena)]))
 		for fi, v := range r.Values {
 			k := len(arena)
 			var err error
 			if arena, err = online.AppendValue(arena, v); err != nil {
 				return online.WriteStats{}, fmt.Errorf("serialize %s: %w", b.Features[fi], err)
 			}
-			args[4+2*fi], args[5+2*fi] = vf.fields[fi], arena[k:len(arena):len(arena)]
+			args = append(args, vf.fields[fi], bstr(arena[k:len(arena):len(arena)]))
 		}
-		cmds = append(cmds, goredis.NewIntCmd(ctx, args...))
+		cmds = append(cmds, s.client.B().Arbitrary("HSET").Keys(key).Args(args...).Build())
 		if s.ttl > 0 {
-			cmds = append(cmds, goredis.NewBoolCmd(ctx, "expire", key, s.ttl))
+			cmds = append(cmds, s.client.B().Arbitrary("EXPIRE").Keys(key).Args(ttl).Build())
 		}
 	}
-	if err := s.exec(ctx, cmds); err != nil {
-		return online.WriteStats{}, err
+	for _, r := range s.client.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			return online.WriteStats{}, err
+		}
 	}
 	return online.WriteStats{Written: len(winners), Skipped: len(b.Rows) - len(winners)}, nil
 }
@@ -334,6 +358,13 @@ const (
 	minRowsPerWorker = 1000
 )
 
+// scriptCall is the keys and arguments of one writeScript call.
+type scriptCall struct{ keys, args []string }
+
+func (s *Store) evalsha(c scriptCall) rueidis.Completed {
+	return s.client.B().Evalsha().Sha1(scriptSHA).Numkeys(int64(len(c.keys))).Key(c.keys...).Arg(c.args...).Build()
+}
+
 // writeScripted writes rows (indexes into b.Rows) with writeScript calls of
 // perCall rows each, in one pipeline, and returns how many were written.
 func (s *Store) writeScripted(ctx context.Context, b *online.WriteBatch, vf *viewFields, rows []int, perCall int) (int, error) {
@@ -341,60 +372,63 @@ func (s *Store) writeScripted(ctx context.Context, b *online.WriteBatch, vf *vie
 	arena := make([]byte, 0, len(rows)*(len(b.Rows[rows[0]].EntityKey)+len(b.Project)+16+nf*12))
 	ttlArg := strconv.FormatInt(s.ttl, 10)
 	nfArg := strconv.Itoa(nf)
-	cmds := make([]goredis.Cmder, 0, (len(rows)+perCall-1)/perCall)
+	calls := make([]scriptCall, 0, (len(rows)+perCall-1)/perCall)
 	for start := 0; start < len(rows); start += perCall {
 		chunk := rows[start:min(start+perCall, len(rows))]
-		// evalsha sha numkeys keys... ttl tsfield nf fields... rows...
-		args := make([]any, 0, 3+len(chunk)+3+nf+len(chunk)*(3+nf))
-		args = append(args, "evalsha", s.shaArg, strconv.Itoa(len(chunk)))
+		c := scriptCall{keys: make([]string, 0, len(chunk)), args: make([]string, 0, 3+nf+len(chunk)*(3+nf))}
 		for _, ri := range chunk {
 			k := len(arena)
 			arena = append(arena, b.Rows[ri].EntityKey...)
 			arena = append(arena, b.Project...)
-			args = append(args, arena[k:len(arena):len(arena)])
+			c.keys = append(c.keys, bstr(arena[k:len(arena):len(arena)]))
 		}
-		args = append(args, ttlArg, vf.ts, nfArg)
-		args = append(args, vf.fields...)
+		c.args = append(c.args, ttlArg, vf.ts, nfArg)
+		c.args = append(c.args, vf.fields...)
 		for _, ri := range chunk {
 			r := &b.Rows[ri]
 			k := len(arena)
 			arena = appendTimestamp(arena, r.EventTS)
-			args = append(args, strconv.FormatInt(r.EventTS.Unix(), 10), strconv.Itoa(r.EventTS.Nanosecond()), arena[k:len(arena):len(arena)])
+			c.args = append(c.args, strconv.FormatInt(r.EventTS.Unix(), 10), strconv.Itoa(r.EventTS.Nanosecond()), bstr(arena[k:len(arena):len(arena)]))
 			for fi, v := range r.Values {
 				k := len(arena)
 				var err error
 				if arena, err = online.AppendValue(arena, v); err != nil {
 					return 0, fmt.Errorf("serialize %s: %w", b.Features[fi], err)
 				}
-				args = append(args, arena[k:len(arena):len(arena)])
+				c.args = append(c.args, bstr(arena[k:len(arena):len(arena)]))
 			}
 		}
-		cmds = append(cmds, goredis.NewIntSliceCmd(ctx, args...))
+		calls = append(calls, c)
 	}
-	if err := s.exec(ctx, cmds); err != nil && !isNoScript(err) {
-		return 0, err
+	cmds := make(rueidis.Commands, len(calls))
+	for i, c := range calls {
+		cmds[i] = s.evalsha(c)
 	}
+	resps := s.client.DoMulti(ctx, cmds...)
 	// Scripts are flushed by SCRIPT FLUSH and lost on failover: load the
 	// script and retry the calls that found none. The script is
 	// conditional, so a retry cannot apply a row twice.
-	var retry []goredis.Cmder
-	for i, c := range cmds {
-		if isNoScript(c.Err()) {
-			cmds[i] = goredis.NewIntSliceCmd(ctx, c.Args()...)
-			retry = append(retry, cmds[i])
+	var retry []int
+	for i, r := range resps {
+		if isNoScript(r.Error()) {
+			retry = append(retry, i)
 		}
 	}
 	if len(retry) > 0 {
-		if err := s.script.Load(ctx, s.client).Err(); err != nil {
-			return 0, fmt.Errorf("load write script: %w", err)
-		}
-		if err := s.exec(ctx, retry); err != nil {
+		if err := s.loadScript(ctx); err != nil {
 			return 0, err
+		}
+		cmds = cmds[:0]
+		for _, i := range retry {
+			cmds = append(cmds, s.evalsha(calls[i]))
+		}
+		for j, r := range s.client.DoMulti(ctx, cmds...) {
+			resps[retry[j]] = r
 		}
 	}
 	written := 0
-	for _, c := range cmds {
-		res, err := c.(*goredis.IntSliceCmd).Result()
+	for _, r := range resps {
+		res, err := r.AsIntSlice()
 		if err != nil {
 			return 0, err
 		}
@@ -406,23 +440,8 @@ func (s *Store) writeScripted(ctx context.Context, b *online.WriteBatch, vf *vie
 }
 
 func isNoScript(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
-}
-
-// exec runs cmds in one pipeline (or directly when there is one) and
-// returns the first error.
-func (s *Store) exec(ctx context.Context, cmds []goredis.Cmder) error {
-	switch len(cmds) {
-	case 0:
-		return nil
-	case 1:
-		_ = s.client.Process(ctx, cmds[0])
-		return cmds[0].Err()
-	}
-	p := s.client.Pipeline()
-	_ = p.BatchProcess(ctx, cmds...)
-	_, err := p.Exec(ctx)
-	return err
+	e, ok := rueidis.IsRedisErr(err)
+	return ok && e.IsNoScript()
 }
 
 // appendTimestamp appends the serialized google.protobuf.Timestamp of t.
@@ -471,7 +490,7 @@ func parseTimestamp(b []byte) (time.Time, error) {
 }
 
 // unsafeBytes views s as bytes without copying; the result must not be
-// modified. proto.Unmarshal copies what it keeps.
+// modified. online.UnmarshalValue copies what it keeps.
 func unsafeBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
@@ -480,51 +499,31 @@ func unsafeBytes(s string) []byte {
 // HMGET key <field of each feature> _ts:<view>. A feature whose field is
 // absent is not found.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
-	nCmds, nArgs := 0, 0
+	nCmds, keyLen := 0, 0
 	for i := range reqs {
-		n := len(reqs[i].EntityKeys)
-		nCmds += n
-		nArgs += n * (len(reqs[i].Features) + 3)
-	}
-	out := make([]online.ReadResult, len(reqs))
-	if nCmds == 0 {
-		for i := range reqs {
-			out[i] = online.ReadResult{}
-		}
-		return out, nil
-	}
-	cmds := make([]goredis.Cmder, nCmds)
-	slab := make([]any, nArgs)
-	keyLen := 0
-	for i := range reqs {
+		nCmds += len(reqs[i].EntityKeys)
 		for _, k := range reqs[i].EntityKeys {
 			keyLen += len(k) + len(reqs[i].Project)
 		}
 	}
+	out := make([]online.ReadResult, len(reqs))
+	if nCmds == 0 {
+		return out, nil
+	}
+	cmds := make(rueidis.Commands, 0, nCmds)
 	arena := make([]byte, 0, keyLen)
-	c := 0
 	for i := range reqs {
 		req := &reqs[i]
 		vf := s.fields.view(req.View.Name, req.Features)
-		w := len(req.Features) + 3
 		for _, k := range req.EntityKeys {
-			args := slab[:w:w]
-			slab = slab[w:]
 			start := len(arena)
 			arena = append(arena, k...)
 			arena = append(arena, req.Project...)
-			args[0] = "hmget"
-			args[1] = arena[start:len(arena):len(arena)]
-			copy(args[2:], vf.fields)
-			args[w-1] = vf.ts
-			cmds[c] = goredis.NewSliceCmd(ctx, args...)
-			c++
+			cmds = append(cmds, s.client.B().Hmget().Key(bstr(arena[start:len(arena):len(arena)])).Field(vf.hmget...).Build())
 		}
 	}
-	if err := s.exec(ctx, cmds); err != nil {
-		return nil, fmt.Errorf("redis: read %s: %w", reqs[0].View.Name, err)
-	}
-	c = 0
+	resps := s.client.DoMulti(ctx, cmds...)
+	c := 0
 	for i := range reqs {
 		req := &reqs[i]
 		nf := len(req.Features)
@@ -534,28 +533,35 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 		for e := range res {
 			row := flat[e*nf : (e+1)*nf : (e+1)*nf]
 			res[e] = row
-			reply := cmds[c].(*goredis.SliceCmd).Val()
+			reply, err := resps[c].ToArray()
 			c++
+			if err != nil {
+				return nil, fmt.Errorf("redis: read %s: %w", req.View.Name, err)
+			}
 			if len(reply) != nf+1 {
 				return nil, fmt.Errorf("redis: read %s: HMGET returned %d values for %d fields", req.View.Name, len(reply), nf+1)
 			}
 			var ts time.Time
-			if raw, ok := reply[nf].(string); ok {
-				var err error
-				if ts, err = parseTimestamp(unsafeBytes(raw)); err != nil {
+			if !reply[nf].IsNil() {
+				raw, err := reply[nf].ToString()
+				if err == nil {
+					ts, err = parseTimestamp(unsafeBytes(raw))
+				}
+				if err != nil {
 					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, TimestampField(req.View.Name), err)
 				}
 			}
 			for f := range nf {
-				raw, ok := reply[f].(string)
-				if !ok {
+				if reply[f].IsNil() {
 					continue
 				}
+				raw, err := reply[f].ToString()
+				if err != nil {
+					return nil, fmt.Errorf("redis: read %s: %s: %w", req.View.Name, req.Features[f], err)
+				}
 				v := &values[e*nf+f]
-				if len(raw) > 0 {
-					if err := proto.Unmarshal(unsafeBytes(raw), v); err != nil {
-						return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
-					}
+				if err := online.UnmarshalValue(unsafeBytes(raw), v); err != nil {
+					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
 				}
 				row[f] = online.FeatureValue{Value: v, EventTS: ts, Found: true}
 			}
@@ -565,7 +571,9 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 	return out, nil
 }
 
-// deleteView removes a view's fields from every entity hash of project.
+// deleteView removes a view's fields from every entity hash of project:
+// SCAN on every node (masters and replicas of a cluster; a key seen twice
+// is deleted twice, harmlessly), HDEL through the client.
 func (s *Store) deleteView(ctx context.Context, project string, fv *model.FeatureView) error {
 	joinKeys := fv.JoinKeys()
 	prefix := online.SerializeEntityKeyPrefix(joinKeys)
@@ -575,51 +583,36 @@ func (s *Store) deleteView(ctx context.Context, project string, fv *model.Featur
 		names[i] = f.Name
 	}
 	vf := s.fields.view(fv.Name, names)
-	scan := func(ctx context.Context, c *goredis.Client) error {
+	nodes := s.client.Nodes()
+	if !s.cluster {
+		nodes = map[string]rueidis.Client{"": s.client}
+	}
+	for _, n := range nodes {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
+			entry, err := n.Do(ctx, n.B().Scan().Cursor(cursor).Match(pattern).Count(1000).Build()).AsScanEntry()
 			if err != nil {
 				return fmt.Errorf("scan: %w", err)
 			}
-			var cmds []goredis.Cmder
-			for _, k := range keys {
+			var cmds rueidis.Commands
+			for _, k := range entry.Elements {
 				if !isEntityKeyOf(k, project, len(joinKeys)) {
 					continue
 				}
-				args := make([]any, 0, 3+len(vf.fields))
-				args = append(args, "hdel", k)
-				args = append(args, vf.fields...)
-				args = append(args, vf.ts)
-				cmds = append(cmds, goredis.NewIntCmd(ctx, args...))
+				cmds = append(cmds, s.client.B().Hdel().Key(k).Field(vf.hmget...).Build())
 			}
-			if err := s.execOn(ctx, c, cmds); err != nil {
-				return fmt.Errorf("hdel: %w", err)
+			for _, r := range s.client.DoMulti(ctx, cmds...) {
+				if err := r.Error(); err != nil {
+					return fmt.Errorf("hdel: %w", err)
+				}
 			}
-			if next == 0 {
-				return nil
+			if entry.Cursor == 0 {
+				break
 			}
-			cursor = next
+			cursor = entry.Cursor
 		}
 	}
-	if s.cluster != nil {
-		return s.cluster.ForEachMaster(ctx, scan)
-	}
-	c, ok := s.client.(*goredis.Client)
-	if !ok {
-		return fmt.Errorf("unexpected client %T", s.client)
-	}
-	return scan(ctx, c)
-}
-
-func (s *Store) execOn(ctx context.Context, c *goredis.Client, cmds []goredis.Cmder) error {
-	if len(cmds) == 0 {
-		return nil
-	}
-	p := c.Pipeline()
-	_ = p.BatchProcess(ctx, cmds...)
-	_, err := p.Exec(ctx)
-	return err
+	return nil
 }
 
 // isEntityKeyOf reports whether key is a serialized entity key with nkeys
@@ -648,10 +641,11 @@ func globEscape(b []byte) string {
 }
 
 // viewFields holds the pre-hashed fields of one feature list of one view,
-// boxed once so that building commands allocates nothing per field.
+// built once so that building commands allocates nothing per field.
 type viewFields struct {
-	ts     any   // "_ts:<view>"
-	fields []any // 4-byte field of each feature, in request order
+	ts     string   // "_ts:<view>"
+	fields []string // 4-byte field of each feature, in request order
+	hmget  []string // fields then ts: the fields of a read
 }
 
 // maxCachedLists bounds the cache; further feature lists are hashed per call.
@@ -677,10 +671,11 @@ func (c *fieldCache) view(view string, features []string) *viewFields {
 			return vf
 		}
 	}
-	vf := &viewFields{ts: TimestampField(view), fields: make([]any, len(features))}
+	vf := &viewFields{ts: TimestampField(view), fields: make([]string, len(features))}
 	for i, f := range features {
 		vf.fields[i] = string(online.RedisFieldHash(view, f))
 	}
+	vf.hmget = append(append(make([]string, 0, len(features)+1), vf.fields...), vf.ts)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.m.Load()

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -32,11 +32,45 @@ func openStore(t testing.TB, cfg config.RedisOnlineConfig) *Store {
 	return s
 }
 
-func rawClient(t testing.TB) *goredis.Client {
+// rawRedis issues commands directly, to check and prepare stored bytes.
+type rawRedis struct {
+	t testing.TB
+	c rueidis.Client
+}
+
+func rawClient(t testing.TB) *rawRedis {
 	t.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr(t)})
-	t.Cleanup(func() { c.Close() })
-	return c
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{testenv.RedisAddr(t)}, DisableCache: true, ForceSingleClient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &rawRedis{t: t, c: c}
+}
+
+func (r *rawRedis) do(args ...string) rueidis.RedisResult {
+	r.t.Helper()
+	res := r.c.Do(context.Background(), r.c.B().Arbitrary(args[0]).Args(args[1:]...).Build())
+	if err := res.Error(); err != nil && !rueidis.IsRedisNil(err) {
+		r.t.Fatalf("%s: %v", args[0], err)
+	}
+	return res
+}
+
+func (r *rawRedis) hgetall(key string) map[string]string {
+	m, _ := r.do("HGETALL", key).AsStrMap()
+	return m
+}
+
+// ttl is the key's remaining time to live; -1s without one.
+func (r *rawRedis) ttl(key string) time.Duration {
+	n, _ := r.do("TTL", key).AsInt64()
+	return time.Duration(n) * time.Second
+}
+
+func (r *rawRedis) exists(key string) int64 {
+	n, _ := r.do("EXISTS", key).AsInt64()
+	return n
 }
 
 func TestConformance(t *testing.T) {
@@ -73,10 +107,7 @@ func TestFeastLayout(t *testing.T) {
 	}
 
 	wantKey := append(mustHex(t, "01000000 02000000 09000000 6472697665725f6964 04000000 08000000 e903000000000000"), project...)
-	got, err := rawClient(t).HGetAll(ctx, string(wantKey)).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := rawClient(t).hgetall(string(wantKey))
 	tsBytes, _ := proto.Marshal(timestamppb.New(ts))
 	if want := mustHex(t, "08 80 e2 cf aa 06 10 f4 03"); !bytes.Equal(tsBytes, want) {
 		t.Fatalf("timestamp reference bytes %x, want %x", tsBytes, want)
@@ -90,7 +121,7 @@ func TestFeastLayout(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("hash %q\nwant %q", got, want)
 	}
-	if ttl, _ := rawClient(t).TTL(ctx, string(wantKey)).Result(); ttl != -1 {
+	if ttl := rawClient(t).ttl(string(wantKey)); ttl != -time.Second {
 		t.Fatalf("ttl %v without key_ttl_seconds, want none", ttl)
 	}
 }
@@ -107,10 +138,7 @@ func TestReadsFeastWrittenData(t *testing.T) {
 	ts := time.Unix(1_600_000_000, 123_000_000).UTC()
 	tsBytes, _ := proto.Marshal(timestamppb.New(ts))
 	val, _ := proto.Marshal(onlinetest.Float64(2.5))
-	raw := rawClient(t)
-	if err := raw.HSet(ctx, string(Key(key, project)), string(online.RedisFieldHash(fv.Name, "a")), val, TimestampField(fv.Name), tsBytes).Err(); err != nil {
-		t.Fatal(err)
-	}
+	rawClient(t).do("HSET", string(Key(key, project)), string(online.RedisFieldHash(fv.Name, "a")), string(val), TimestampField(fv.Name), string(tsBytes))
 	res, err := s.Read(ctx, []online.ReadRequest{{Project: project, View: fv, Features: []string{"b", "a"}, EntityKeys: [][]byte{key}}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +198,7 @@ func TestKeyTTL(t *testing.T) {
 		Rows: []online.Row{{EntityKey: key, EventTS: time.Now(), Values: []*types.Value{onlinetest.Int64(1)}}}}); err != nil {
 		t.Fatal(err)
 	}
-	ttl, err := rawClient(t).TTL(ctx, string(Key(key, project))).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ttl := rawClient(t).ttl(string(Key(key, project)))
 	if ttl <= 3500*time.Second || ttl > 3600*time.Second {
 		t.Fatalf("ttl %v, want about 1h", ttl)
 	}
@@ -200,7 +225,7 @@ func TestSkipDedup(t *testing.T) {
 	if v := res[0][0][0]; v.Value.GetInt64Val() != 1 || !v.EventTS.Equal(base.Add(-time.Hour)) {
 		t.Fatalf("skip_dedup: got %+v, want the last write", v)
 	}
-	if ttl, _ := rawClient(t).TTL(ctx, string(Key(key, project))).Result(); ttl <= 0 {
+	if ttl := rawClient(t).ttl(string(Key(key, project))); ttl <= 0 {
 		t.Fatalf("ttl %v, want set", ttl)
 	}
 }
@@ -210,9 +235,7 @@ func TestScriptReload(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, config.RedisOnlineConfig{})
 	project, views := onlinetest.Setup(t, s, 1, "v")
-	if err := rawClient(t).ScriptFlush(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
+	rawClient(t).do("SCRIPT", "FLUSH")
 	var rows []online.Row
 	for i := range 3 {
 		rows = append(rows, online.Row{EntityKey: onlinetest.DriverKey(t, int64(i)), EventTS: time.Unix(100, 0), Values: []*types.Value{onlinetest.Int64(1)}})
@@ -257,10 +280,10 @@ func TestTeardownScopedToProject(t *testing.T) {
 	}
 	raw := rawClient(t)
 	for _, k := range keys {
-		if n, _ := raw.Exists(ctx, string(Key(k, project))).Result(); n != 0 {
+		if n := raw.exists(string(Key(k, project))); n != 0 {
 			t.Fatalf("key %x of the torn-down project still exists", k)
 		}
-		if n, _ := raw.Exists(ctx, string(Key(k, longer))).Result(); n != 1 {
+		if n := raw.exists(string(Key(k, longer))); n != 1 {
 			t.Fatalf("key %x of project %s was deleted", k, longer)
 		}
 	}

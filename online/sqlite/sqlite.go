@@ -32,7 +32,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/feastgo/feast/config"
@@ -427,7 +426,7 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 			}
 			v := new(types.Value)
 			if len(value) > 0 {
-				if err := proto.Unmarshal(value, v); err != nil {
+				if err := online.UnmarshalValue(value, v); err != nil {
 					rs.Close()
 					return nil, fmt.Errorf("decode %s: %w", name, err)
 				}

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The listener that Serve runs is fasthttp: per request it allocates
+// little, starts no goroutine and makes one read and one write system call,
+// where net/http also runs a background read per request. Serving measured
+// about a third less CPU per request on it. POST /get-online-features is
+// answered natively; every other endpoint goes through Handler (net/http)
+// by way of fasthttpadaptor, so the two share their code and behaviour.
+// Handler stays the API for embedding the server in a net/http program.
+
+var onlinePath = []byte("/get-online-features")
+
+// httpIdleTimeout closes keep-alive connections idle for this long.
+const httpIdleTimeout = 120 * time.Second
+
+// newHTTPServer builds the fasthttp server of Serve; requests get contexts
+// derived from base.
+func (s *Server) newHTTPServer(base context.Context) *fasthttp.Server {
+	other := fasthttpadaptor.NewFastHTTPHandler(s.handler)
+	var tracer trace.Tracer
+	if s.opts.TracerProvider != nil {
+		tracer = s.opts.TracerProvider.Tracer("github.com/feastgo/feast/server")
+	}
+	return &fasthttp.Server{
+		Handler: func(rc *fasthttp.RequestCtx) {
+			if rc.IsPost() && bytes.Equal(rc.Path(), onlinePath) {
+				s.fastOnline(base, tracer, rc)
+				return
+			}
+			other(rc)
+		},
+		ErrorHandler:          s.fastRequestError,
+		MaxRequestBodySize:    int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
+		ReadTimeout:           max(s.opts.Timeout, 30*time.Second),
+		IdleTimeout:           httpIdleTimeout,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+		Logger:                printfLogger{s.log},
+	}
+}
+
+// fastOnline serves POST /get-online-features on fasthttp with what the
+// net/http chain does: auth, the request timeout, metrics, the access log,
+// panic recovery and, when configured, a trace span.
+func (s *Server) fastOnline(base context.Context, tracer trace.Tracer, rc *fasthttp.RequestCtx) {
+	start := time.Now()
+	ctx := base
+	var span trace.Span
+	if tracer != nil {
+		ctx = otel.GetTextMapPropagator().Extract(ctx, headerCarrier{&rc.Request.Header})
+		ctx, span = tracer.Start(ctx, "POST /get-online-features", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("url.path", "/get-online-features")))
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			body := s.panicked(v, "/get-online-features")
+			rc.Response.Reset()
+			rc.SetStatusCode(fasthttp.StatusInternalServerError)
+			rc.SetContentType("application/json")
+			rc.SetBody(body)
+		}
+		code := rc.Response.StatusCode()
+		d := time.Since(start)
+		s.online.observe(code, d)
+		if span != nil {
+			span.SetAttributes(attribute.Int("http.response.status_code", code))
+			if code >= 500 {
+				span.SetStatus(codes.Error, "")
+			}
+			span.End()
+		}
+		if !s.opts.NoAccessLog {
+			s.accessLog(ctx, "POST", "/get-online-features", code, d, rc.RemoteAddr().String())
+		}
+	}()
+	var auth string
+	if len(s.opts.AuthTokens) > 0 {
+		auth = string(rc.Request.Header.Peek("Authorization"))
+	}
+	if err := s.authorize(auth); err != nil {
+		s.fastError(rc, err, "/get-online-features")
+		return
+	}
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
+	}
+	out := getBuffer()
+	defer putBuffer(out)
+	var err error
+	if *out, err = s.serveOnline(ctx, rc.PostBody(), (*out)[:0]); err != nil {
+		s.fastError(rc, err, "/get-online-features")
+		return
+	}
+	rc.SetContentType("application/json")
+	rc.SetBody(*out)
+}
+
+// fastError answers err with its status (classify) and {"error": msg}, as
+// writeError does for net/http.
+func (s *Server) fastError(rc *fasthttp.RequestCtx, err error, path string) {
+	code, _ := classify(err)
+	if code >= 500 {
+		s.log.Error("request failed", "path", path, "status", code, "err", err)
+	}
+	rc.SetStatusCode(code)
+	if code == 499 { // the client is gone; nothing to write
+		return
+	}
+	if code == fasthttp.StatusUnauthorized {
+		rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="feast"`)
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendError((*buf)[:0], err.Error())
+	rc.SetContentType("application/json")
+	rc.SetBody(*buf)
+}
+
+// fastRequestError answers requests fasthttp could not read: a body over
+// MaxBodyBytes gets 413 as on net/http, anything else (malformed HTTP) 400.
+func (s *Server) fastRequestError(rc *fasthttp.RequestCtx, err error) {
+	path := string(rc.Path())
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.fastError(rc, &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes), kind: errTooLarge, cause: err}, path)
+		return
+	}
+	s.fastError(rc, badRequest(err, "cannot read the HTTP request: "+err.Error()), path)
+}
+
+// headerCarrier reads and writes trace context in fasthttp request headers.
+type headerCarrier struct{ h *fasthttp.RequestHeader }
+
+func (c headerCarrier) Get(key string) string { return string(c.h.Peek(key)) }
+func (c headerCarrier) Set(key, value string) { c.h.Set(key, value) }
+func (c headerCarrier) Keys() []string {
+	var keys []string
+	for k := range c.h.All() {
+		keys = append(keys, string(k))
+	}
+	return keys
+}
+
+// printfLogger sends fasthttp's log lines to slog.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, args ...any) {
+	p.l.Warn("http server", "msg", fmt.Sprintf(format, args...))
+}
