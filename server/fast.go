@@ -10,9 +10,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -25,6 +25,11 @@ import (
 // Handler stays the API for embedding the server in a net/http program.
 
 var onlinePath = []byte("/get-online-features")
+
+// tracePropagator reads the W3C trace context and baggage of requests, on
+// every transport (the global OpenTelemetry propagator is a no-op unless a
+// program sets one).
+var tracePropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 
 // httpIdleTimeout closes keep-alive connections idle for this long.
 const httpIdleTimeout = 120 * time.Second
@@ -63,7 +68,7 @@ func (s *Server) fastOnline(base context.Context, tracer trace.Tracer, rc *fasth
 	ctx := base
 	var span trace.Span
 	if tracer != nil {
-		ctx = otel.GetTextMapPropagator().Extract(ctx, headerCarrier{&rc.Request.Header})
+		ctx = tracePropagator.Extract(ctx, headerCarrier{&rc.Request.Header})
 		ctx, span = tracer.Start(ctx, "POST /get-online-features", trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("url.path", "/get-online-features")))
 	}

@@ -105,7 +105,7 @@ func (s *Server) NewGRPCServer(certFile, keyFile string) (*grpc.Server, error) {
 		opts = append(opts, grpc.Creds(creds))
 	}
 	if s.opts.TracerProvider != nil {
-		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider))))
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider), otelgrpc.WithPropagators(tracePropagator))))
 	}
 	opts = append(opts, grpc.ChainUnaryInterceptor(s.unaryInterceptor()), grpc.MaxRecvMsgSize(int(min(s.opts.MaxBodyBytes, 1<<30))))
 	gs := grpc.NewServer(opts...)

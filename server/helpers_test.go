@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +82,64 @@ func writeDriverParquet(t testing.TB, path string) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// caller sends one request to a server and returns the status and body.
+type caller func(t testing.TB, method, path, body string, header ...string) (int, string)
+
+// handlerCaller calls a net/http handler in process.
+func handlerCaller(h http.Handler) caller {
+	return func(t testing.TB, method, path, body string, header ...string) (int, string) {
+		t.Helper()
+		return do(t, h, method, path, body, header...)
+	}
+}
+
+// listenerCaller serves s with ServeListeners (the fasthttp listener of
+// Serve) on a loopback port until the test ends, and calls it over HTTP.
+func listenerCaller(t testing.TB, s *Server) caller {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeListeners(ctx, ln, nil, ListenConfig{ShutdownTimeout: 5 * time.Second}) }()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	base := "http://" + ln.Addr().String()
+	return func(t testing.TB, method, path, body string, header ...string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+}
+
+// forEachTransport runs fn against s through Handler() in process and
+// through the listener Serve runs, which answer alike.
+func forEachTransport(t *testing.T, s *Server, fn func(t *testing.T, call caller)) {
+	t.Run("net/http", func(t *testing.T) { fn(t, handlerCaller(s.Handler())) })
+	t.Run("listener", func(t *testing.T) { fn(t, listenerCaller(t, s)) })
 }

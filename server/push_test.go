@@ -194,12 +194,13 @@ func TestPushTransformOnWriteFalse(t *testing.T) {
 
 func TestPushEndpointReadOnlyAndAuth(t *testing.T) {
 	s, _ := pushServer(t, Options{AuthTokens: []string{"s3cret"}})
-	h := s.Handler()
-	body := `{"push_source_name":"stats_push","df":{"driver_id":[1001],"event_timestamp":["2024-05-01T11:00:00Z"],"conv_rate":[0.5],"trips":[10]}}`
-	if code, _ := do(t, h, "POST", "/push", body); code != 401 {
-		t.Errorf("push without token: %d, want 401", code)
-	}
-	if code, resp := do(t, h, "POST", "/push", body, "Authorization", "Bearer s3cret"); code != 200 {
-		t.Errorf("push with token: %d %s", code, resp)
-	}
+	forEachTransport(t, s, func(t *testing.T, call caller) {
+		body := `{"push_source_name":"stats_push","df":{"driver_id":[1001],"event_timestamp":["2024-05-01T11:00:00Z"],"conv_rate":[0.5],"trips":[10]}}`
+		if code, _ := call(t, "POST", "/push", body); code != 401 {
+			t.Errorf("push without token: %d, want 401", code)
+		}
+		if code, resp := call(t, "POST", "/push", body, "Authorization", "Bearer s3cret"); code != 200 {
+			t.Errorf("push with token: %d %s", code, resp)
+		}
+	})
 }

@@ -71,7 +71,8 @@ type Options struct {
 	// NoAccessLog disables the per-request access log.
 	NoAccessLog bool
 	// TracerProvider, when set, traces HTTP and gRPC requests with
-	// OpenTelemetry.
+	// OpenTelemetry; a caller's W3C trace context (traceparent, baggage)
+	// becomes the parent of the request's span.
 	TracerProvider trace.TracerProvider
 	// AuthTokens, when not empty, require "Authorization: Bearer <token>"
 	// with one of them on every endpoint except /health and /metrics (and
@@ -247,7 +248,7 @@ func (s *Server) routes() http.Handler {
 	var h http.Handler = mux
 	h = s.recoverPanics(h)
 	if s.opts.TracerProvider != nil {
-		h = otelhttp.NewHandler(h, "feast-feature-server", otelhttp.WithTracerProvider(s.opts.TracerProvider),
+		h = otelhttp.NewHandler(h, "feast-feature-server", otelhttp.WithTracerProvider(s.opts.TracerProvider), otelhttp.WithPropagators(tracePropagator),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 	}
 	return h

@@ -15,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
+	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/serving"
 	st "github.com/feastgo/feast/server/servingtest"
 )
@@ -100,10 +104,15 @@ var onlineCases = []struct {
 
 func testOnlineHTTP(t *testing.T, o st.Online) {
 	f := st.New(t, o)
-	h := newServer(t, f, Options{MaxEntities: 5}).Handler()
+	forEachTransport(t, newServer(t, f, Options{MaxEntities: 5}), func(t *testing.T, call caller) {
+		testOnlineCases(t, f, call)
+	})
+}
+
+func testOnlineCases(t *testing.T, f *st.Fixture, call caller) {
 	for _, c := range onlineCases {
 		t.Run(c.name, func(t *testing.T) {
-			code, body := do(t, h, "POST", "/get-online-features", c.body)
+			code, body := call(t, "POST", "/get-online-features", c.body)
 			body = strings.ReplaceAll(body, `\"`+f.Project+`\"`, `\"serving\"`)
 			if code != c.code {
 				t.Errorf("status %d, want %d: %s", code, c.code, body)
@@ -264,20 +273,24 @@ func TestHealthUnavailableWithoutRegistry(t *testing.T) {
 
 func TestAuthToken(t *testing.T) {
 	f := st.New(t, st.SQLite())
-	h := newServer(t, f, Options{AuthTokens: []string{"s3cret"}}).Handler()
-	req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
-	if code, body := do(t, h, "POST", "/get-online-features", req); code != 401 || body != `{"error":"missing or invalid bearer token"}` {
-		t.Errorf("no token: %d %s", code, body)
-	}
-	if code, _ := do(t, h, "POST", "/get-online-features", req, "Authorization", "Bearer wrong"); code != 401 {
-		t.Errorf("wrong token: %d", code)
-	}
-	if code, body := do(t, h, "POST", "/get-online-features", req, "Authorization", "Bearer s3cret"); code != 200 {
-		t.Errorf("good token: %d %s", code, body)
-	}
-	if code, _ := do(t, h, "GET", "/health", ""); code != 200 {
-		t.Errorf("health needs no token: %d", code)
-	}
+	forEachTransport(t, newServer(t, f, Options{AuthTokens: []string{"s3cret"}}), func(t *testing.T, call caller) {
+		req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
+		if code, body := call(t, "POST", "/get-online-features", req); code != 401 || body != `{"error":"missing or invalid bearer token"}` {
+			t.Errorf("no token: %d %s", code, body)
+		}
+		if code, _ := call(t, "POST", "/get-online-features", req, "Authorization", "Bearer wrong"); code != 401 {
+			t.Errorf("wrong token: %d", code)
+		}
+		if code, body := call(t, "POST", "/get-online-features", req, "Authorization", "Bearer s3cret"); code != 200 {
+			t.Errorf("good token: %d %s", code, body)
+		}
+		if code, _ := call(t, "GET", "/health", ""); code != 200 {
+			t.Errorf("health needs no token: %d", code)
+		}
+		if code, _ := call(t, "GET", "/metrics", ""); code != 200 {
+			t.Errorf("metrics need no token: %d", code)
+		}
+	})
 }
 
 func TestPanicRecovery(t *testing.T) {
@@ -301,12 +314,50 @@ func TestPanicRecovery(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	f := st.New(t, st.SQLite())
-	h := newServer(t, f, Options{MaxBodyBytes: 64}).Handler()
-	body := `{"features":["driver_stats:trips"],"entities":{"driver_id":[` + strings.Repeat("1001,", 40) + `1]}}`
-	code, resp := do(t, h, "POST", "/get-online-features", body)
-	if code != 413 || resp != `{"error":"request body exceeds 64 bytes"}` {
-		t.Errorf("%d %s", code, resp)
+	forEachTransport(t, newServer(t, f, Options{MaxBodyBytes: 64}), func(t *testing.T, call caller) {
+		body := `{"features":["driver_stats:trips"],"entities":{"driver_id":[` + strings.Repeat("1001,", 40) + `1]}}`
+		for _, path := range []string{"/get-online-features", "/push"} {
+			code, resp := call(t, "POST", path, body)
+			if code != 413 || resp != `{"error":"request body exceeds 64 bytes"}` {
+				t.Errorf("%s: %d %s", path, code, resp)
+			}
+		}
+	})
+}
+
+// The listener answers a panic in the online path with 500 and keeps
+// serving, as the net/http chain does (TestPanicRecovery); the panic is
+// counted.
+func TestListenerPanicRecovery(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	reg := prometheusRegistry()
+	s := newServer(t, f, Options{Registerer: reg})
+	call := listenerCaller(t, s)
+	req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
+	if code, body := call(t, "POST", "/get-online-features", req); code != 200 {
+		t.Fatalf("%d %s", code, body)
 	}
+	good := s.reader.Load()
+	s.reader.Store(&timedReader{r: panicReader{}, m: s.metrics})
+	if code, body := call(t, "POST", "/get-online-features", req); code != 500 || body != `{"error":"internal error"}` {
+		t.Errorf("panic: %d %s", code, body)
+	}
+	s.reader.Store(good)
+	if code, body := call(t, "POST", "/get-online-features", req); code != 200 {
+		t.Errorf("after panic: %d %s", code, body)
+	}
+	_, metrics := call(t, "GET", "/metrics", "")
+	for _, want := range []string{"feast_http_panics_total 1", `feast_http_requests_total{endpoint="/get-online-features",status="500"} 1`, `feast_http_requests_total{endpoint="/get-online-features",status="200"} 2`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+type panicReader struct{}
+
+func (panicReader) Read(context.Context, []online.ReadRequest) ([]online.ReadResult, error) {
+	panic("boom")
 }
 
 func TestServeGracefulShutdown(t *testing.T) {
@@ -356,4 +407,28 @@ func TestServeGracefulShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after cancel")
 	}
+}
+
+// With a tracer provider, both HTTP stacks record a server span per
+// request under the caller's W3C trace context.
+func TestTracing(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	forEachTransport(t, newServer(t, f, Options{TracerProvider: tp}), func(t *testing.T, call caller) {
+		const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
+		if code, body := call(t, "POST", "/get-online-features", req, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01"); code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		var found bool
+		for _, sp := range rec.Ended() {
+			if sp.Name() == "POST /get-online-features" && sp.SpanContext().TraceID().String() == traceID && sp.SpanKind() == trace.SpanKindServer {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no server span for the request under trace %s among %d spans", traceID, len(rec.Ended()))
+		}
+	})
 }
