@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -71,16 +72,25 @@ const (
 
 func main() {
 	child := flag.String("child", "", "internal: serve the repository in this directory")
+	floor := flag.String("floor", "", "internal: serve the floor proxy for this project")
 	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile to this file")
 	httpAddr := flag.String("http", "127.0.0.1:16570", "server HTTP address")
 	grpcAddr := flag.String("grpc", "127.0.0.1:16571", "server gRPC address")
 	redisAddr := flag.String("redis", envOr("FEAST_TEST_REDIS", "127.0.0.1:6379"), "Redis address")
 	duration := flag.Duration("duration", 3*time.Second, "measured time per case")
 	clients := flag.String("clients", "1,8", "comma-separated client concurrencies")
-	protos := flag.String("protos", "redis,redispool,http,grpc", "comma-separated protocols: redis, redispool (raw baselines), http, httpstd, grpc")
+	protos := flag.String("protos", "redis,redispool,floor,http,grpc", "comma-separated protocols: redis, redispool (raw baselines), floor (the cheapest HTTP server making the same Redis calls), http, httpstd, grpc")
 	featureCounts := flag.String("features", "10,50", "comma-separated features per request")
 	entityCounts := flag.String("entities", "1,10,100", "comma-separated entities per request")
+	floorAddr := flag.String("floor-http", "127.0.0.1:16572", "floor proxy HTTP address")
 	flag.Parse()
+	if *floor != "" {
+		if err := serveFloor(*floor, *httpAddr, *redisAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child != "" {
 		if err := serve(*child, *httpAddr, *grpcAddr, *cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "serve:", err)
@@ -88,7 +98,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*redisAddr, *httpAddr, *grpcAddr, *cpuProfile, *duration, ints(*clients), strings.Split(*protos, ","), ints(*featureCounts), ints(*entityCounts)); err != nil {
+	if err := run(*redisAddr, *httpAddr, *grpcAddr, *floorAddr, *cpuProfile, *duration, ints(*clients), strings.Split(*protos, ","), ints(*featureCounts), ints(*entityCounts)); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -306,7 +316,7 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
 }
 
-func run(redisAddr, httpAddr, grpcAddr, cpuProfile string, d time.Duration, clients []int, protos []string, fcounts, ecounts []int) error {
+func run(redisAddr, httpAddr, grpcAddr, floorAddr, cpuProfile string, d time.Duration, clients []int, protos []string, fcounts, ecounts []int) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "feast-bench-serving")
 	if err != nil {
@@ -333,6 +343,18 @@ func run(redisAddr, httpAddr, grpcAddr, cpuProfile string, d time.Duration, clie
 		cmd.Wait()
 	}()
 	if err := waitHealthy("http://" + httpAddr + "/health"); err != nil {
+		return err
+	}
+	fcmd := exec.Command(exe, "-floor", project, "-http", floorAddr, "-redis", redisAddr)
+	fcmd.Stdout, fcmd.Stderr = os.Stderr, os.Stderr
+	if err := fcmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		fcmd.Process.Signal(syscall.SIGTERM)
+		fcmd.Wait()
+	}()
+	if err := waitHealthy("http://" + floorAddr + "/health"); err != nil {
 		return err
 	}
 
@@ -371,19 +393,26 @@ func run(redisAddr, httpAddr, grpcAddr, cpuProfile string, d time.Duration, clie
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	lean := &leanClients{addr: httpAddr, conns: make([]*leanConn, maxConc)}
 	defer lean.close()
+	leanFloor := &leanClients{addr: floorAddr, conns: make([]*leanConn, maxConc)}
+	defer leanFloor.close()
 	names := featureNames()
 	for _, nf := range fcounts {
 		for _, ne := range ecounts {
 			for _, conc := range clients {
 				for _, proto := range protos {
-					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, lean, grpcClient, rdb, rpool)
+					cl := lean
+					pid := spid
+					if proto == "floor" {
+						cl, pid = leanFloor, fcmd.Process.Pid
+					}
+					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, cl, grpcClient, rdb, rpool)
 					if err != nil {
 						return err
 					}
 					load(conc, d/10, do) // warm up
-					s0, r0, c0 := cpuSeconds(spid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
+					s0, r0, c0 := cpuSeconds(pid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
 					res := load(conc, d, do)
-					s1, r1, c1 := cpuSeconds(spid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
+					s1, r1, c1 := cpuSeconds(pid), cpuSeconds(rpid), cpuSeconds(os.Getpid())
 					sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
 					rps := float64(res.requests) / res.elapsed.Seconds()
 					serverCPU := "-"
@@ -456,7 +485,7 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 		refs[i] = view + ":" + names[i]
 	}
 	switch proto {
-	case "http", "httpstd":
+	case "http", "httpstd", "floor":
 		bodies := make([][]byte, variants)
 		for v := range bodies {
 			var b strings.Builder
@@ -470,10 +499,14 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 			b.WriteString("]}}")
 			bodies[v] = []byte(b.String())
 		}
-		if proto == "http" {
+		if proto != "httpstd" {
+			path := "/get-online-features"
+			if proto == "floor" {
+				path = fmt.Sprintf("/floor?nf=%d&ne=%d", nf, ne)
+			}
 			reqs := make([][]byte, variants)
 			for v, body := range bodies {
-				reqs[v] = fmt.Appendf(nil, "POST /get-online-features HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", httpAddr, len(body), body)
+				reqs[v] = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, lean.addr, len(body), body)
 			}
 			return func(w, i int) error { return lean.post(w, reqs[(w*7+i)%variants]) }, nil
 		}
@@ -631,4 +664,69 @@ func (c *leanConn) roundTrip(req []byte) error {
 		return fmt.Errorf("status %d", status)
 	}
 	return nil
+}
+
+// serveFloor is the floor proxy: the cheapest HTTP server that makes the
+// Redis calls of a request, to show what an HTTP hop in front of Redis
+// costs on this machine by itself. On POST /floor?nf=N&ne=M it issues M
+// HMGETs of N feature fields and the _ts field, in one pipeline, on
+// entities 0..M-1, and answers with the raw values concatenated: it parses
+// no JSON, resolves nothing, decodes and encodes nothing. GET /health
+// answers 200.
+func serveFloor(project, addr, redisAddr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}, DisableCache: true, ForceSingleClient: true})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	names := featureNames()
+	fields := make([]string, 0, nFeatures+1)
+	for _, n := range names {
+		fields = append(fields, string(online.RedisFieldHash(view, n)))
+	}
+	keys := make([]string, 100)
+	for e := range keys {
+		ek, _ := online.SerializeEntityKey([]string{"driver_id"}, []*types.Value{i64(int64(e))})
+		keys[e] = string(redis.Key(ek, project))
+	}
+	ts := redis.TimestampField(view)
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		if string(c.Path()) == "/health" {
+			return
+		}
+		nf, ne := c.QueryArgs().GetUintOrZero("nf"), c.QueryArgs().GetUintOrZero("ne")
+		if nf < 1 || nf > nFeatures || ne < 1 || ne > len(keys) {
+			c.SetStatusCode(400)
+			return
+		}
+		f := append(fields[:nf:nf], ts)
+		cmds := make(rueidis.Commands, ne)
+		for e := range cmds {
+			cmds[e] = rc.B().Hmget().Key(keys[e]).Field(f...).Build()
+		}
+		out := c.Response.BodyWriter()
+		for _, r := range rc.DoMulti(c, cmds...) {
+			vals, err := r.ToArray()
+			if err != nil {
+				c.SetStatusCode(500)
+				return
+			}
+			for _, v := range vals {
+				if s, err := v.ToString(); err == nil {
+					io.WriteString(out, s)
+				}
+			}
+		}
+	}}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown()
+	}()
+	return srv.Serve(ln)
 }
