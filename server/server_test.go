@@ -432,3 +432,14 @@ func TestTracing(t *testing.T) {
 		}
 	})
 }
+
+// The listener takes request headers of several KiB (long tokens behind
+// proxies), as net/http does.
+func TestListenerLargeHeaders(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	call := listenerCaller(t, newServer(t, f, Options{}))
+	req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
+	if code, body := call(t, "POST", "/get-online-features", req, "X-Forwarded-Extra", strings.Repeat("a", 12<<10)); code != 200 {
+		t.Errorf("12 KiB header: %d %s", code, body)
+	}
+}
