@@ -50,10 +50,10 @@ func (s *Server) newHTTPServer(base context.Context) *fasthttp.Server {
 			}
 			other(rc)
 		},
-		ErrorHandler:          s.fastRequestError,
-		MaxRequestBodySize:    int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
-		ReadTimeout:           max(s.opts.Timeout, 30*time.Second),
-		IdleTimeout:           httpIdleTimeout,
+		ErrorHandler:       s.fastRequestError,
+		MaxRequestBodySize: int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
+		ReadTimeout:        max(s.opts.Timeout, 30*time.Second),
+		IdleTimeout:        httpIdleTimeout,
 		// Request headers up to 16 KiB (fasthttp's default is 4 KiB; long
 		// bearer tokens and proxy headers need more).
 		ReadBufferSize:        16 << 10,
