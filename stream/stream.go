@@ -363,6 +363,10 @@ func (c *consumer) retry(ctx context.Context, what string, f func(context.Contex
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			// Stopping: the caller reports what was left undone.
+			return fmt.Errorf("%s: %w", what, err)
+		}
 		c.log.Error("stream write failed; retrying", "op", what, "err", err)
 		select {
 		case <-ctx.Done():
