@@ -46,13 +46,18 @@ type Model struct {
 // Score scores one row of feature values (nil for missing: it counts as
 // the mean).
 func (m *Model) Score(row map[string]any) float64 {
+	names := make([]string, 0, len(m.Mean))
+	for name := range m.Mean {
+		names = append(names, name)
+	}
+	sort.Strings(names) // a fixed order: the same row always gets the same score
 	s := 0.0
-	for name, mean := range m.Mean {
+	for _, name := range names {
 		v, ok := toFloat(row[name])
 		if !ok || m.Std[name] == 0 {
 			continue
 		}
-		s += (v - mean) / m.Std[name]
+		s += (v - m.Mean[name]) / m.Std[name]
 	}
 	return s
 }
