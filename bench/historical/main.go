@@ -286,6 +286,20 @@ func featureViews(dir string, created bool) []offline.ViewRequest {
 	return out
 }
 
+// ttlChecked selects view i's two features from the row matched as alias
+// a, NULL when that row is older than the view's ttl.
+func ttlChecked(i int, a string) []string {
+	var sel []string
+	for _, f := range []string{"a", "b"} {
+		col := fmt.Sprintf("%s.f%d_%s", a, i, f)
+		if views[i].ttl > 0 {
+			col = fmt.Sprintf("CASE WHEN %s.event_timestamp >= e.event_timestamp - INTERVAL '%d seconds' THEN %s END", a, int(views[i].ttl.Seconds()), col)
+		}
+		sel = append(sel, fmt.Sprintf("%s AS f%d_%s", col, i, f))
+	}
+	return sel
+}
+
 // handwrittenSQL is what a user would write by hand: chained ASOF joins
 // with the ttl checked on the matched row. It does not break event-time
 // ties by created timestamp and does not promise row order.
@@ -293,13 +307,7 @@ func handwrittenSQL(dir string) string {
 	var sel, joins []string
 	for i, v := range views {
 		a := fmt.Sprintf("f%d", i)
-		for _, f := range []string{"a", "b"} {
-			col := fmt.Sprintf("%s.f%d_%s", a, i, f)
-			if v.ttl > 0 {
-				col = fmt.Sprintf("CASE WHEN %s.event_timestamp >= e.event_timestamp - INTERVAL '%d seconds' THEN %s END", a, int(v.ttl.Seconds()), col)
-			}
-			sel = append(sel, fmt.Sprintf("%s AS f%d_%s", col, i, f))
-		}
+		sel = append(sel, ttlChecked(i, a)...)
 		joins = append(joins, fmt.Sprintf("ASOF LEFT JOIN read_parquet('%s') %s ON e.%s = %s.%s AND e.event_timestamp >= %s.event_timestamp",
 			filepath.Join(dir, v.name+".parquet"), a, v.key, a, v.key, a))
 	}
@@ -320,13 +328,7 @@ func exactSQL(dir string, created bool) string {
 	}
 	for i, v := range views {
 		a := fmt.Sprintf("f%d", i)
-		for _, f := range []string{"a", "b"} {
-			col := fmt.Sprintf("%s.f%d_%s", a, i, f)
-			if v.ttl > 0 {
-				col = fmt.Sprintf("CASE WHEN %s.event_timestamp >= e.event_timestamp - INTERVAL '%d seconds' THEN %s END", a, int(v.ttl.Seconds()), col)
-			}
-			sel = append(sel, fmt.Sprintf("%s AS f%d_%s", col, i, f))
-		}
+		sel = append(sel, ttlChecked(i, a)...)
 		src := fmt.Sprintf("read_parquet('%s')", filepath.Join(dir, v.name+".parquet"))
 		key := a + ".event_timestamp"
 		if created {
