@@ -23,6 +23,8 @@ var (
 	errNoSnapshot = errors.New("registry not loaded")
 	// errTooLarge marks a request over a configured limit.
 	errTooLarge = errors.New("request too large")
+	// errHeadersTooLarge marks request headers over the listener's buffer.
+	errHeadersTooLarge = errors.New("request headers too large")
 	// errBadRequest marks other invalid requests.
 	errBadRequest = errors.New("bad request")
 )
@@ -48,6 +50,8 @@ func classify(err error) (int, codes.Code) {
 		return http.StatusUnauthorized, codes.Unauthenticated
 	case errors.As(err, &mbe), errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted
+	case errors.Is(err, errHeadersTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge, codes.ResourceExhausted
 	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),
 		errors.Is(err, errMalformed), errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, codes.InvalidArgument

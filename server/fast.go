@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -34,15 +37,55 @@ var tracePropagator = propagation.NewCompositeTextMapPropagator(propagation.Trac
 // httpIdleTimeout closes keep-alive connections idle for this long.
 const httpIdleTimeout = 120 * time.Second
 
+// httpReadBuffer bounds a request's headers: 64 KiB (fasthttp's default is
+// 4 KiB; long bearer tokens and proxy headers need more; net/http allows
+// 1 MiB). Larger headers get 431.
+const httpReadBuffer = 64 << 10
+
+// httpServer is the fasthttp server of Serve and the connections it holds
+// open, so that they can be closed when a graceful shutdown times out.
+type httpServer struct {
+	*fasthttp.Server
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (h *httpServer) track(c net.Conn, st fasthttp.ConnState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch st {
+	case fasthttp.StateNew:
+		h.conns[c] = struct{}{}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(h.conns, c)
+	}
+}
+
+// closeConns closes every open connection.
+func (h *httpServer) closeConns() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		c.Close()
+	}
+}
+
 // newHTTPServer builds the fasthttp server of Serve; requests get contexts
 // derived from base.
-func (s *Server) newHTTPServer(base context.Context) *fasthttp.Server {
-	other := fasthttpadaptor.NewFastHTTPHandler(s.handler)
+func (s *Server) newHTTPServer(base context.Context) *httpServer {
+	// fasthttp cancels the context of every request when a shutdown
+	// begins; in-flight requests must finish instead (a push cut short
+	// would be half applied), so the net/http chain gets the request
+	// without that cancellation, as net/http's BaseContext gave it.
+	other := fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handler.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	}))
 	var tracer trace.Tracer
 	if s.opts.TracerProvider != nil {
 		tracer = s.opts.TracerProvider.Tracer("github.com/feastgo/feast/server")
 	}
-	return &fasthttp.Server{
+	hs := &httpServer{conns: map[net.Conn]struct{}{}}
+	hs.Server = &fasthttp.Server{
 		Handler: func(rc *fasthttp.RequestCtx) {
 			if rc.IsPost() && bytes.Equal(rc.Path(), onlinePath) {
 				s.fastOnline(base, tracer, rc)
@@ -50,17 +93,41 @@ func (s *Server) newHTTPServer(base context.Context) *fasthttp.Server {
 			}
 			other(rc)
 		},
-		ErrorHandler:       s.fastRequestError,
-		MaxRequestBodySize: int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
-		ReadTimeout:        max(s.opts.Timeout, 30*time.Second),
-		IdleTimeout:        httpIdleTimeout,
-		// Request headers up to 16 KiB (fasthttp's default is 4 KiB; long
-		// bearer tokens and proxy headers need more).
-		ReadBufferSize:        16 << 10,
+		HeaderReceived:        s.limitUnauthorized,
+		ConnState:             hs.track,
+		ErrorHandler:          s.fastRequestError,
+		MaxRequestBodySize:    int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
+		ReadTimeout:           max(s.opts.Timeout, 30*time.Second),
+		IdleTimeout:           httpIdleTimeout,
+		ReadBufferSize:        httpReadBuffer,
 		NoDefaultServerHeader: true,
 		CloseOnShutdown:       true,
 		Logger:                printfLogger{s.log},
 	}
+	return hs
+}
+
+// limitUnauthorized runs when a request's headers have arrived, before
+// fasthttp reads its body: a request to an endpoint behind auth without a
+// valid token may send at most one byte of body (fastRequestError then
+// answers 401), so unauthenticated clients cannot make the server buffer
+// MaxBodyBytes each. net/http checked the token before reading the body too.
+func (s *Server) limitUnauthorized(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if len(s.opts.AuthTokens) == 0 || s.endpoints[pathOf(h.RequestURI())] == nil {
+		return fasthttp.RequestConfig{}
+	}
+	if s.authorize(string(h.Peek("Authorization"))) != nil {
+		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+// pathOf is the path of a request URI (without query).
+func pathOf(uri []byte) string {
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	return string(uri)
 }
 
 // fastOnline serves POST /get-online-features on fasthttp with what the
@@ -142,15 +209,32 @@ func (s *Server) fastError(rc *fasthttp.RequestCtx, err error, path string) {
 	rc.SetBody(*buf)
 }
 
-// fastRequestError answers requests fasthttp could not read: a body over
-// MaxBodyBytes gets 413 as on net/http, anything else (malformed HTTP) 400.
+// fastRequestError answers requests fasthttp could not read, counted and
+// logged like the others: an unauthenticated body (see limitUnauthorized)
+// gets 401, a body over MaxBodyBytes 413 as on net/http, headers over the
+// read buffer 431, anything else (malformed HTTP) 400.
 func (s *Server) fastRequestError(rc *fasthttp.RequestCtx, err error) {
+	start := time.Now()
 	path := string(rc.Path())
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		s.fastError(rc, &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes), kind: errTooLarge, cause: err}, path)
-		return
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge) && s.endpoints[path] != nil && s.authorize(string(rc.Request.Header.Peek("Authorization"))) != nil:
+		err = errUnauthorized
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		err = &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes), kind: errTooLarge, cause: err}
+	case errors.As(err, &small):
+		err = &requestError{msg: fmt.Sprintf("request headers exceed %d bytes", httpReadBuffer), kind: errHeadersTooLarge, cause: err}
+	default:
+		err = badRequest(err, "cannot read the HTTP request: "+err.Error())
 	}
-	s.fastError(rc, badRequest(err, "cannot read the HTTP request: "+err.Error()), path)
+	s.fastError(rc, err, path)
+	code := rc.Response.StatusCode()
+	if em := s.endpoints[path]; em != nil {
+		em.observe(code, time.Since(start))
+	}
+	if !s.opts.NoAccessLog {
+		s.accessLog(context.Background(), string(rc.Method()), path, code, time.Since(start), rc.RemoteAddr().String())
+	}
 }
 
 // headerCarrier reads and writes trace context in fasthttp request headers.

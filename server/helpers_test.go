@@ -99,6 +99,22 @@ func handlerCaller(h http.Handler) caller {
 // Serve) on a loopback port until the test ends, and calls it over HTTP.
 func listenerCaller(t testing.TB, s *Server) caller {
 	t.Helper()
+	return listen(t, s).call
+}
+
+// listenerAddr serves s like listenerCaller and returns the address.
+func listenerAddr(t testing.TB, s *Server) string {
+	t.Helper()
+	return listen(t, s).addr
+}
+
+type listening struct {
+	addr string
+	call caller
+}
+
+func listen(t testing.TB, s *Server) listening {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +131,7 @@ func listenerCaller(t testing.TB, s *Server) caller {
 		}
 	})
 	base := "http://" + ln.Addr().String()
-	return func(t testing.TB, method, path, body string, header ...string) (int, string) {
+	return listening{addr: ln.Addr().String(), call: func(t testing.TB, method, path, body string, header ...string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {
@@ -134,7 +150,7 @@ func listenerCaller(t testing.TB, s *Server) caller {
 			t.Fatal(err)
 		}
 		return resp.StatusCode, string(b)
-	}
+	}}
 }
 
 // forEachTransport runs fn against s through Handler() in process and

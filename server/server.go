@@ -97,7 +97,10 @@ type Server struct {
 
 	handler http.Handler
 	online  *endpointMetrics
-	pusher  *feast.Pusher
+	// endpoints are the metrics of the endpoints that handle registers
+	// (the ones behind auth), by path; written only by New.
+	endpoints map[string]*endpointMetrics
+	pusher    *feast.Pusher
 
 	lastRefresh atomic.Pointer[time.Time]
 }
@@ -151,8 +154,9 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 	if s.pusher, err = feast.NewPusher(fs, feast.PushOptions{Registerer: opts.Registerer}); err != nil {
 		return nil, fmt.Errorf("register push metrics: %w", err)
 	}
-	s.online = m.endpoint("/get-online-features")
+	s.endpoints = map[string]*endpointMetrics{}
 	s.handler = s.routes()
+	s.online = s.endpoints["/get-online-features"]
 	return s, nil
 }
 
@@ -264,6 +268,7 @@ type handlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Reques
 func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write bool) {
 	path := pattern[strings.IndexByte(pattern, ' ')+1:]
 	em := s.metrics.endpoint(path)
+	s.endpoints[path] = em
 	mux.Handle(pattern, s.instrument(em, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := s.authorize(r.Header.Get("Authorization"))
 		if err == nil && write && s.opts.ReadOnly {
@@ -526,7 +531,11 @@ func (s *Server) ServeListeners(ctx context.Context, hl, gl net.Listener, lc Lis
 	var shutdownErr error
 	if err := hs.ShutdownWithContext(sctx); err != nil {
 		shutdownErr = fmt.Errorf("shut down http: %w", err)
+		hs.closeConns()
 	}
+	// A Serve that had not registered the listener when the shutdown began
+	// would accept forever; with the listener closed it returns at once.
+	hl.Close()
 	if gs != nil {
 		done := make(chan struct{})
 		go func() { gs.GracefulStop(); close(done) }()

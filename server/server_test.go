@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -441,5 +443,112 @@ func TestListenerLargeHeaders(t *testing.T) {
 	req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
 	if code, body := call(t, "POST", "/get-online-features", req, "X-Forwarded-Extra", strings.Repeat("a", 12<<10)); code != 200 {
 		t.Errorf("12 KiB header: %d %s", code, body)
+	}
+}
+
+// ServeListeners returns when its context is cancelled before (or while)
+// the listener starts.
+func TestServeCancelledBeforeStart(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	s := newServer(t, f, Options{})
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- s.ServeListeners(ctx, ln, nil, ListenConfig{ShutdownTimeout: time.Second}) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("ServeListeners did not return")
+		}
+	}
+}
+
+// A request in flight when the shutdown begins runs to the end with a live
+// context (a push cut short would be half applied) and gets its answer.
+func TestShutdownLetsRequestsFinish(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	s := newServer(t, f, Options{})
+	started, release := make(chan struct{}), make(chan struct{})
+	var ctxErr error
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		ctxErr = r.Context().Err()
+		w.Write([]byte("done"))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.ServeListeners(ctx, ln, nil, ListenConfig{ShutdownTimeout: 10 * time.Second}) }()
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post("http://"+ln.Addr().String()+"/push", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- answer{code: resp.StatusCode, body: string(b)}
+	}()
+	<-started
+	cancel()
+	time.Sleep(100 * time.Millisecond) // the shutdown is under way
+	close(release)
+	a := <-got
+	if a.err != nil || a.code != 200 || a.body != "done" || ctxErr != nil {
+		t.Fatalf("in-flight request: %+v, context error %v", a, ctxErr)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The listener refuses an unauthenticated body without reading it (401),
+// still reads an authenticated one up to the limit, and answers headers
+// over its buffer with 431.
+func TestListenerLimits(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	s := newServer(t, f, Options{AuthTokens: []string{"s3cret"}})
+	call := listenerCaller(t, s)
+	big := `{"features":["driver_stats:trips"],"entities":{"driver_id":[` + strings.Repeat("1001,", 100_000) + `1001]}}`
+	// Without a token the answer comes before any of the announced
+	// megabyte of body is sent.
+	addr := listenerAddr(t, s)
+	for _, path := range []string{"/get-online-features", "/push"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n", path)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s without a token: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != 401 || string(body) != `{"error":"missing or invalid bearer token"}` {
+			t.Errorf("%s without a token: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	if code, body := call(t, "POST", "/get-online-features", big, "Authorization", "Bearer s3cret"); code != 413 || !strings.Contains(body, "entity rows per request") {
+		t.Errorf("with a token: %d %.120s", code, body)
+	}
+	if code, body := call(t, "GET", "/health", "", "X-Big", strings.Repeat("a", 70<<10)); code != 431 || !strings.Contains(body, "request headers exceed") {
+		t.Errorf("70 KiB header: %d %s", code, body)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -326,11 +327,32 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 	if rowID != "rowid" {
 		cols = cols[:len(cols)-1] // the row number EntitylessSQL adds
 	}
+	// An entity column named rowid would hide DuckDB's row number, which
+	// orders the result; it is renamed while the query runs and named
+	// back in the output.
+	var userRowid string
+	for i, c := range cols {
+		if rowID == "rowid" && strings.EqualFold(c.Name, "rowid") {
+			q := s.dialect.QuoteIdent
+			if _, err := j.conn.ExecContext(ctx, "ALTER TABLE "+table+" RENAME COLUMN "+q(c.Name)+" TO "+q(userRowidCol)); err != nil {
+				return fmt.Errorf("stage entity rows: %w", err)
+			}
+			userRowid, cols[i].Name = c.Name, userRowidCol
+		}
+	}
 	plan, err := offline.PlanRequest(req, cols, s.relation)
 	if err != nil {
 		return err
 	}
 	j.columns = plan.Columns
+	if userRowid != "" {
+		j.columns = slices.Clone(plan.Columns)
+		for i, c := range j.columns {
+			if c == userRowidCol {
+				j.columns[i] = userRowid
+			}
+		}
+	}
 	h := sqlgen.Historical{
 		Entities:        sqlgen.Entities{Relation: table, RowID: rowID, Columns: plan.EntityColumns, Timestamp: plan.Timestamp},
 		Views:           plan.Views,
@@ -343,9 +365,21 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 	if j.stmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, false); err != nil {
 		return err
 	}
-	j.schemaStmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, true)
-	return err
+	if j.schemaStmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, true); err != nil {
+		return err
+	}
+	if userRowid != "" {
+		rename := func(q string) string {
+			return "SELECT * RENAME (" + s.dialect.QuoteIdent(userRowidCol) + " AS " + s.dialect.QuoteIdent(userRowid) + ") FROM (" + q + ") AS q"
+		}
+		j.stmts.Query, j.schemaStmts.Query = rename(j.stmts.Query), rename(j.schemaStmts.Query)
+	}
+	return nil
 }
+
+// userRowidCol is what an entity column named rowid is called while the
+// query runs.
+const userRowidCol = "__feast_user_rowid"
 
 // run executes st's setup on the job's connection, then fn with its query,
 // then its cleanup, which also runs after a failure.
@@ -425,6 +459,9 @@ func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
 		return err
 	})
 	if err != nil {
+		if rr != nil { // the result was written, its cleanup failed
+			rr.Release()
+		}
 		return nil, fmt.Errorf("read historical features: %w", err)
 	}
 	return rr, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/offline/offlinetest"
+	"github.com/feastgo/feast/offline/sqlgen"
 )
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -279,5 +280,43 @@ func TestPerViewTablesAreDropped(t *testing.T) {
 	}
 	if n := perViewTables(); n != 0 {
 		t.Fatalf("%d per-view tables left after a failed read", n)
+	}
+}
+
+// An entity column named rowid (which would hide DuckDB's row number) is
+// kept, and rows stay in input order with their own features, whatever the
+// strategy.
+func TestEntityColumnNamedRowid(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	feat := table(t, "driver_id:int64 event_timestamp:timestamptz v:int64",
+		"1 2024-01-01T00:00:00Z 10", "2 2024-01-01T00:00:00Z 20", "3 2024-01-01T00:00:00Z 30")
+	writeParquet(t, feat, filepath.Join(dir, "f.parquet"))
+	view := statsView(&model.DataSource{Name: "f", Kind: model.SourceFile, Path: "f.parquet", TimestampField: "event_timestamp"})
+	ent := table(t, "rowid:int64 driver_id:int64 event_timestamp:timestamptz",
+		"30 1 2024-01-02T00:00:00Z", "10 2 2024-01-02T00:00:00Z", "20 3 2024-01-02T00:00:00Z")
+	want := "rowid driver_id event_timestamp v\n30 1 2024-01-02T00:00:00Z 10\n10 2 2024-01-02T00:00:00Z 20\n20 3 2024-01-02T00:00:00Z 30"
+	for _, strategy := range []sqlgen.Strategy{sqlgen.Auto, sqlgen.AsOf, sqlgen.Window} {
+		s, err := OpenOptions(ctx, Options{RepoPath: dir, Strategy: strategy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr, _ := ent.Reader()
+		j, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: offline.EntitySource{Records: rr}, Views: []offline.ViewRequest{{View: view}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(j.Columns(), " "); got != "rowid driver_id event_timestamp v" {
+			t.Errorf("strategy %d: columns %s", strategy, got)
+		}
+		if got := render(t, j); got != want {
+			t.Errorf("strategy %d: got\n%s\nwant\n%s", strategy, got, want)
+		}
+		if _, err := j.Schema(ctx); err != nil {
+			t.Errorf("strategy %d: schema: %v", strategy, err)
+		}
+		j.Close()
+		rr.Release()
+		s.Close()
 	}
 }

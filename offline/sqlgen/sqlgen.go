@@ -377,6 +377,11 @@ func HistoricalStatements(d Dialect, h Historical, tempPrefix string, schemaOnly
 		from += " POSITIONAL JOIN " + table + " AS " + alias
 	}
 	st.Query = fmt.Sprintf("SELECT %s FROM %s", strings.Join(out, ", "), from)
+	if schemaOnly {
+		// POSITIONAL JOIN pads the empty tables with NULLs to the entity
+		// table's length; the schema needs no rows.
+		st.Query += " LIMIT 0"
+	}
 	return st, nil
 }
 

@@ -168,6 +168,9 @@ func Open(ctx context.Context, cfg config.RedisOnlineConfig) (*Store, error) {
 		opt.ForceSingleClient = true
 	case TypeCluster:
 		s.cluster = true
+		// Redis Cluster has only database 0 and refuses SELECT; a db in the
+		// connection string is ignored, as Feast's cluster client does.
+		opt.SelectDB = 0
 	case TypeSentinel:
 		if cfg.SentinelMaster == "" {
 			return nil, errors.New("redis: open: redis_sentinel needs sentinel_master")
