@@ -139,7 +139,9 @@ func sameRows(a, b string) error {
 	}
 	db := sql.OpenDB(c)
 	defer db.Close()
-	read := func(p string) string { return fmt.Sprintf("SELECT * FROM read_parquet('%s', file_row_number = true)", p) }
+	read := func(p string) string {
+		return fmt.Sprintf("SELECT * FROM read_parquet('%s', file_row_number = true)", p)
+	}
 	var n int64
 	q := fmt.Sprintf("SELECT count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s))", read(a), read(b), read(b), read(a))
 	if err := db.QueryRow(q).Scan(&n); err != nil {
