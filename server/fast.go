@@ -113,7 +113,7 @@ func (s *Server) newHTTPServer(base context.Context) *httpServer {
 // answers 401), so unauthenticated clients cannot make the server buffer
 // MaxBodyBytes each. net/http checked the token before reading the body too.
 func (s *Server) limitUnauthorized(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if len(s.opts.AuthTokens) == 0 || s.endpoints[pathOf(h.RequestURI())] == nil {
+	if len(s.opts.AuthTokens) == 0 || s.endpoints[string(pathOf(h.RequestURI()))] == nil {
 		return fasthttp.RequestConfig{}
 	}
 	if s.authorize(string(h.Peek("Authorization"))) != nil {
@@ -123,11 +123,11 @@ func (s *Server) limitUnauthorized(h *fasthttp.RequestHeader) fasthttp.RequestCo
 }
 
 // pathOf is the path of a request URI (without query).
-func pathOf(uri []byte) string {
+func pathOf(uri []byte) []byte {
 	if i := bytes.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
-	return string(uri)
+	return uri
 }
 
 // fastOnline serves POST /get-online-features on fasthttp with what the
@@ -188,25 +188,21 @@ func (s *Server) fastOnline(base context.Context, tracer trace.Tracer, rc *fasth
 	rc.SetBody(*out)
 }
 
-// fastError answers err with its status (classify) and {"error": msg}, as
-// writeError does for net/http.
+// fastError answers err as writeError does for net/http.
 func (s *Server) fastError(rc *fasthttp.RequestCtx, err error, path string) {
-	code, _ := classify(err)
-	if code >= 500 {
-		s.log.Error("request failed", "path", path, "status", code, "err", err)
-	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	code, body := s.errorResponse((*buf)[:0], err, path)
+	*buf = body
 	rc.SetStatusCode(code)
-	if code == 499 { // the client is gone; nothing to write
+	if code == 499 {
 		return
 	}
 	if code == fasthttp.StatusUnauthorized {
 		rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="feast"`)
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	*buf = appendError((*buf)[:0], err.Error())
 	rc.SetContentType("application/json")
-	rc.SetBody(*buf)
+	rc.SetBody(body)
 }
 
 // fastRequestError answers requests fasthttp could not read, counted and

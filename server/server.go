@@ -311,23 +311,32 @@ func (s *Server) authorize(header string) error {
 
 // writeError maps err to a status (classify) and writes {"error": msg}.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, _ := classify(err)
-	if code >= 500 {
-		s.log.Error("request failed", "path", r.URL.Path, "status", code, "err", err)
-	}
-	if code == 499 { // the client is gone; nothing to write
-		w.WriteHeader(code)
-		return
-	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	*buf = appendError((*buf)[:0], err.Error())
-	w.Header().Set("Content-Type", "application/json")
+	code, body := s.errorResponse((*buf)[:0], err, r.URL.Path)
+	*buf = body
+	if code != 499 {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="feast"`)
 	}
 	w.WriteHeader(code)
-	w.Write(*buf)
+	w.Write(body)
+}
+
+// errorResponse is the answer to err on every HTTP transport: its status
+// (classify), logged when it is the server's fault, and {"error": msg}
+// appended to dst; nothing is appended for 499, since the client is gone.
+func (s *Server) errorResponse(dst []byte, err error, path string) (int, []byte) {
+	code, _ := classify(err)
+	if code >= 500 {
+		s.log.Error("request failed", "path", path, "status", code, "err", err)
+	}
+	if code == 499 {
+		return code, dst
+	}
+	return code, appendError(dst, err.Error())
 }
 
 // statusWriter records the status code written.

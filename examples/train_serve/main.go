@@ -19,11 +19,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/offline"
@@ -46,13 +49,9 @@ type Model struct {
 // Score scores one row of feature values (nil for missing: it counts as
 // the mean).
 func (m *Model) Score(row map[string]any) float64 {
-	names := make([]string, 0, len(m.Mean))
-	for name := range m.Mean {
-		names = append(names, name)
-	}
-	sort.Strings(names) // a fixed order: the same row always gets the same score
 	s := 0.0
-	for _, name := range names {
+	// A fixed order: the same row always gets the same score.
+	for _, name := range slices.Sorted(maps.Keys(m.Mean)) {
 		v, ok := toFloat(row[name])
 		if !ok || m.Std[name] == 0 {
 			continue
@@ -113,7 +112,7 @@ func Train(ctx context.Context, store *feast.FeatureStore, entities string, refs
 	type acc struct{ n, sum, sq float64 }
 	accs := map[string]*acc{}
 	for _, ref := range refs {
-		_, name, _ := cutRef(ref)
+		_, name, _ := strings.Cut(ref, ":")
 		accs[name] = &acc{}
 	}
 	for rr.Next() {
@@ -245,15 +244,6 @@ func run(repo, modelDir, entities string, args []string) error {
 		return fmt.Errorf("unknown step %q: train or serve", args[0])
 	}
 	return nil
-}
-
-func cutRef(ref string) (view, feature string, ok bool) {
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == ':' {
-			return ref[:i], ref[i+1:], true
-		}
-	}
-	return "", ref, false
 }
 
 func toFloat(v any) (float64, bool) {

@@ -491,12 +491,9 @@ func HistoricalSQL(d Dialect, h Historical) (string, error) {
 	if h.Strategy == PerView {
 		return "", fmt.Errorf("sqlgen: the per-view strategy needs several statements; use HistoricalStatements")
 	}
-	strategy := h.Strategy
-	if strategy == Auto {
-		strategy = Window
-		if d.SupportsAsOfJoin() && !h.FilterByCreated {
-			strategy = AsOf
-		}
+	strategy := h.strategy(d)
+	if strategy == PerView { // what Auto picks where PerView could run
+		strategy = AsOf
 	}
 	g := &builder{d: d}
 	e := h.Entities
