@@ -4,10 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +29,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/serving"
@@ -551,4 +561,80 @@ func TestListenerLimits(t *testing.T) {
 	if code, body := call(t, "GET", "/health", "", "X-Big", strings.Repeat("a", 70<<10)); code != 431 || !strings.Contains(body, "request headers exceed") {
 		t.Errorf("70 KiB header: %d %s", code, body)
 	}
+}
+
+// With a certificate, Serve answers HTTPS and gRPC over TLS.
+func TestServeTLS(t *testing.T) {
+	f := st.New(t, st.SQLite())
+	s := newServer(t, f, Options{})
+	certFile, keyFile, pool := selfSignedCert(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Serve(ctx, ListenConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", CertFile: certFile, KeyFile: keyFile,
+			Ready: func(h, g net.Addr) { ready <- [2]net.Addr{h, g} }})
+	}()
+	addrs := <-ready
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Post("https://"+addrs[0].String()+"/get-online-features", "application/json",
+		strings.NewReader(`{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"values":[10]`) {
+		t.Errorf("https: %d %s", resp.StatusCode, body)
+	}
+	conn, err := grpc.NewClient(addrs[1].String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := serving.NewServingServiceClient(conn).GetFeastServingInfo(context.Background(), &serving.GetFeastServingInfoRequest{})
+	if err != nil || out.GetVersion() == "" {
+		t.Errorf("grpc over TLS: %v %v", out, err)
+	}
+	conn.Close()
+	client.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, and
+// returns their paths and a pool trusting the certificate.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "feast test"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }
