@@ -5,7 +5,8 @@
 // Historical retrieval stages the entity rows in a temporary table and runs
 // the point-in-time join written by offline/sqlgen: unless the request
 // filters by created timestamp, one ASOF join per view into a temporary
-// table in entity order, paired with the entity table by POSITIONAL JOIN
+// table in entity order, on numbered entity keys and a packed (event,
+// created) time key, paired with the entity table by POSITIONAL JOIN
 // (sqlgen.PerView); else window functions. Results are written by DuckDB
 // itself (COPY ... TO) or streamed as Arrow batches; DuckDB spills to its
 // temporary directory when a join exceeds the memory limit.

@@ -320,3 +320,45 @@ func TestEntityColumnNamedRowid(t *testing.T) {
 		s.Close()
 	}
 }
+
+// DuckDB timestamps may be infinite. An event at -infinity is older than
+// any entity time, one at infinity newer than every finite one; among
+// event-time ties a created timestamp of infinity wins and one of
+// -infinity still beats a missing one. Every strategy agrees.
+func TestInfiniteTimestamps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	csv := "driver_id,event_timestamp,created,v\n" +
+		"1,-infinity,2024-01-01 00:00:00+00,1\n" +
+		"1,-infinity,infinity,2\n" +
+		"2,2024-01-01 00:00:00+00,-infinity,3\n" +
+		"2,2024-01-01 00:00:00+00,,4\n" +
+		"3,infinity,2024-01-01 00:00:00+00,5\n"
+	if err := os.WriteFile(filepath.Join(dir, "stats.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	view := statsView(&model.DataSource{Name: "src", Kind: model.SourceFile, Path: "stats.csv",
+		TimestampField: "event_timestamp", CreatedTimestampColumn: "created"})
+	entities := "SELECT * FROM (VALUES (1, TIMESTAMPTZ '2024-06-01 00:00:00+00'), (2, TIMESTAMPTZ '2024-06-01 00:00:00+00'), " +
+		"(3, TIMESTAMPTZ '2024-06-01 00:00:00+00'), (3, TIMESTAMPTZ 'infinity')) AS t(driver_id, event_timestamp)"
+	want := strings.Join([]string{"driver_id event_timestamp v",
+		// Arrow has no infinite timestamp: DuckDB exports infinity as the
+		// largest microsecond value.
+		"1 2024-06-01T00:00:00Z 2", "2 2024-06-01T00:00:00Z 3", "3 2024-06-01T00:00:00Z null", "3 294247-01-10T04:00:54.775807Z 5"}, "\n")
+	for _, strategy := range []sqlgen.Strategy{sqlgen.PerView, sqlgen.AsOf, sqlgen.Window} {
+		s, err := OpenOptions(ctx, Options{RepoPath: dir, Strategy: strategy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{Entities: offline.EntitySource{Query: entities},
+			Views: []offline.ViewRequest{{View: view}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(t, job); got != want {
+			t.Errorf("strategy %d:\n%s\nwant\n%s", strategy, got, want)
+		}
+		job.Close()
+		s.Close()
+	}
+}

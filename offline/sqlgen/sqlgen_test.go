@@ -82,7 +82,8 @@ func TestHistoricalStatements(t *testing.T) {
 			t.Errorf("%s: %d setup statements but %d cleanups", tc.name, len(st.Setup), len(st.Cleanup))
 		}
 		if tc.perView {
-			if !strings.Contains(st.Query, `POSITIONAL JOIN "tmp_v0"`) || !strings.Contains(st.Setup[0], `CREATE OR REPLACE TEMP TABLE "tmp_v0"`) {
+			if !strings.Contains(st.Query, `POSITIONAL JOIN "tmp_v0"`) || !strings.HasPrefix(st.Setup[0], `CREATE OR REPLACE TEMP TABLE "tmp_k0"`) ||
+				!strings.HasPrefix(st.Setup[1], `CREATE OR REPLACE TEMP TABLE "tmp_v0"`) {
 				t.Errorf("%s: unexpected statements\n%s", tc.name, st)
 			}
 			if strings.Contains(st.Query, "ORDER BY") {
@@ -94,7 +95,7 @@ func TestHistoricalStatements(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: schema only: %v", tc.name, err)
 		}
-		if tc.perView && (!strings.HasSuffix(empty.Setup[0], " LIMIT 0") || empty.Query != st.Query+" LIMIT 0") {
+		if tc.perView && (!strings.HasSuffix(empty.Setup[0], " LIMIT 0") || !strings.HasSuffix(empty.Setup[1], " LIMIT 0") || empty.Query != st.Query+" LIMIT 0") {
 			t.Errorf("%s: schema-only statements\n%s", tc.name, empty)
 		}
 		if !tc.perView && !strings.HasSuffix(empty.Query, " LIMIT 0") {
@@ -103,6 +104,34 @@ func TestHistoricalStatements(t *testing.T) {
 	}
 	if _, err := HistoricalSQL(DuckDBDialect{}, Historical{Entities: sample("").Entities, Views: sample("").Views, Strategy: PerView}); err == nil {
 		t.Error("HistoricalSQL accepted the per-view strategy")
+	}
+}
+
+// Views with the same entity key columns share one key map; each other
+// set of key columns gets its own.
+func TestPerViewKeyMaps(t *testing.T) {
+	h := sample("cr")
+	byCustomer := h.Views[0]
+	byCustomer.Keys = []Key{{Source: "cid", Name: "customer_id", Type: model.String}, {Source: "id", Name: "driver_id", Type: model.Int64}}
+	h.Views = append(h.Views, h.Views[0], byCustomer)
+	st, err := HistoricalStatements(DuckDBDialect{}, h, "tmp", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var maps []string
+	for _, s := range st.Setup {
+		if strings.HasPrefix(s, `CREATE OR REPLACE TEMP TABLE "tmp_k`) {
+			maps = append(maps, s)
+		}
+	}
+	if len(maps) != 2 || len(st.Setup) != 5 || len(st.Cleanup) != 5 {
+		t.Fatalf("want 2 key maps in 5 setup statements:\n%s", st)
+	}
+	if !strings.Contains(maps[1], `SELECT DISTINCT "customer_id", "driver_id" FROM ents WHERE "customer_id" IS NOT NULL AND "driver_id" IS NOT NULL`) {
+		t.Errorf("two-column key map:\n%s", maps[1])
+	}
+	if !strings.Contains(st.Setup[4], `JOIN "tmp_k1" AS m ON k."__k0" = m."customer_id" AND k."__k1" = m."driver_id"`) {
+		t.Errorf("view 3 does not join its source to its key map:\n%s", st.Setup[4])
 	}
 }
 
