@@ -486,7 +486,7 @@ func (p *parser) parseOffline(n *yaml.Node, out *OfflineStoreConfig) {
 		p.decodeStrict(rest, &d, "offline_store")
 		out.StagingLocation, out.MemoryLimit, out.Threads = d.StagingLocation, d.MemoryLimit, d.Threads
 		if out.MemoryLimit == "" {
-			out.MemoryLimit = "512MB"
+			out.MemoryLimit = DefaultDuckDBMemoryLimit
 		}
 	case "postgres":
 		out.Type = "postgres"

@@ -64,7 +64,7 @@ func TestDefaults(t *testing.T) {
 	if cfg.OnlineStore.Type != "sqlite" || cfg.OnlineStore.SQLite.Path != "data/online.db" {
 		t.Errorf("online defaults: %+v", cfg.OnlineStore)
 	}
-	if cfg.OfflineStore.Type != "duckdb" || cfg.EntityKeySerializationVersion != 3 || cfg.BatchEngine.Type != "local" {
+	if cfg.OfflineStore.Type != "duckdb" || cfg.OfflineStore.MemoryLimit != "128MB" || cfg.EntityKeySerializationVersion != 3 || cfg.BatchEngine.Type != "local" {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	if got := cfg.ResolvePath("data/x"); got != "/repo/data/x" {

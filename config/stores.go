@@ -62,6 +62,14 @@ type OnlineStoreConfig struct {
 	Postgres PostgresConfig
 }
 
+// DefaultDuckDBMemoryLimit is the DuckDB offline store's memory_limit when
+// feature_store.yaml sets none. Historical retrieval of 1M entity rows
+// against 10M feature rows runs within 1.4x of DuckDB with all the memory
+// it wants, at about an eighth of its peak (BENCHMARKS.md); the process
+// peaks near this limit plus ~150 MiB of engine overhead, whatever the
+// data size.
+const DefaultDuckDBMemoryLimit = "128MB"
+
 // OfflineStoreConfig is the offline_store section.
 type OfflineStoreConfig struct {
 	// Type is duckdb (default; "file" and "dask" are accepted aliases) or postgres.
@@ -70,9 +78,10 @@ type OfflineStoreConfig struct {
 	// StagingLocation is accepted for Feast duckdb configs.
 	StagingLocation string
 	// MemoryLimit caps DuckDB's memory (duckdb memory_limit, e.g. "1GB");
-	// beyond it DuckDB spills to a temporary directory. Default "512MB", so
-	// materializing or joining sources far larger than memory stays bounded;
-	// raise it for faster large joins on big machines.
+	// beyond it DuckDB spills to a temporary directory. Default
+	// DefaultDuckDBMemoryLimit, so materializing or joining sources far
+	// larger than memory stays bounded; raise it for somewhat faster large
+	// joins on big machines (BENCHMARKS.md has the trade).
 	MemoryLimit string
 	// Threads is DuckDB's worker thread count; 0 means one per core.
 	Threads int

@@ -7,7 +7,13 @@
 // It generates entity rows and feature rows over three feature views as
 // Parquet in a temporary directory, then runs each side in its own
 // subprocess (so each peak RSS, VmHWM, is its own) writing the result to
-// Parquet, and prints wall time, peak RSS and the ratio.
+// Parquet, and prints wall time, peak RSS, the ratios and the size of the
+// data (as Parquet and as Arrow columns in memory).
+//
+// Ours runs with the store's default memory_limit unless -memory-limit
+// says otherwise; the hand-written queries run with DuckDB's own default
+// (80% of RAM) unless -hand-memory-limit says otherwise: each side as a
+// user would run it.
 //
 //	go run ./bench/historical              # small: 100k entities, 1M feature rows
 //	go run ./bench/historical -full        # 1M entities, 10M feature rows
@@ -24,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +40,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/offline/duckdb"
@@ -63,7 +71,8 @@ func main() {
 	features := flag.Int("features", 0, "feature rows over all views (overrides -full)")
 	dir := flag.String("dir", "", "data directory (default: a new temp dir, removed at the end)")
 	created := flag.Bool("created", true, "give feature rows a created timestamp column (ours then breaks event-time ties by it; the hand-written query does not)")
-	memLimit := flag.String("memory-limit", "", "DuckDB memory_limit for both sides, such as 1GB (default: DuckDB's, 80% of RAM)")
+	memLimit := flag.String("memory-limit", config.DefaultDuckDBMemoryLimit, "offline_store memory_limit of ours, such as 1GB")
+	handLimit := flag.String("hand-memory-limit", "", "DuckDB memory_limit of the hand-written queries (default: DuckDB's, 80% of RAM)")
 	rounds := flag.Int("rounds", 3, "runs of each side, interleaved; the best is reported")
 	mode := flag.String("mode", "", "internal: run one side (ours|handwritten|exact) in this process")
 	flag.Parse()
@@ -91,15 +100,25 @@ func main() {
 		*dir = d
 	}
 	start := time.Now()
-	check(generate(*dir, nEnt, nFeat))
+	size, err := generate(*dir, nEnt, nFeat)
+	check(err)
 	fmt.Printf("generated %d entity rows, %d feature rows over %d views in %s (%s)\n", nEnt, nFeat, len(views), time.Since(start).Round(time.Millisecond), *dir)
+	fmt.Printf("data size: %d MiB as Parquet, %d MiB as Arrow columns\n", size.parquet>>20, size.columns>>20)
 	var res []result
+	var peaks []int64 // ours', in KiB
 	for range *rounds {
 		for _, m := range []string{"handwritten", "exact", "ours"} {
-			r, err := subprocess(m, *dir, *created, *memLimit)
+			limit := *handLimit
+			if m == "ours" {
+				limit = *memLimit
+			}
+			r, err := subprocess(m, *dir, *created, limit)
 			check(err)
 			fmt.Printf("  %-12s %8.2fs wall %8.2fs cpu  peak RSS %6d MiB  rows %d\n", r.Mode, r.Seconds, r.CPU, r.PeakRSS/1024, r.Rows)
 			res = append(res, r)
+			if m == "ours" {
+				peaks = append(peaks, r.PeakRSS)
+			}
 		}
 	}
 	best, cpu := map[string]result{}, map[string]float64{}
@@ -125,6 +144,9 @@ func main() {
 			*rounds, m.what, o.Seconds, h.Seconds, o.Seconds/h.Seconds, cpu["ours"], cpu[m.mode], cpu["ours"]/cpu[m.mode],
 			o.PeakRSS/1024, h.PeakRSS/1024, float64(o.PeakRSS)/float64(h.PeakRSS))
 	}
+	peak := slices.Max(peaks)
+	fmt.Printf("ours' highest peak RSS of %d rounds: %d MiB = %.2fx the Parquet data, %.2fx the Arrow columns\n",
+		*rounds, peak>>10, float64(peak<<10)/float64(size.parquet), float64(peak<<10)/float64(size.columns))
 }
 
 // sameRows fails unless two result files hold the same rows at the same
@@ -208,8 +230,13 @@ func keyCount(key string, nFeat int) int {
 	return max(nFeat/50, 10)
 }
 
+// dataSize is the generated data's size: the Parquet files on disk and
+// the same rows as Arrow columns in memory (every column is 8 bytes wide).
+type dataSize struct{ parquet, columns int64 }
+
 // generate writes entities.parquet and one Parquet file per view.
-func generate(dir string, nEnt, nFeat int) error {
+func generate(dir string, nEnt, nFeat int) (dataSize, error) {
+	var size dataSize
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(1, 2))
 	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
@@ -235,8 +262,18 @@ func generate(dir string, nEnt, nFeat int) error {
 		for _, rec := range recs {
 			rec.Release()
 		}
-		_, err = offline.WriteParquet(ctx, rr, path)
-		return err
+		if _, err := offline.WriteParquet(ctx, rr, path); err != nil {
+			return err
+		}
+		for _, f := range schema.Fields() {
+			size.columns += int64(n) * int64(f.Type.(arrow.FixedWidthDataType).BitWidth()/8)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		size.parquet += st.Size()
+		return nil
 	}
 	entSchema := arrow.NewSchema([]arrow.Field{
 		{Name: "driver_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "customer_id", Type: arrow.PrimitiveTypes.Int64},
@@ -248,7 +285,7 @@ func generate(dir string, nEnt, nFeat int) error {
 		b.Field(2).(*array.TimestampBuilder).Append(randTime())
 	})
 	if err != nil {
-		return err
+		return size, err
 	}
 	for i, v := range views {
 		schema := arrow.NewSchema([]arrow.Field{
@@ -264,10 +301,10 @@ func generate(dir string, nEnt, nFeat int) error {
 			b.Field(4).(*array.Int64Builder).Append(r.Int64N(1000))
 		})
 		if err != nil {
-			return err
+			return size, err
 		}
 	}
-	return nil
+	return size, nil
 }
 
 func featureViews(dir string, created bool) []offline.ViewRequest {
