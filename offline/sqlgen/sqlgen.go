@@ -367,8 +367,9 @@ func (st Statements) String() string {
 // temporary key map per set of entity key columns, named tempPrefix +
 // "_k" + index, and one temporary table per view, named tempPrefix + "_v"
 // + index (the caller keeps the prefix unique per connection); with
-// schemaOnly those tables are created empty, so Query returns no rows but the result's schema,
-// cheaply. Other strategies return HistoricalSQL's query alone.
+// schemaOnly those tables are created empty, so Query returns no rows but
+// the result's schema, cheaply. Other strategies return HistoricalSQL's
+// query alone.
 func HistoricalStatements(d Dialect, h Historical, tempPrefix string, schemaOnly bool) (Statements, error) {
 	if err := h.validate(d); err != nil {
 		return Statements{}, err
