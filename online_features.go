@@ -154,6 +154,11 @@ type OnlinePlan struct {
 type planColumn struct {
 	name string
 	typ  model.ValueType
+	// optional marks the join key of a project entity no requested view
+	// uses. Feast accepts such columns (they give the row count of a
+	// request for views without entities) and returns them with the
+	// results; they are echoed when given and never required.
+	optional bool
 }
 
 type planView struct {
@@ -195,9 +200,11 @@ func (p *OnlinePlan) FeatureNames() []string { return p.names }
 // JoinKeys returns the join-key columns the entities must supply, in output
 // order.
 func (p *OnlinePlan) JoinKeys() []string {
-	out := make([]string, len(p.keys))
-	for i, k := range p.keys {
-		out[i] = k.name
+	out := make([]string, 0, len(p.keys))
+	for _, k := range p.keys {
+		if !k.optional {
+			out = append(out, k.name)
+		}
 	}
 	return out
 }
@@ -409,7 +416,32 @@ func resolveOnline(snap *registry.Snapshot, features []string, service string, f
 			return nil, invalidf("feature %q has the name of the entity column %q; request full feature names", b.seen[name], name)
 		}
 	}
+	b.optionalKeys(snap)
 	return b.p, nil
+}
+
+// optionalKeys accepts the join keys of the project's other entities as
+// optional columns, after the ones the views need, in name order.
+func (b *planBuilder) optionalKeys(snap *registry.Snapshot) {
+	var extra []planColumn
+	for _, e := range snap.Entities {
+		name := e.JoinKey
+		if _, taken := b.p.columns[name]; taken || name == "" || name == model.DummyEntityJoinKey {
+			continue
+		}
+		if _, isOutput := b.seen[name]; isOutput {
+			continue
+		}
+		extra = append(extra, planColumn{name: name, typ: e.ValueType, optional: true})
+	}
+	sort.Slice(extra, func(i, j int) bool { return extra[i].name < extra[j].name })
+	for _, c := range extra {
+		if _, taken := b.p.columns[c.name]; taken { // two entities, one join key
+			continue
+		}
+		b.p.columns[c.name] = len(b.p.keys)
+		b.p.keys = append(b.p.keys, c)
+	}
 }
 
 // resolveRef splits "view:feature" and checks that it exists.
@@ -658,7 +690,13 @@ func (p *OnlinePlan) Read(ctx context.Context, r online.Reader, req OnlineReques
 	if err != nil {
 		return nil, err
 	}
-	nk := len(p.keys)
+	// Echoed: every required join key and each optional one given.
+	nk := 0
+	for i, k := range p.keys {
+		if !k.optional || keys[i] != nil {
+			nk++
+		}
+	}
 	ncols := nk + len(p.outputs)
 	resp := &OnlineResponse{
 		FeatureNames:  make([]string, 0, ncols),
@@ -675,12 +713,17 @@ func (p *OnlinePlan) Read(ctx context.Context, r online.Reader, req OnlineReques
 			EventTimestamps: tss[c*n : (c+1)*n : (c+1)*n],
 		}
 	}
+	c := 0
 	for i, k := range p.keys {
-		resp.FeatureNames = append(resp.FeatureNames, k.name)
-		copy(resp.Results[i].Values, keys[i])
-		for j := range resp.Results[i].Statuses {
-			resp.Results[i].Statuses[j] = serving.FieldStatus_PRESENT
+		if k.optional && keys[i] == nil {
+			continue
 		}
+		resp.FeatureNames = append(resp.FeatureNames, k.name)
+		copy(resp.Results[c].Values, keys[i])
+		for j := range resp.Results[c].Statuses {
+			resp.Results[c].Statuses[j] = serving.FieldStatus_PRESENT
+		}
+		c++
 	}
 	resp.FeatureNames = append(resp.FeatureNames, p.names...)
 
@@ -795,6 +838,9 @@ func (p *OnlinePlan) checkColumns(keys, fields [][]*types.Value) error {
 	for i, k := range p.keys {
 		col := keys[i]
 		if col == nil {
+			if k.optional {
+				continue
+			}
 			return invalidf("missing join key %q: the requested features need %s", k.name, p.describeColumns())
 		}
 		copied := false
@@ -867,8 +913,14 @@ func (p *OnlinePlan) columnsFromRows(rows []map[string]any) (keys, fields [][]*t
 
 func (p *OnlinePlan) describeColumns() string {
 	var parts []string
-	if len(p.keys) > 0 {
-		parts = append(parts, "join keys "+quoteNames(p.keys))
+	var required []planColumn
+	for _, k := range p.keys {
+		if !k.optional {
+			required = append(required, k)
+		}
+	}
+	if len(required) > 0 {
+		parts = append(parts, "join keys "+quoteNames(required))
 	}
 	if len(p.fields) > 0 {
 		parts = append(parts, "request fields "+quoteNames(p.fields))
@@ -968,7 +1020,7 @@ func (p *OnlinePlan) readViews(ctx context.Context, r online.Reader, keys [][]*t
 
 // computeODFVs runs every on-demand program once per entity row.
 func (p *OnlinePlan) computeODFVs(resp *OnlineResponse, results []online.ReadResult, fields [][]*types.Value, n int) error {
-	nk := len(p.keys)
+	nk := resp.EntityColumns
 	outs := make([][]*types.Value, len(p.odfvs))
 	for oi := range p.odfvs {
 		po := &p.odfvs[oi]

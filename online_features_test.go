@@ -178,6 +178,9 @@ func TestGetOnlineFeaturesErrors(t *testing.T) {
 			false, `feature "driver_stats:trips" is requested twice`},
 		{"entity rows with unknown column", feast.OnlineRequest{Features: []string{"driver_stats:trips"}, EntityRows: []map[string]any{{"driver_id": 1, "x": 2}}},
 			false, `entity row 0: unknown column "x"`},
+		{"extra join key in some entity rows only", feast.OnlineRequest{Features: []string{"driver_stats:trips"},
+			EntityRows: []map[string]any{{"driver_id": 1, "customer_id": "c1"}, {"driver_id": 2}}},
+			false, `entity row 1: missing join key "customer_id"`},
 		{"entity rows with a wrong type", feast.OnlineRequest{Features: []string{"driver_stats:trips"}, EntityRows: []map[string]any{{"driver_id": "a"}}},
 			false, `entity row 0 column "driver_id": expected INT64`},
 	}

@@ -85,7 +85,7 @@ func Desired(repo *definitions.Repo, project string) []registry.Object {
 	}
 	entities := repo.Entities
 	if needDummy {
-		entities = append(append([]*model.Entity(nil), entities...), &model.Entity{Name: model.DummyEntityName, JoinKey: model.DummyEntityJoinKey, ValueType: model.String})
+		entities = append(append([]*model.Entity(nil), entities...), &model.Entity{Name: model.DummyEntityName, JoinKey: model.DummyEntityJoinKey, ValueType: model.Invalid}) // Feast's DUMMY_ENTITY: value type UNKNOWN
 	}
 	for _, e := range entities {
 		out = append(out, registry.Object{Kind: registry.KindEntity, Name: e.Name, Msg: e.ToProto(project)})

@@ -110,6 +110,10 @@ type FeatureView struct {
 	Name     string
 	Entities []string
 	// EntityColumns are the join keys with their types, in entity order.
+	// A view without entities (Entities is Feast's __dummy) has none: it
+	// joins on time alone offline and is stored online under Feast's dummy
+	// entity key. Its registry proto carries Feast's __dummy_id column,
+	// added by ToProto and dropped by FeatureViewFromProto.
 	EntityColumns []Field
 	Features      []Field
 	// TTL bounds how far back a point-in-time join looks and how old an
@@ -132,6 +136,29 @@ type FeatureView struct {
 	Created   time.Time
 	Updated   time.Time
 	Intervals []Interval
+}
+
+// dummyEntityColumn is the entity column Feast gives a view without
+// entities in the registry (feature_view.py DUMMY_ENTITY_FIELD).
+var dummyEntityColumn = Field{Name: DummyEntityJoinKey, Type: String}
+
+// protoEntityColumns are the entity columns as the registry stores them.
+func (fv *FeatureView) protoEntityColumns() []Field {
+	if len(fv.EntityColumns) == 0 && len(fv.Entities) == 1 && fv.Entities[0] == DummyEntityName {
+		return []Field{dummyEntityColumn}
+	}
+	return fv.EntityColumns
+}
+
+// entityColumnsFromProto drops the dummy column of a view without entities.
+func entityColumnsFromProto(fs []Field) []Field {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Name != DummyEntityJoinKey {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // JoinKeys returns the join-key column names of the view.

@@ -245,7 +245,7 @@ func durationOrNil(d time.Duration) *durationpb.Duration {
 func (fv *FeatureView) ToProto(project string) *core.FeatureView {
 	spec := &core.FeatureViewSpec{
 		Name: fv.Name, Project: project, Entities: append([]string(nil), fv.Entities...),
-		Features: fieldsToProto(fv.Features), EntityColumns: fieldsToProto(fv.EntityColumns),
+		Features: fieldsToProto(fv.Features), EntityColumns: fieldsToProto(fv.protoEntityColumns()),
 		Description: fv.Description, Tags: copyTags(fv.Tags), Owner: fv.Owner,
 		Ttl: durationOrNil(fv.TTL), Online: fv.Online, Offline: fv.Offline, Disabled: fv.Disabled,
 	}
@@ -265,7 +265,7 @@ func (fv *FeatureView) ToProto(project string) *core.FeatureView {
 func (fv *FeatureView) ToStreamProto(project string) *core.StreamFeatureView {
 	spec := &core.StreamFeatureViewSpec{
 		Name: fv.Name, Project: project, Entities: append([]string(nil), fv.Entities...),
-		Features: fieldsToProto(fv.Features), EntityColumns: fieldsToProto(fv.EntityColumns),
+		Features: fieldsToProto(fv.Features), EntityColumns: fieldsToProto(fv.protoEntityColumns()),
 		Description: fv.Description, Tags: copyTags(fv.Tags), Owner: fv.Owner,
 		Ttl: durationOrNil(fv.TTL), Online: fv.Online, Disabled: fv.Disabled,
 	}
@@ -287,7 +287,7 @@ func FeatureViewFromProto(p *core.FeatureView) *FeatureView {
 	s := p.GetSpec()
 	return &FeatureView{
 		Name: s.GetName(), Entities: append([]string(nil), s.GetEntities()...),
-		EntityColumns: fieldsFromProto(s.GetEntityColumns()), Features: fieldsFromProto(s.GetFeatures()),
+		EntityColumns: entityColumnsFromProto(fieldsFromProto(s.GetEntityColumns())), Features: fieldsFromProto(s.GetFeatures()),
 		TTL: s.GetTtl().AsDuration(), Online: s.GetOnline(), Offline: s.GetOffline(), Disabled: s.GetDisabled(),
 		Description: s.GetDescription(), Owner: s.GetOwner(), Tags: copyTags(s.GetTags()),
 		Source: DataSourceFromProto(s.GetBatchSource()), StreamSource: DataSourceFromProto(s.GetStreamSource()),
@@ -301,7 +301,7 @@ func StreamFeatureViewFromProto(p *core.StreamFeatureView) *FeatureView {
 	s := p.GetSpec()
 	return &FeatureView{
 		Name: s.GetName(), Entities: append([]string(nil), s.GetEntities()...),
-		EntityColumns: fieldsFromProto(s.GetEntityColumns()), Features: fieldsFromProto(s.GetFeatures()),
+		EntityColumns: entityColumnsFromProto(fieldsFromProto(s.GetEntityColumns())), Features: fieldsFromProto(s.GetFeatures()),
 		TTL: s.GetTtl().AsDuration(), Online: s.GetOnline(), Disabled: s.GetDisabled(),
 		Description: s.GetDescription(), Owner: s.GetOwner(), Tags: copyTags(s.GetTags()),
 		Source: DataSourceFromProto(s.GetBatchSource()), StreamSource: DataSourceFromProto(s.GetStreamSource()),

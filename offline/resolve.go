@@ -108,9 +108,6 @@ func viewSpec(vr ViewRequest, relation RelationFunc, keyName func(string) string
 	if src.TimestampField == "" {
 		return sqlgen.View{}, fmt.Errorf("source %s of feature view %s has no timestamp_field", src.Name, fv.Name)
 	}
-	if len(fv.EntityColumns) == 0 {
-		return sqlgen.View{}, fmt.Errorf("feature view %s has no join keys", fv.Name)
-	}
 	rel, err := relation(src)
 	if err != nil {
 		return sqlgen.View{}, err

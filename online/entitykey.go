@@ -23,6 +23,15 @@ import (
 // Values may be bytes (raw), string (UTF-8), int32 (4 bytes), int64 and
 // unix_timestamp (8 bytes, two's complement). Feast rejects any other kind.
 
+// A feature view without entities is stored under Feast's dummy entity
+// key, {__dummy_id: ""} (feature_view.py DUMMY_ENTITY_ID/VAL): an empty
+// list of join keys serializes as that key, so every writer and reader of
+// such a view agrees with Feast's layout.
+var (
+	dummyKeys   = []string{"__dummy_id"}
+	dummyValues = []*types.Value{{Val: &types.Value_StringVal{StringVal: ""}}}
+)
+
 // maxInlineKeys is the number of join keys sorted without allocating.
 const maxInlineKeys = 8
 
@@ -39,6 +48,9 @@ func SerializeEntityKey(joinKeys []string, values []*types.Value) ([]byte, error
 // dst and returns the extended buffer. It allocates only when dst lacks
 // capacity or when there are more than eight join keys.
 func AppendEntityKey(dst []byte, joinKeys []string, values []*types.Value) ([]byte, error) {
+	if len(joinKeys) == 0 && len(values) == 0 {
+		joinKeys, values = dummyKeys, dummyValues
+	}
 	if len(joinKeys) != len(values) {
 		return dst, fmt.Errorf("%w: %d join keys but %d values", ErrEntityKey, len(joinKeys), len(values))
 	}
@@ -108,6 +120,9 @@ func appendKeyValue(dst []byte, v *types.Value) ([]byte, error) {
 // for joinKeys (sorted), which every serialized entity key over the same
 // join keys starts with. Redis teardown scans for it.
 func SerializeEntityKeyPrefix(joinKeys []string) []byte {
+	if len(joinKeys) == 0 {
+		joinKeys = dummyKeys
+	}
 	var inline [maxInlineKeys]string
 	sorted := append(inline[:0], joinKeys...)
 	for i := 1; i < len(sorted); i++ {

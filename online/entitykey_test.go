@@ -267,6 +267,26 @@ func FuzzEntityKeyRoundTrip(f *testing.F) {
 	})
 }
 
+// A view without entities is stored under Feast's dummy key,
+// {__dummy_id: ""}: an empty key list serializes as exactly that key, and
+// the Redis teardown prefix follows.
+func TestEmptyKeyIsFeastDummyKey(t *testing.T) {
+	want, err := SerializeEntityKey([]string{"__dummy_id"}, []*types.Value{{Val: &types.Value_StringVal{StringVal: ""}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := SerializeEntityKey(nil, nil)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("empty key = %x, %v; want the dummy key %x", got, err, want)
+	}
+	if p := SerializeEntityKeyPrefix(nil); !bytes.HasPrefix(want, p) || len(p) != 4+8+len("__dummy_id") {
+		t.Errorf("prefix %x of the dummy key %x", p, want)
+	}
+	if _, err := SerializeEntityKey(nil, []*types.Value{{Val: &types.Value_Int64Val{Int64Val: 1}}}); err == nil {
+		t.Error("a value without a join key was accepted")
+	}
+}
+
 func FuzzDeserializeEntityKey(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 'k', 4, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0, 0, 0, 0})
@@ -279,7 +299,7 @@ func FuzzDeserializeEntityKey(f *testing.F) {
 		for i := 1; i < len(keys); i++ {
 			sorted = sorted && keys[i-1] <= keys[i]
 		}
-		if !sorted {
+		if !sorted || len(keys) == 0 { // no keys serializes as the dummy key
 			return
 		}
 		again, err := SerializeEntityKey(keys, vals)

@@ -95,6 +95,9 @@ var onlineCases = []struct {
 	{"odfv_request_context", `{"features":["conv_plus:conv_plus_val","conv_plus:trips_x2"],"entities":{"driver_id":[1001,1003]},"request_context":{"val_to_add":[1,2]}}`, 200},
 	{"string_entity_values", `{"features":["driver_stats:trips"],"entities":{"driver_id":["1001"]},"include_feature_view_version_metadata":false}`, 200},
 	{"zero_rows", `{"features":["driver_stats:trips"],"entities":{"driver_id":[]}}`, 200},
+	// customer_id is the join key of a project entity the view does not use:
+	// accepted and returned, as Feast does.
+	{"extra_entity_join_key", `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001,1003],"customer_id":["c1","c2"]}}`, 200},
 	{"unknown_feature", `{"features":["driver_stats:conv_rat"],"entities":{"driver_id":[1001]}}`, 404},
 	{"unknown_view", `{"features":["driver_stat:trips"],"entities":{"driver_id":[1001]}}`, 404},
 	{"unknown_service", `{"feature_service":"driver_servce","entities":{"driver_id":[1001]}}`, 404},

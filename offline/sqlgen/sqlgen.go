@@ -280,10 +280,15 @@ func (g *builder) srcSelect(v View) string {
 	return strings.Join(cols, ", ")
 }
 
+// keysNotNull is the condition that a source row's keys are all present;
+// TRUE for a view without keys.
 func (g *builder) keysNotNull(v View) string {
-	var conds []string
+	conds := []string{"TRUE"}
 	for _, k := range v.Keys {
 		conds = append(conds, g.q(k.Source)+" IS NOT NULL")
+	}
+	if len(conds) > 1 {
+		conds = conds[1:]
 	}
 	return strings.Join(conds, " AND ")
 }
@@ -298,12 +303,23 @@ func (g *builder) latestFirst(v View, prefix string) string {
 	return s
 }
 
-func (g *builder) keyList(v View, prefix string) string {
+// keyList lists the view's renamed key columns (__kN) with prefix, then
+// the extra expressions.
+func (g *builder) keyList(v View, prefix string, extra ...string) string {
 	var ks []string
 	for i := range v.Keys {
 		ks = append(ks, prefix+g.q(kname(i)))
 	}
-	return strings.Join(ks, ", ")
+	return strings.Join(append(ks, extra...), ", ")
+}
+
+// partitionBy is a window's PARTITION BY clause with a trailing space, or
+// nothing for an empty list (a view without keys has one partition).
+func partitionBy(list string) string {
+	if list == "" {
+		return ""
+	}
+	return "PARTITION BY " + list + " "
 }
 
 // Validate checks the shape of a historical query.
@@ -316,11 +332,6 @@ func (h *Historical) validate(d Dialect) error {
 	}
 	if h.Strategy == PerView && !positional(d) {
 		return fmt.Errorf("sqlgen: per-view strategy needs a dialect with POSITIONAL JOIN")
-	}
-	for i, v := range h.Views {
-		if len(v.Keys) == 0 {
-			return fmt.Errorf("sqlgen: view %d has no join keys", i)
-		}
 	}
 	return nil
 }
@@ -397,7 +408,7 @@ func HistoricalStatements(d Dialect, h Historical, tempPrefix string, schemaOnly
 		}
 		sig := strings.Join(names, "\x00")
 		keyMap, ok := keyMaps[sig]
-		if !ok {
+		if !ok && len(v.Keys) > 0 { // a view without keys joins on time alone
 			keyMap = g.q(fmt.Sprintf("%s_k%d", tempPrefix, len(keyMaps)))
 			keyMaps[sig] = keyMap
 			st.Setup = append(st.Setup, "CREATE OR REPLACE TEMP TABLE "+keyMap+" AS "+g.keyMapSelect(v, e, schemaOnly))
@@ -454,7 +465,8 @@ func (g *builder) keyMapJoin(v View, a string, col func(j int, k Key) string) st
 // perViewSelect is one view's part of the PerView strategy: the view's
 // features for every entity row, in RowID order, as an ASOF join of the
 // entity rows' key ids and times (nothing else) with the view's source
-// rows of those keys.
+// rows of those keys. A view without keys has no key map (keyMap is
+// empty) and joins on time alone.
 func (g *builder) perViewSelect(v View, e Entities, keyMap string, empty bool) string {
 	d := g.d
 	ets := d.ToTimestampTZ(g.q(e.Timestamp))
@@ -471,12 +483,16 @@ func (g *builder) perViewSelect(v View, e Entities, keyMap string, empty bool) s
 	if combined {
 		probeCols = append(probeCols, "x."+g.q("__eord"))
 	}
-	probe := fmt.Sprintf("(SELECT %s FROM (SELECT %s FROM %s) AS x LEFT JOIN %s AS m ON %s) AS e",
-		strings.Join(probeCols, ", "), strings.Join(cols, ", "), e.Relation, keyMap,
-		g.keyMapJoin(v, "x", func(_ int, k Key) string { return g.q(k.Name) }))
+	probe := fmt.Sprintf("(SELECT %s FROM %s) AS e", strings.Join(cols, ", "), e.Relation)
+	cond := ""
+	if keyMap != "" {
+		probe = fmt.Sprintf("(SELECT %s FROM (SELECT %s FROM %s) AS x LEFT JOIN %s AS m ON %s) AS e",
+			strings.Join(probeCols, ", "), strings.Join(cols, ", "), e.Relation, keyMap,
+			g.keyMapJoin(v, "x", func(_ int, k Key) string { return g.q(k.Name) }))
+		cond = fmt.Sprintf("e.%s = v.%s AND ", g.q("__id"), g.q("__id"))
+	}
 
 	src := fmt.Sprintf("SELECT %s FROM %s AS s WHERE %s", g.srcSelect(v), v.Source.Relation, g.timeRange(v, ets, e.Relation))
-	cond := fmt.Sprintf("e.%s = v.%s AND ", g.q("__id"), g.q("__id"))
 	switch {
 	case combined:
 		src = fmt.Sprintf("SELECT r.*, %s AS %s FROM (%s) AS r", ad.AsOfOrder("r."+g.q("__ts"), "r."+g.q("__cts")), g.q("__ord"), src)
@@ -487,8 +503,10 @@ func (g *builder) perViewSelect(v View, e Entities, keyMap string, empty bool) s
 	default:
 		cond += fmt.Sprintf("e.%s >= v.%s", g.q("__ets"), g.q("__ts"))
 	}
-	src = fmt.Sprintf("SELECT m.%s, k.* FROM (%s) AS k JOIN %s AS m ON %s", g.q("__id"), src, keyMap,
-		g.keyMapJoin(v, "k", func(j int, _ Key) string { return g.q(kname(j)) }))
+	if keyMap != "" {
+		src = fmt.Sprintf("SELECT m.%s, k.* FROM (%s) AS k JOIN %s AS m ON %s", g.q("__id"), src, keyMap,
+			g.keyMapJoin(v, "k", func(j int, _ Key) string { return g.q(kname(j)) }))
+	}
 	var feats []string
 	for j, f := range v.Features {
 		feats = append(feats, g.ttlChecked(v, "v", "e."+g.q("__ets"), "v."+g.q(fname(j)))+" AS "+g.q(f.Output))
@@ -523,8 +541,8 @@ func (g *builder) timeRange(v View, ets, entities string) string {
 // latestCreatedPerTime keeps one source row per (keys, event ts): the one
 // with the latest created ts.
 func (g *builder) latestCreatedPerTime(v View, src string) string {
-	return fmt.Sprintf("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s, %s ORDER BY %s DESC NULLS LAST) AS %s FROM (%s) AS r) AS t WHERE %s = 1",
-		g.keyList(v, ""), g.q("__ts"), g.q("__cts"), g.q("__rn"), src, g.q("__rn"))
+	return fmt.Sprintf("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (%sORDER BY %s DESC NULLS LAST) AS %s FROM (%s) AS r) AS t WHERE %s = 1",
+		partitionBy(g.keyList(v, "", g.q("__ts"))), g.q("__cts"), g.q("__rn"), src, g.q("__rn"))
 }
 
 // ttlChecked is col, or NULL when the matched row (alias) is older than the
@@ -638,7 +656,7 @@ func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool)
 	for j, k := range v.Keys {
 		kcols = append(kcols, g.q(k.Name)+" AS "+g.q(kname(j)))
 	}
-	g.printf(",\n%s AS (SELECT DISTINCT %s, %s FROM %s)", keys, strings.Join(kcols, ", "), g.q("__ets"), g.q("__e"))
+	g.printf(",\n%s AS (SELECT DISTINCT %s FROM %s)", keys, strings.Join(append(kcols, g.q("__ets")), ", "), g.q("__e"))
 	var conds []string
 	for j := range v.Keys {
 		conds = append(conds, fmt.Sprintf("k.%s = f.%s", g.q(kname(j)), g.q(kname(j))))
@@ -655,12 +673,9 @@ func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool)
 	for j := range v.Features {
 		feats = append(feats, "f."+g.q(fname(j)))
 	}
-	sel := g.keyList(v, "k.") + ", k." + g.q("__ets")
-	if len(feats) > 0 {
-		sel += ", " + strings.Join(feats, ", ")
-	}
-	g.printf(",\n%s AS (SELECT * FROM (SELECT %s, ROW_NUMBER() OVER (PARTITION BY %s, k.%s ORDER BY %s) AS %s FROM %s AS k JOIN %s AS f ON %s) AS t WHERE %s = 1)",
-		g.q(fmt.Sprintf("__v%d", i)), sel, g.keyList(v, "k."), g.q("__ets"), g.latestFirst(v, "f."), g.q("__rn"),
+	sel := g.keyList(v, "k.", append([]string{"k." + g.q("__ets")}, feats...)...)
+	g.printf(",\n%s AS (SELECT * FROM (SELECT %s, ROW_NUMBER() OVER (%sORDER BY %s) AS %s FROM %s AS k JOIN %s AS f ON %s) AS t WHERE %s = 1)",
+		g.q(fmt.Sprintf("__v%d", i)), sel, partitionBy(g.keyList(v, "k.", "k."+g.q("__ets"))), g.latestFirst(v, "f."), g.q("__rn"),
 		keys, src, strings.Join(conds, " AND "), g.q("__rn"))
 }
 
@@ -707,8 +722,8 @@ func PullSQL(d Dialect, p Pull, eventCol, createdCol string) string {
 	}
 	// The window runs over the renamed columns of an inner query: plain
 	// column references, which every engine's optimizer handles.
-	g.printf("SELECT %s FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1",
-		strings.Join(out, ", "), g.keyList(v, ""), g.latestFirst(v, ""), g.q("__rn"),
+	g.printf("SELECT %s FROM (SELECT *, ROW_NUMBER() OVER (%sORDER BY %s) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1",
+		strings.Join(out, ", "), partitionBy(g.keyList(v, "")), g.latestFirst(v, ""), g.q("__rn"),
 		g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
 	return g.b.String()
 }
