@@ -11,6 +11,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/offlinetest"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/types"
 )
@@ -132,15 +133,15 @@ feature_views:
 		t.Fatal(err)
 	}
 	defer rr.Release()
-	var rides []string
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		col := rec.Column(int(rec.NumCols()) - 1)
-		for i := 0; i < col.Len(); i++ {
-			rides = append(rides, col.ValueStr(i))
-		}
+	lines, err := offlinetest.RenderReader(rr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Join(rides, " ") != "97 96 (null)" {
-		t.Errorf("historical rides = %v, want [97 96 (null)]", rides)
+	want := []string{"driver_id event_timestamp rides",
+		fmt.Sprintf("1001 %s 97", now.Add(-150*time.Minute).Format(time.RFC3339)),
+		fmt.Sprintf("7 %s 96", now.Add(-4*time.Hour).Format(time.RFC3339)),
+		fmt.Sprintf("1002 %s null", now.Add(-10*time.Hour).Format(time.RFC3339))}
+	if got := strings.Join(lines, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("historical:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
 	}
 }

@@ -423,24 +423,17 @@ func resolveOnline(snap *registry.Snapshot, features []string, service string, f
 // optionalKeys accepts the join keys of the project's other entities as
 // optional columns, after the ones the views need, in name order.
 func (b *planBuilder) optionalKeys(snap *registry.Snapshot) {
-	var extra []planColumn
+	extra := map[string]model.ValueType{} // two entities may share a join key
 	for _, e := range snap.Entities {
-		name := e.JoinKey
-		if _, taken := b.p.columns[name]; taken || name == "" || name == model.DummyEntityJoinKey {
-			continue
+		_, taken := b.p.columns[e.JoinKey]
+		_, isOutput := b.seen[e.JoinKey]
+		if !taken && !isOutput && e.JoinKey != "" && e.JoinKey != model.DummyEntityJoinKey {
+			extra[e.JoinKey] = e.ValueType
 		}
-		if _, isOutput := b.seen[name]; isOutput {
-			continue
-		}
-		extra = append(extra, planColumn{name: name, typ: e.ValueType, optional: true})
 	}
-	sort.Slice(extra, func(i, j int) bool { return extra[i].name < extra[j].name })
-	for _, c := range extra {
-		if _, taken := b.p.columns[c.name]; taken { // two entities, one join key
-			continue
-		}
-		b.p.columns[c.name] = len(b.p.keys)
-		b.p.keys = append(b.p.keys, c)
+	for _, name := range sortedNames(extra) {
+		b.p.columns[name] = len(b.p.keys)
+		b.p.keys = append(b.p.keys, planColumn{name: name, typ: extra[name], optional: true})
 	}
 }
 

@@ -65,7 +65,8 @@ type OnlineStoreConfig struct {
 // DefaultDuckDBMemoryLimit is the DuckDB offline store's memory_limit when
 // feature_store.yaml sets none. Historical retrieval of 1M entity rows
 // against 10M feature rows runs within 1.4x of DuckDB with all the memory
-// it wants, at about an eighth of its peak (BENCHMARKS.md); the process
+// it wants, at about a third of its peak (a seventeenth at 100M feature
+// rows; BENCHMARKS.md); the process
 // peaks near this limit plus ~150 MiB of engine overhead, whatever the
 // data size.
 const DefaultDuckDBMemoryLimit = "128MB"

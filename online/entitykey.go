@@ -8,6 +8,7 @@ import (
 
 	"github.com/spaolacci/murmur3"
 
+	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/types"
 )
 
@@ -28,7 +29,7 @@ import (
 // list of join keys serializes as that key, so every writer and reader of
 // such a view agrees with Feast's layout.
 var (
-	dummyKeys   = []string{"__dummy_id"}
+	dummyKeys   = []string{model.DummyEntityJoinKey}
 	dummyValues = []*types.Value{{Val: &types.Value_StringVal{StringVal: ""}}}
 )
 

@@ -30,7 +30,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +104,6 @@ func main() {
 	fmt.Printf("generated %d entity rows, %d feature rows over %d views in %s (%s)\n", nEnt, nFeat, len(views), time.Since(start).Round(time.Millisecond), *dir)
 	fmt.Printf("data size: %d MiB as Parquet, %d MiB as Arrow columns\n", size.parquet>>20, size.columns>>20)
 	var res []result
-	var peaks []int64 // ours', in KiB
 	for range *rounds {
 		for _, m := range []string{"handwritten", "exact", "ours"} {
 			limit := *handLimit
@@ -116,9 +114,6 @@ func main() {
 			check(err)
 			fmt.Printf("  %-12s %8.2fs wall %8.2fs cpu  peak RSS %6d MiB  rows %d\n", r.Mode, r.Seconds, r.CPU, r.PeakRSS/1024, r.Rows)
 			res = append(res, r)
-			if m == "ours" {
-				peaks = append(peaks, r.PeakRSS)
-			}
 		}
 	}
 	best, cpu := map[string]result{}, map[string]float64{}
@@ -144,7 +139,12 @@ func main() {
 			*rounds, m.what, o.Seconds, h.Seconds, o.Seconds/h.Seconds, cpu["ours"], cpu[m.mode], cpu["ours"]/cpu[m.mode],
 			o.PeakRSS/1024, h.PeakRSS/1024, float64(o.PeakRSS)/float64(h.PeakRSS))
 	}
-	peak := slices.Max(peaks)
+	var peak int64 // ours' highest, in KiB
+	for _, r := range res {
+		if r.Mode == "ours" {
+			peak = max(peak, r.PeakRSS)
+		}
+	}
 	fmt.Printf("ours' highest peak RSS of %d rounds: %d MiB = %.2fx the Parquet data, %.2fx the Arrow columns\n",
 		*rounds, peak>>10, float64(peak<<10)/float64(size.parquet), float64(peak<<10)/float64(size.columns))
 }
