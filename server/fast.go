@@ -93,7 +93,7 @@ func (s *Server) newHTTPServer(base context.Context) *httpServer {
 			}
 			other(rc)
 		},
-		HeaderReceived:        s.limitUnauthorized,
+		HeaderReceived:        s.headerReceived,
 		ConnState:             hs.track,
 		ErrorHandler:          s.fastRequestError,
 		MaxRequestBodySize:    int(min(s.opts.MaxBodyBytes, int64(^uint(0)>>1))),
@@ -107,12 +107,16 @@ func (s *Server) newHTTPServer(base context.Context) *httpServer {
 	return hs
 }
 
-// limitUnauthorized runs when a request's headers have arrived, before
-// fasthttp reads its body: a request to an endpoint behind auth without a
-// valid token may send at most one byte of body (fastRequestError then
-// answers 401), so unauthenticated clients cannot make the server buffer
-// MaxBodyBytes each. net/http checked the token before reading the body too.
-func (s *Server) limitUnauthorized(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+// headerReceived runs when a request's headers have arrived, before
+// fasthttp reads its body. It first rewrites the request target to its
+// canonical form (canonicalizeTarget), so that authorization here, the
+// fast path's routing and the net/http mux all see one and the same path.
+// Then a request to an endpoint behind auth without a valid token may send
+// at most one byte of body (fastRequestError then answers 401), so
+// unauthenticated clients cannot make the server buffer MaxBodyBytes each.
+// net/http checked the token before reading the body too.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	canonicalizeTarget(h)
 	if len(s.opts.AuthTokens) == 0 || s.endpoints[string(pathOf(h.RequestURI()))] == nil {
 		return fasthttp.RequestConfig{}
 	}
@@ -120,6 +124,51 @@ func (s *Server) limitUnauthorized(h *fasthttp.RequestHeader) fasthttp.RequestCo
 		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 	}
 	return fasthttp.RequestConfig{}
+}
+
+// canonicalizeTarget replaces the request target of h with its canonical
+// origin form: the path percent-decoded and normalized ("/%70ush",
+// "/a/../push" and "//push" are "/push"; an absolute-form target
+// "http://host/push" is "/push"), then re-escaped, plus the query. Every
+// later look at the path (authorization, routing on both HTTP stacks,
+// metrics) reads this one value, so none can disagree with another.
+func canonicalizeTarget(h *fasthttp.RequestHeader) {
+	raw := h.RequestURI()
+	if isCanonicalTarget(raw) {
+		return
+	}
+	// An origin-form target is a path even when it starts with "//",
+	// which a URI parser would read as an authority ("//push" is "/push").
+	for len(raw) > 1 && raw[0] == '/' && raw[1] == '/' {
+		raw = raw[1:]
+	}
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if err := u.Parse(nil, raw); err != nil {
+		// Unparsable targets route nowhere: "/" is not an endpoint.
+		h.SetRequestURI("/")
+		return
+	}
+	h.SetRequestURIBytes(u.RequestURI())
+}
+
+// isCanonicalTarget reports whether target is already in the form
+// canonicalizeTarget produces, so that the usual request pays no parse:
+// an origin-form path of plain characters with no dot or empty segments.
+func isCanonicalTarget(target []byte) bool {
+	path := pathOf(target)
+	if len(path) == 0 || path[0] != '/' {
+		return false
+	}
+	for i, c := range path {
+		switch {
+		case c == '%' || c == '\\' || c == '#' || c <= ' ' || c >= 0x7f:
+			return false
+		case c == '/' && i+1 < len(path) && (path[i+1] == '/' || path[i+1] == '.'):
+			return false
+		}
+	}
+	return true
 }
 
 // pathOf is the path of a request URI (without query).

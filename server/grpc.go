@@ -108,7 +108,7 @@ func (s *Server) NewGRPCServer(certFile, keyFile string) (*grpc.Server, error) {
 	if s.opts.TracerProvider != nil {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider), otelgrpc.WithPropagators(tracePropagator))))
 	}
-	opts = append(opts, grpc.ChainUnaryInterceptor(s.unaryInterceptor()), grpc.MaxRecvMsgSize(int(min(s.opts.MaxBodyBytes, 1<<30))), grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.unaryInterceptor()), grpc.ChainStreamInterceptor(s.streamInterceptor()), grpc.MaxRecvMsgSize(int(min(s.opts.MaxBodyBytes, 1<<30))), grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))
 	gs := grpc.NewServer(opts...)
 	serving.RegisterServingServiceServer(gs, &servingService{s: s})
 	hs := &healthServer{s: s, Server: health.NewServer()}
@@ -164,13 +164,8 @@ func (s *Server) unaryInterceptor() grpc.UnaryServerInterceptor {
 					slog.String("code", code.String()), slog.Duration("duration", time.Since(start)))
 			}
 		}()
-		if !isHealth && len(s.opts.AuthTokens) > 0 {
-			md, _ := metadata.FromIncomingContext(ctx)
-			var h string
-			if v := md.Get("authorization"); len(v) > 0 {
-				h = v[0]
-			}
-			if err := s.authorize(h); err != nil {
+		if !isHealth {
+			if err := s.authorizeGRPC(ctx); err != nil {
 				return nil, s.grpcError(info.FullMethod, err)
 			}
 		}
@@ -186,6 +181,35 @@ func (s *Server) unaryInterceptor() grpc.UnaryServerInterceptor {
 			}
 		}
 		return resp, err
+	}
+}
+
+// authorizeGRPC checks the bearer token in the metadata of ctx when the
+// server has tokens.
+func (s *Server) authorizeGRPC(ctx context.Context) error {
+	if len(s.opts.AuthTokens) == 0 {
+		return nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	var h string
+	if v := md.Get("authorization"); len(v) > 0 {
+		h = v[0]
+	}
+	return s.authorize(h)
+}
+
+// streamInterceptor applies auth to streaming RPCs, which are server
+// reflection (it lists every service and message: with auth on, only
+// token holders may see them) and health watching (open, as Check and
+// /health are).
+func (s *Server) streamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod != healthpb.Health_Watch_FullMethodName {
+			if err := s.authorizeGRPC(ss.Context()); err != nil {
+				return s.grpcError(info.FullMethod, err)
+			}
+		}
+		return handler(srv, ss)
 	}
 }
 

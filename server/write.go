@@ -284,7 +284,13 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		h.Status, code = "unavailable", http.StatusServiceUnavailable
 	}
 	if err := reg.LastError(); err != nil {
-		h.Registry.LastRefreshError = err.Error()
+		// /health answers without a token, so with auth on it does not
+		// say which database, host or user the registry is read from:
+		// the server log has the whole error.
+		h.Registry.LastRefreshError = "refresh failed (details in the server log)"
+		if len(s.opts.AuthTokens) == 0 {
+			h.Registry.LastRefreshError = err.Error()
+		}
 		if code == http.StatusOK {
 			h.Status = "degraded"
 		}
