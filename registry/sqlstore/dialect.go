@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 
+	"github.com/feastgo/feast/internal/redact"
+
 	// Drivers registered with database/sql: "pgx" and "sqlite".
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -50,7 +52,7 @@ type target struct {
 func parseURL(raw string) (target, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return target{}, fmt.Errorf("registry url %q: want scheme://...", redact(raw))
+		return target{}, fmt.Errorf("registry url %q: want scheme://...", redact.String(raw))
 	}
 	switch strings.ToLower(scheme) {
 	case "postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000", "postgresql+asyncpg":
@@ -58,7 +60,7 @@ func parseURL(raw string) (target, error) {
 	case "mysql", "mysql+pymysql", "mysql+mysqldb", "mysql+mysqlconnector", "mariadb", "mariadb+pymysql":
 		dsn, err := mysqlDSN(rest)
 		if err != nil {
-			return target{}, fmt.Errorf("registry url %q: %w", redact(raw), err)
+			return target{}, fmt.Errorf("registry url %q: %w", redact.String(raw), redact.Error(err, raw, "mysql://"+rest))
 		}
 		return target{dialect: mysqlDialect, driver: "mysql", dsn: dsn}, nil
 	case "sqlite", "sqlite+pysqlite":
@@ -66,10 +68,10 @@ func parseURL(raw string) (target, error) {
 		path, query, _ := strings.Cut(rest, "?")
 		path = strings.TrimPrefix(path, "/")
 		if path == "" || path == ":memory:" {
-			return target{}, fmt.Errorf("registry url %q: in-memory SQLite is not supported, give a file path", raw)
+			return target{}, fmt.Errorf("registry url %q: in-memory SQLite is not supported, give a file path", redact.String(raw))
 		}
 		if query != "" {
-			return target{}, fmt.Errorf("registry url %q: query parameters are not supported for sqlite", raw)
+			return target{}, fmt.Errorf("registry url %q: query parameters are not supported for sqlite", redact.String(raw))
 		}
 		// WAL lets Load read while an Update writes; _txlock=immediate makes
 		// every transaction take the write lock at BEGIN, which serializes
@@ -78,7 +80,7 @@ func parseURL(raw string) (target, error) {
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 		return target{dialect: sqliteDialect, driver: "sqlite", dsn: dsn}, nil
 	}
-	return target{}, fmt.Errorf("registry url %q: unsupported scheme %q (want postgresql://, mysql:// or sqlite:///)", redact(raw), scheme)
+	return target{}, fmt.Errorf("registry url %q: unsupported scheme %q (want postgresql://, mysql:// or sqlite:///)", redact.String(raw), scheme)
 }
 
 // mysqlDSN converts the part of mysql://user:pass@host:port/db?params after
@@ -120,17 +122,6 @@ func mysqlDSN(rest string) (string, error) {
 		return "", err
 	}
 	return dsn, nil
-}
-
-// redact hides the password of a URL for error messages.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return raw
 }
 
 func (d dialectName) columnType(t colType) string {

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/proto/feast/core"
 	"github.com/feastgo/feast/registry"
 )
@@ -75,7 +76,7 @@ func OpenWithOptions(ctx context.Context, url string, opts Options) (*Store, err
 	}
 	db, err := sql.Open(tgt.driver, tgt.dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open registry database %s: %w", redact(url), err)
+		return nil, fmt.Errorf("open registry database %s: %w", redact.String(url), redact.Error(err, url, tgt.dsn))
 	}
 	s := &Store{db: db, dialect: tgt.dialect, now: opts.Now, maxAttempts: opts.MaxAttempts}
 	if s.now == nil {
@@ -87,7 +88,7 @@ func OpenWithOptions(ctx context.Context, url string, opts Options) (*Store, err
 	s.loadQuery, s.loadArgs = buildLoadQuery(s.dialect)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect registry database %s: %w", redact(url), err)
+		return nil, fmt.Errorf("connect registry database %s: %w", redact.String(url), redact.Error(err, url, tgt.dsn))
 	}
 	switch opts.SchemaMode {
 	case "", "auto":
