@@ -38,6 +38,9 @@ func (fs *FeatureStore) Plan(ctx context.Context) (*Plan, error) {
 // PlanRepo compares already loaded definitions with the registry.
 func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*Plan, error) {
 	current, err := fs.registry.Store().Load(ctx, fs.cfg.Project)
+	if err == nil {
+		err = registry.CheckIntegrity(current, fs.cfg.Project)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
@@ -107,6 +110,9 @@ func (fs *FeatureStore) Apply(ctx context.Context, p *Plan) error {
 	}
 	now := fs.now()
 	err := fs.registry.Update(ctx, func(r *core.Registry) error {
+		if err := registry.CheckIntegrity(r, fs.cfg.Project); err != nil {
+			return err
+		}
 		// Recompute against the registry as it is inside the update, so a
 		// concurrent apply's changes are not overwritten with stale meta.
 		latest := diff.Compute(r, fs.cfg.Project, diff.Desired(p.Repo, fs.cfg.Project))

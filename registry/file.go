@@ -101,6 +101,14 @@ func decode(data []byte, where string) (*core.Registry, error) {
 	if err := proto.Unmarshal(data, r); err != nil {
 		return nil, fmt.Errorf("decode registry %s: %w (is it a Feast registry file?)", where, err)
 	}
+	// Feast and write both set last_updated on every commit, and write
+	// puts it last in the file: without it the bytes are a cut-short
+	// copy (a prefix of a registry decodes cleanly when the cut falls
+	// between two objects) or not a registry at all.
+	if len(data) > 0 && r.GetLastUpdated() == nil {
+		return nil, fmt.Errorf("decode registry %s: it has no last_updated field, so it is truncated or is not a Feast registry; "+
+			"restore it from a backup (or remove it and run feast apply)", where)
+	}
 	return r, nil
 }
 
@@ -203,10 +211,9 @@ func (s *FileStore) lock() (func(), error) {
 func (s *FileStore) write(ctx context.Context, r *core.Registry) error {
 	r.RegistrySchemaVersion = SchemaVersion
 	r.VersionId = uuid.NewString()
-	r.LastUpdated = timestamppb.New(s.now())
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
+	data, err := encode(r, s.now())
 	if err != nil {
-		return fmt.Errorf("encode registry: %w", err)
+		return err
 	}
 	if s.bucket != nil {
 		if err := s.bucket.WriteAll(ctx, s.key, data, nil); err != nil {
@@ -215,6 +222,25 @@ func (s *FileStore) write(ctx context.Context, r *core.Registry) error {
 		return nil
 	}
 	return writeFileAtomic(s.path, data)
+}
+
+// encode serializes r with last_updated set to now and written as the
+// file's last field (protobuf readers accept fields in any order), so that
+// every proper prefix of the file lacks it or fails to decode: decode
+// rejects both, and a truncated registry is never read as a smaller one.
+func encode(r *core.Registry, now time.Time) ([]byte, error) {
+	r.LastUpdated = nil
+	opts := proto.MarshalOptions{Deterministic: true}
+	data, err := opts.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode registry: %w", err)
+	}
+	r.LastUpdated = timestamppb.New(now)
+	data, err = opts.MarshalAppend(data, &core.Registry{LastUpdated: r.LastUpdated})
+	if err != nil {
+		return nil, fmt.Errorf("encode registry: %w", err)
+	}
+	return data, nil
 }
 
 // writeFileAtomic replaces path with data: a reader sees the old bytes or the

@@ -39,7 +39,8 @@ func TestBlobStoreConformance(t *testing.T) {
 }
 
 // TestFileIsOneSerializedRegistry checks the byte format: the file holds
-// exactly one serialized feast.core.Registry, nothing else.
+// exactly one serialized feast.core.Registry, nothing else (its
+// last_updated field written last).
 func TestFileIsOneSerializedRegistry(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
@@ -65,10 +66,16 @@ func TestFileIsOneSerializedRegistry(t *testing.T) {
 	if r.RegistrySchemaVersion != "1" || r.VersionId == "" || r.LastUpdated == nil || len(r.FeatureViews) != 1 {
 		t.Fatalf("registry = %v", &r)
 	}
-	// Re-serializing what we read gives the same bytes (deterministic, nothing dropped).
-	again, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&r)
+	// Re-serializing what we read gives the same bytes (deterministic,
+	// nothing dropped), with last_updated moved to the end so that a
+	// truncated copy cannot decode as a smaller registry.
+	opts := proto.MarshalOptions{Deterministic: true}
+	last := r.LastUpdated
+	r.LastUpdated = nil
+	again, _ := opts.Marshal(&r)
+	again, _ = opts.MarshalAppend(again, &core.Registry{LastUpdated: last})
 	if !bytes.Equal(again, data) {
-		t.Error("file bytes are not a plain deterministic serialization of the Registry")
+		t.Error("file bytes are not a deterministic serialization of the Registry with last_updated last")
 	}
 	// The feature view field (6) is written with Feast's field number.
 	want, _ := proto.Marshal(fv)

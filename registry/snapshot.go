@@ -167,6 +167,9 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	reg, err := r.store.Load(ctx, r.project)
+	if err == nil {
+		err = r.check(reg)
+	}
 	if err != nil {
 		r.lastErr.Store(&refreshError{err: err, at: r.now()})
 		return nil, fmt.Errorf("load registry: %w", err)
@@ -175,6 +178,19 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 	r.cur.Store(s)
 	r.lastErr.Store(nil)
 	return s, nil
+}
+
+// check refuses a loaded registry that must not replace the current
+// snapshot: one that has gone missing or empty since a written registry was
+// loaded (a deleted or emptied file would otherwise swap every feature for
+// a 404), and one whose objects reference objects it does not hold.
+func (r *Registry) check(reg *core.Registry) error {
+	if prev := r.cur.Load(); prev != nil && prev.Proto.GetLastUpdated() != nil && reg.GetLastUpdated() == nil {
+		return fmt.Errorf("the registry is now missing or empty (the one loaded at %s was last updated at %s): "+
+			"keeping the last good snapshot; restore the registry or run feast apply",
+			prev.LoadedAt.UTC().Format(time.RFC3339), prev.Proto.GetLastUpdated().AsTime().UTC().Format(time.RFC3339))
+	}
+	return CheckIntegrity(reg, r.project)
 }
 
 // LastError returns the error of the latest failed refresh since the last
