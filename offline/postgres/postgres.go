@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/offline/sqlgen"
@@ -85,9 +86,10 @@ func ConnString(cfg config.PostgresConfig) string {
 // Open connects to PostgreSQL. Sessions run with time zone UTC (naive
 // timestamps are UTC) and, when db_schema is set, that search_path.
 func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
-	pc, err := pgxpool.ParseConfig(ConnString(cfg))
+	conn := ConnString(cfg)
+	pc, err := pgxpool.ParseConfig(conn)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres offline store: %w", err)
+		return nil, fmt.Errorf("open postgres offline store: %w", redact.Error(err, conn))
 	}
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	if cfg.DBSchema != "" {
@@ -95,11 +97,11 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres offline store: %w", err)
+		return nil, fmt.Errorf("open postgres offline store: %w", redact.Error(err, conn))
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open postgres offline store: %w", err)
+		return nil, fmt.Errorf("open postgres offline store: %w", redact.Error(err, conn))
 	}
 	return &Store{pool: pool, Now: time.Now}, nil
 }
