@@ -5,9 +5,24 @@
 set -euo pipefail
 FEAST=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DIR=$2
-PORT=${FEAST_DEMO_PORT:-6566}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The server must be ours: a port someone else holds would answer the
+# queries below with their data. FEAST_DEMO_PORT is taken as given (and
+# refused when busy); otherwise the first free port from 6566 is used.
+if [ -n "${FEAST_DEMO_PORT:-}" ]; then
+  PORT=$FEAST_DEMO_PORT
+  port_in_use "$PORT" && fail "port $PORT (FEAST_DEMO_PORT) is already in use: stop what listens there or pick another port"
+else
+  PORT=6566
+  while port_in_use "$PORT"; do
+    PORT=$((PORT + 1))
+    [ "$PORT" -le 6666 ] || fail "no free port in 6566-6666: set FEAST_DEMO_PORT to a free port"
+  done
+fi
 
 rm -rf "$DIR"
 step "feast init $DIR"
@@ -33,10 +48,13 @@ step "feast serve (HTTP on 127.0.0.1:$PORT)"
 "$FEAST" serve --port "$PORT" > serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
+ready=
+for _ in $(seq 1 150); do
+  kill -0 "$SERVER" 2>/dev/null || { cat serve.log >&2; fail "feast serve exited (its log is above)"; }
+  if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; then ready=1; break; fi
   sleep 0.2
 done
+[ -n "$ready" ] || { cat serve.log >&2; fail "feast serve did not answer /health on port $PORT within 30 s (its log is above)"; }
 
 step "POST /get-online-features"
 curl -sS --fail-with-body "http://127.0.0.1:$PORT/get-online-features" -H 'Content-Type: application/json' -d '{
