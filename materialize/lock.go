@@ -17,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/redact"
 
 	// Registers the "pgx" database/sql driver used for PostgreSQL registries.
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -114,7 +115,7 @@ func NewLocker(ctx context.Context, cfg *config.RepoConfig) (Locker, error) {
 		case strings.HasPrefix(scheme, "mysql"), strings.HasPrefix(scheme, "mariadb"):
 			dsn, err := mysqlLockDSN(rest)
 			if err != nil {
-				return nil, fmt.Errorf("open materialization locker: registry url: %w", err)
+				return nil, fmt.Errorf("open materialization locker: registry url: %w", redact.Error(err, reg.Path, "mysql://"+rest))
 			}
 			return openSQLLocker(ctx, "mysql", dsn, mysqlLockerDialect{})
 		case strings.HasPrefix(scheme, "sqlite"):
@@ -291,11 +292,11 @@ var _ Locker = (*SQLLocker)(nil)
 func openSQLLocker(ctx context.Context, driverName, dsn string, d sqlLockerDialect) (*SQLLocker, error) {
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open materialization locker: %w", err)
+		return nil, fmt.Errorf("open materialization locker: %w", redact.Error(err, dsn))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open materialization locker: %w", err)
+		return nil, fmt.Errorf("open materialization locker: %w", redact.Error(err, dsn))
 	}
 	return &SQLLocker{db: db, dialect: d}, nil
 }
