@@ -26,6 +26,7 @@ import (
 	_ "gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob"
 
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/proto/feast/core"
 )
 
@@ -59,11 +60,11 @@ func OpenFile(ctx context.Context, location string) (*FileStore, error) {
 	}
 	u, err := url.Parse(location)
 	if err != nil {
-		return nil, fmt.Errorf("registry path %q: %w", location, err)
+		return nil, fmt.Errorf("registry path %q: %w", redact.String(location), redact.Error(err, location))
 	}
 	key := strings.TrimPrefix(u.Path, "/")
 	if key == "" {
-		return nil, fmt.Errorf("registry path %q has no object key", location)
+		return nil, fmt.Errorf("registry path %q has no object key", redact.String(location))
 	}
 	bucketURL := *u
 	bucketURL.Path = ""
@@ -77,7 +78,7 @@ func OpenFile(ctx context.Context, location string) (*FileStore, error) {
 	}
 	b, err := blob.OpenBucket(ctx, bucketURL.String())
 	if err != nil {
-		return nil, fmt.Errorf("open registry bucket %s: %w", bucketURL.String(), err)
+		return nil, fmt.Errorf("open registry bucket %s: %w", redact.String(bucketURL.String()), redact.Error(err, location, bucketURL.String()))
 	}
 	return &FileStore{bucket: b, bucketURL: bucketURL.String(), key: key, now: time.Now}, nil
 }
