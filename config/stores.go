@@ -7,6 +7,10 @@ type SQLiteOnlineConfig struct {
 	// Path of the database file; relative paths resolve against the repo.
 	// Default data/online.db.
 	Path string `yaml:"path"`
+	// ReadTimeout bounds each online read and readiness check, in seconds
+	// (a database locked by another process fails the read, as unavailable,
+	// instead of holding it); 0 means 1 second.
+	ReadTimeout float64 `yaml:"read_timeout"`
 }
 
 // RedisOnlineConfig configures the Redis online store (type: redis), in
@@ -48,6 +52,13 @@ type PostgresConfig struct {
 	// DSN, when set, is a libpq URL or key=value string used instead of the
 	// fields above (an extension of Feast's config).
 	DSN string `yaml:"dsn"`
+	// ConnectTimeout bounds connecting, in seconds (libpq's
+	// connect_timeout; one in the DSN wins); 0 means 1 second. Online store
+	// only, as is ReadTimeout.
+	ConnectTimeout float64 `yaml:"connect_timeout"`
+	// ReadTimeout bounds each online read and readiness check, in seconds;
+	// 0 means 1 second.
+	ReadTimeout float64 `yaml:"read_timeout"`
 	// EntitySelectMode is accepted for compatibility (offline store).
 	EntitySelectMode string `yaml:"entity_select_mode"`
 }

@@ -10,6 +10,7 @@ package online
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/feastgo/feast/model"
@@ -18,6 +19,52 @@ import (
 
 // ErrNotSupported is returned by optional operations a backend lacks.
 var ErrNotSupported = errors.New("not supported by this online store")
+
+// ErrUnavailable matches errors of a store that cannot be reached or does
+// not answer in time: connection refused or reset, dial and read timeouts,
+// a server that is loading, shutting down or locked by another process.
+// Such failures pass: the same call may succeed once the store is back, and
+// the feature server answers them with 503 and Retry-After. Backends mark
+// them with Unavailable; errors.Is(err, ErrUnavailable) tests for them.
+var ErrUnavailable = errors.New("online store unavailable")
+
+// Unavailable marks err as a connection-level failure: the result matches
+// ErrUnavailable and unwraps to err, and its message is err's. Nil stays
+// nil.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return &unavailableError{err: err}
+}
+
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// WithTimeout bounds a store call by the backend's own timeout d (none when
+// d <= 0). Pass the call's error to the returned check: when it stems from
+// that timeout expiring while ctx was still live, check returns it marked
+// Unavailable and naming the timeout; a deadline or cancellation of ctx
+// itself stays as it is (the caller gave up, the store did not fail).
+func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, func(error) error) {
+	if d <= 0 {
+		return ctx, func() {}, func(err error) error { return err }
+	}
+	tctx, cancel := context.WithTimeout(ctx, d)
+	deadline, _ := tctx.Deadline()
+	check := func(err error) error {
+		// The socket deadline a driver derives from tctx can fire just
+		// before tctx's own timer does: look at the clock, not tctx.Err.
+		if err == nil || ctx.Err() != nil || time.Now().Before(deadline) {
+			return err
+		}
+		return Unavailable(fmt.Errorf("no answer within %s: %w", d, err))
+	}
+	return tctx, cancel, check
+}
 
 // Row is one entity's feature values for one view, as written by
 // materialization, push and write-to-online-store.
@@ -97,5 +144,9 @@ type Store interface {
 	// and apply ("sqlite table my_project_driver_stats"), or "" when the
 	// store creates nothing per view (Redis).
 	InfraName(project string, view *model.FeatureView) string
+	// Ping checks that the store answers, within the backend's read
+	// timeout; a store that cannot be reached returns an error matching
+	// ErrUnavailable. Readiness checks call it.
+	Ping(ctx context.Context) error
 	Close() error
 }

@@ -10,6 +10,7 @@ package onlinetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -47,11 +48,27 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 		{"LargeBatch", testLargeBatch},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ReadManyRequests", testReadManyRequests},
+		{"Ping", testPing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
 		})
+	}
+}
+
+// testPing: a store that serves answers Ping, also under a short deadline
+// of the caller, and a cancelled caller's Ping fails without being taken
+// for an outage.
+func testPing(t *testing.T, s online.Store) {
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Ping(cctx); err != nil && errors.Is(err, online.ErrUnavailable) {
+		t.Fatalf("Ping with a cancelled context: %v is not an outage", err)
 	}
 }
 

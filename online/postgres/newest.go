@@ -17,7 +17,7 @@ func (s *Store) NewestEventTime(ctx context.Context, project string, view *model
 		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("postgres: newest event of %s: %w", view.Name, err)
+		return time.Time{}, false, fmt.Errorf("postgres: newest event of %s: %w", view.Name, markUnavailable(ctx, err))
 	}
 	if ts == nil {
 		return time.Time{}, false, nil

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sort"
@@ -40,10 +41,22 @@ import (
 // writeChunk bounds the feature rows of one INSERT statement.
 const writeChunk = 20_000
 
+// Default timeouts, well below the feature server's request timeout so that
+// an outage answers fast (503) instead of holding requests.
+const (
+	// DefaultConnectTimeout bounds connecting (connect_timeout).
+	DefaultConnectTimeout = time.Second
+	// DefaultReadTimeout bounds each read and ping (read_timeout).
+	DefaultReadTimeout = time.Second
+)
+
 // Store is the PostgreSQL online store. It is safe for concurrent use.
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string
+	// readTimeout bounds each Read and Ping; writes are bounded by their
+	// caller, since a materialization batch may rightly take longer.
+	readTimeout time.Duration
 	// created remembers tables this Store has created, by qualified name.
 	created sync.Map
 	ddlMu   sync.Mutex
@@ -70,19 +83,74 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	if cfg.MinConn > 0 {
 		pc.MinConns = int32(cfg.MinConn)
 	}
+	if !strings.Contains(dsn, "connect_timeout") {
+		pc.ConnConfig.ConnectTimeout = seconds(cfg.ConnectTimeout, DefaultConnectTimeout)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
 	}
 	schema := cfg.DBSchema
 	if schema == "" {
 		schema = "public"
 	}
-	return &Store{pool: pool, schema: schema}, nil
+	s := &Store{pool: pool, schema: schema, readTimeout: seconds(cfg.ReadTimeout, DefaultReadTimeout)}
+	if err := s.ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+	}
+	return s, nil
+}
+
+// seconds converts a config value in seconds; 0 or less means def.
+func seconds(v float64, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return time.Duration(v * float64(time.Second))
+}
+
+// Ping checks that the server answers, bounded by the read timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
+	return check(markUnavailable(ctx, s.pool.Ping(tctx)))
+}
+
+// markUnavailable marks the errors of a server that cannot be reached or
+// cannot serve (online.ErrUnavailable): connection failures and timeouts,
+// connections lost mid-query, and the SQLSTATEs of class 08 (connection
+// exception), 57P01-57P03 (shutting down, crashed, starting up) and 53300
+// (too many connections). Other errors stay as they are, and so does every
+// error once ctx is done: then the caller gave up, not the server.
+func markUnavailable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "53300":
+			return online.Unavailable(err)
+		}
+		return err
+	}
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+	)
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
+		return online.Unavailable(err)
+	}
+	return err
 }
 
 // BuildDSN builds a libpq URL from the fields of cfg. sslmode defaults to
@@ -358,12 +426,14 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 	if batch.Len() == 0 {
 		return out, nil
 	}
-	err := s.pool.SendBatch(ctx, &batch).Close()
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
+	err := s.pool.SendBatch(tctx, &batch).Close()
 	if err == nil {
 		return out, nil
 	}
 	if !isUndefinedTable(err) {
-		return nil, fmt.Errorf("postgres: read %s: %w", reqs[0].View.Name, err)
+		return nil, fmt.Errorf("postgres: read %s: %w", reqs[0].View.Name, check(markUnavailable(ctx, err)))
 	}
 	// A missing table aborts the whole batch: read one request at a time.
 	for i := range reqs {
@@ -373,12 +443,12 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 		if len(reqs[i].EntityKeys) == 0 || len(reqs[i].Features) == 0 {
 			continue
 		}
-		rows, err := s.pool.Query(ctx, st.query(s), reqs[i].EntityKeys, reqs[i].Features)
+		rows, err := s.pool.Query(tctx, st.query(s), reqs[i].EntityKeys, reqs[i].Features)
 		if err == nil {
 			err = st.scan(rows)
 		}
 		if err != nil && !isUndefinedTable(err) {
-			return nil, fmt.Errorf("postgres: read %s: %w", reqs[i].View.Name, err)
+			return nil, fmt.Errorf("postgres: read %s: %w", reqs[i].View.Name, check(markUnavailable(ctx, err)))
 		}
 	}
 	return out, nil

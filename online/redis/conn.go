@@ -3,13 +3,24 @@ package redis
 import (
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultConnectionString is used when the config names no servers.
 const DefaultConnectionString = "localhost:6379"
+
+// Default timeouts, well below the feature server's request timeout so that
+// an outage answers fast (503) instead of holding requests.
+const (
+	// DefaultDialTimeout bounds connecting (socket_connect_timeout).
+	DefaultDialTimeout = time.Second
+	// DefaultReadTimeout bounds each read and ping (socket_timeout).
+	DefaultReadTimeout = time.Second
+)
 
 // ConnOptions is a parsed Feast connection string.
 type ConnOptions struct {
@@ -21,6 +32,14 @@ type ConnOptions struct {
 	// TLS is set by ssl=true; InsecureSkipVerify by ssl_cert_reqs=none.
 	TLS                bool
 	InsecureSkipVerify bool
+	// DialTimeout bounds connecting to a server (socket_connect_timeout=
+	// seconds, redis-py's option); 0 means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// ReadTimeout bounds each read (one online request's HMGETs) and ping
+	// (socket_timeout=seconds); 0 means DefaultReadTimeout. Writes are
+	// bounded by their caller instead: a materialization pipeline may
+	// rightly take longer.
+	ReadTimeout time.Duration
 }
 
 // TLSConfig returns the TLS configuration, or nil without ssl=true.
@@ -32,7 +51,9 @@ func (o *ConnOptions) TLSConfig() *tls.Config {
 }
 
 // ParseConnectionString parses Feast's redis connection_string:
-// "host:port[,host:port...][,password=...][,username=...][,db=N][,ssl=true]".
+// "host:port[,host:port...][,password=...][,username=...][,db=N][,ssl=true]
+// [,socket_timeout=S][,socket_connect_timeout=S]" (timeouts in seconds,
+// fractions allowed, as redis-py takes them).
 // Entries without "=" are servers; values may be JSON-style quoted. Keys
 // Feast passes through to redis-py that have no meaning here are an error.
 func ParseConnectionString(s string) (*ConnOptions, error) {
@@ -79,6 +100,16 @@ func ParseConnectionString(s string) (*ConnOptions, error) {
 			o.TLS = b
 		case "ssl_cert_reqs":
 			o.InsecureSkipVerify = strings.EqualFold(v, "none")
+		case "socket_timeout", "socket_connect_timeout":
+			d, err := parseSeconds(v)
+			if err != nil {
+				return nil, fmt.Errorf("connection string: %s=%q: %w", k, v, err)
+			}
+			if k == "socket_timeout" {
+				o.ReadTimeout = d
+			} else {
+				o.DialTimeout = d
+			}
 		default:
 			return nil, fmt.Errorf("connection string: unsupported option %q", k)
 		}
@@ -87,6 +118,15 @@ func ParseConnectionString(s string) (*ConnOptions, error) {
 		return nil, fmt.Errorf("connection string %q names no host:port", s)
 	}
 	return o, nil
+}
+
+// parseSeconds parses a positive number of seconds ("0.5", "2").
+func parseSeconds(v string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || f <= 0 || f > 24*3600 {
+		return 0, fmt.Errorf("not a number of seconds between 0 and 86400")
+	}
+	return time.Duration(f * float64(time.Second)), nil
 }
 
 func parseBool(v string) (bool, error) {

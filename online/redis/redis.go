@@ -30,6 +30,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,7 +146,9 @@ type Store struct {
 	cluster   bool
 	ttl       int64
 	skipDedup bool
-	fields    fieldCache
+	// readTimeout bounds each Read and Ping (socket_timeout).
+	readTimeout time.Duration
+	fields      fieldCache
 }
 
 var _ online.Store = (*Store)(nil)
@@ -154,13 +159,26 @@ func Open(ctx context.Context, cfg config.RedisOnlineConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
-	s := &Store{ttl: int64(cfg.KeyTTLSeconds), skipDedup: cfg.SkipDedup}
+	s := &Store{ttl: int64(cfg.KeyTTLSeconds), skipDedup: cfg.SkipDedup, readTimeout: co.ReadTimeout}
+	if s.readTimeout == 0 {
+		s.readTimeout = DefaultReadTimeout
+	}
+	dial := co.DialTimeout
+	if dial == 0 {
+		dial = DefaultDialTimeout
+	}
 	opt := rueidis.ClientOption{
 		InitAddress: co.Addrs, Username: co.Username, Password: co.Password, SelectDB: co.DB,
 		TLSConfig: co.TLSConfig(),
 		// Client-side caching (CLIENT TRACKING) is off: reads go to the
 		// server, so a value is never older than the last write.
 		DisableCache: true,
+		Dialer:       net.Dialer{Timeout: dial},
+		// rueidis retries read-only commands on network errors until the
+		// context is done: against a server that is down, a read would
+		// take its whole timeout and report only the deadline. Two quick
+		// retries ride out a dropped connection; then the cause is returned.
+		RetryDelay: retryDelay,
 	}
 	switch cfg.RedisType {
 	case "", TypeRedis:
@@ -180,19 +198,72 @@ func Open(ctx context.Context, cfg config.RedisOnlineConfig) (*Store, error) {
 		return nil, fmt.Errorf("redis: open: unknown redis_type %q (want %s, %s or %s)", cfg.RedisType, TypeRedis, TypeCluster, TypeSentinel)
 	}
 	if s.client, err = rueidis.NewClient(opt); err != nil {
-		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), err)
+		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), markUnavailable(ctx, err))
 	}
-	if err := s.client.Do(ctx, s.client.B().Ping().Build()).Error(); err != nil {
+	if err := s.ping(ctx); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("redis: open %s: %w", strings.Join(co.Addrs, ","), err)
 	}
 	if !s.skipDedup {
 		if err := s.loadScript(ctx); err != nil {
 			s.client.Close()
-			return nil, fmt.Errorf("redis: open: %w", err)
+			return nil, fmt.Errorf("redis: open: %w", markUnavailable(ctx, err))
 		}
 	}
 	return s, nil
+}
+
+// maxReadRetries is how often rueidis retries a read-only command after a
+// network error.
+const maxReadRetries = 2
+
+func retryDelay(attempts int, _ rueidis.Completed, _ error) time.Duration {
+	if attempts >= maxReadRetries {
+		return -1
+	}
+	return time.Duration(attempts+1) * 20 * time.Millisecond
+}
+
+// Ping sends PING, bounded by the read timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
+	return check(markUnavailable(ctx, s.client.Do(tctx, s.client.B().Ping().Build()).Error()))
+}
+
+// markUnavailable marks the errors of a server that cannot be reached or
+// cannot serve yet (online.ErrUnavailable): network errors and timeouts
+// (the dial's, the read's), a closed client, and the replies LOADING
+// (restarting with a dataset to load), MASTERDOWN, CLUSTERDOWN and
+// TRYAGAIN. Other errors stay as they are, and so does every error once
+// ctx is done: then the caller gave up, not the server.
+func markUnavailable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if re, ok := rueidis.IsRedisErr(err); ok {
+		msg := re.Error()
+		for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN"} {
+			if strings.HasPrefix(msg, prefix) {
+				return online.Unavailable(err)
+			}
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, rueidis.ErrClosing) ||
+		errors.Is(err, rueidis.ErrNoSlot) || errors.Is(err, net.ErrClosed) {
+		return online.Unavailable(err)
+	}
+	return err
 }
 
 // loadScript loads writeScript on every node.
@@ -525,7 +596,9 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 			cmds = append(cmds, s.client.B().Hmget().Key(bstr(arena[start:len(arena):len(arena)])).Field(vf.hmget...).Build())
 		}
 	}
-	resps := s.client.DoMulti(ctx, cmds...)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
+	resps := s.client.DoMulti(tctx, cmds...)
 	c := 0
 	for i := range reqs {
 		req := &reqs[i]
@@ -539,7 +612,7 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 			reply, err := resps[c].ToArray()
 			c++
 			if err != nil {
-				return nil, fmt.Errorf("redis: read %s: %w", req.View.Name, err)
+				return nil, fmt.Errorf("redis: read %s: %w", req.View.Name, check(markUnavailable(ctx, err)))
 			}
 			if len(reply) != nf+1 {
 				return nil, fmt.Errorf("redis: read %s: HMGET returned %d values for %d fields", req.View.Name, len(reply), nf+1)

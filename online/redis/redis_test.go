@@ -300,6 +300,7 @@ func TestParseConnectionString(t *testing.T) {
 		{"[::1]:7000, ssl=True, ssl_cert_reqs=none", ConnOptions{Addrs: []string{"[::1]:7000"}, TLS: true, InsecureSkipVerify: true}},
 		{"host", ConnOptions{Addrs: []string{"host:6379"}}},
 		{`h:1,password="quoted"`, ConnOptions{Addrs: []string{"h:1"}, Password: "quoted"}},
+		{"h:1,socket_timeout=0.25,socket_connect_timeout=2", ConnOptions{Addrs: []string{"h:1"}, ReadTimeout: 250 * time.Millisecond, DialTimeout: 2 * time.Second}},
 	}
 	for _, tt := range good {
 		got, err := ParseConnectionString(tt.in)
@@ -312,12 +313,16 @@ func TestParseConnectionString(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"h:1,db=x":      "db=",
-		"h:1,ssl=maybe": "ssl=",
-		"h:1,socket=3":  "unsupported option",
-		"password=x":    "names no host",
-		"h:port":        "bad server",
-		"h:1,db=-1":     "db=",
+		"h:1,db=x":                       "db=",
+		"h:1,ssl=maybe":                  "ssl=",
+		"h:1,socket=3":                   "unsupported option",
+		"password=x":                     "names no host",
+		"h:port":                         "bad server",
+		"h:1,db=-1":                      "db=",
+		"h:1,socket_timeout=0":           "socket_timeout=",
+		"h:1,socket_timeout=none":        "socket_timeout=",
+		"h:1,socket_connect_timeout=-1":  "socket_connect_timeout=",
+		"h:1,socket_connect_timeout=NaN": "socket_connect_timeout=",
 	}
 	for in, want := range bad {
 		if _, err := ParseConnectionString(in); err == nil || !strings.Contains(err.Error(), want) {

@@ -24,15 +24,18 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
@@ -42,6 +45,10 @@ import (
 
 // DefaultPath is where the database lives when the config names no path.
 const DefaultPath = "data/online.db"
+
+// DefaultReadTimeout bounds each read and ping (read_timeout), well below
+// the feature server's request timeout.
+const DefaultReadTimeout = time.Second
 
 const (
 	// readChunk bounds the entity keys of one SELECT ... IN (...).
@@ -56,6 +63,10 @@ const (
 type Store struct {
 	db   *sql.DB
 	path string
+	// readTimeout bounds each Read and Ping: a database another process
+	// holds locked fails them (unavailable) instead of holding them for
+	// the busy timeout. Writes wait up to the busy timeout.
+	readTimeout time.Duration
 	// writeMu serializes writers of this process; busy_timeout covers
 	// writers in other processes.
 	writeMu sync.Mutex
@@ -81,12 +92,22 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	readTimeout := DefaultReadTimeout
+	if cfg.ReadTimeout > 0 {
+		readTimeout = time.Duration(cfg.ReadTimeout * float64(time.Second))
+	}
+	// The pool runs these pragmas as it connects, without a context; some
+	// of them read the file, so under a lock held by another process they
+	// wait for the busy timeout. The first busy_timeout bounds that wait
+	// by the read timeout; the last one gives the connection the long wait
+	// writers need (reads are bounded by their context).
 	dsn := "file:" + path +
-		"?_pragma=journal_mode(WAL)" +
-		"&_pragma=busy_timeout(10000)" +
+		"?_pragma=busy_timeout(" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) + ")" +
+		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)" +
 		"&_pragma=cache_size(-32768)" + // 32 MiB per connection
 		"&_pragma=temp_store(MEMORY)" +
+		"&_pragma=busy_timeout(10000)" +
 		"&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -95,11 +116,52 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	s := &Store{db: db, path: path, readTimeout: readTimeout}
+	if err := s.ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return s, nil
+}
+
+// Ping reads the schema, which needs the shared lock a read needs, bounded
+// by the read timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
+	var n int
+	return check(markUnavailable(ctx, s.db.QueryRowContext(tctx, "SELECT count(*) FROM sqlite_master").Scan(&n)))
+}
+
+// markUnavailable marks the errors of a database that cannot be read now
+// (online.ErrUnavailable): locked by another process (SQLITE_BUSY,
+// SQLITE_LOCKED), not openable (SQLITE_CANTOPEN) or failing I/O
+// (SQLITE_IOERR), and the store's own timeouts. Other errors (a corrupt
+// file, SQL errors) stay as they are, and so does every error once ctx is
+// done: then the caller gave up, not the store.
+func markUnavailable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
+			return online.Unavailable(err)
+		}
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return online.Unavailable(err)
+	}
+	return err
 }
 
 // Path returns the database file.
@@ -360,10 +422,12 @@ func placeholders(n int) string {
 // whose table does not exist reads as not found.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
 	out := make([]online.ReadResult, len(reqs))
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	defer cancel()
 	for i := range reqs {
-		res, err := s.read(ctx, &reqs[i])
+		res, err := s.read(tctx, &reqs[i])
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: read %s: %w", reqs[i].View.Name, err)
+			return nil, fmt.Errorf("sqlite: read %s: %w", reqs[i].View.Name, check(markUnavailable(ctx, err)))
 		}
 		out[i] = res
 	}

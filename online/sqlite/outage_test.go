@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/online"
+)
+
+// LockExclusive makes another connection hold an exclusive lock on the
+// database at path, as a sqlite3 shell or a maintenance job in exclusive
+// locking mode (PRAGMA locking_mode=EXCLUSIVE) does: no other connection
+// can read until it lets go. It returns the function that releases the
+// lock. Taking the lock needs every other connection closed (in WAL mode
+// they share the lock index), so it is the state a store opened while that
+// job runs meets.
+func LockExclusive(t testing.TB, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"PRAGMA locking_mode=EXCLUSIVE", "BEGIN EXCLUSIVE", "CREATE TABLE IF NOT EXISTS lock_holder (x)"} {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			t.Fatalf("lock %s: %s: %v", path, q, err)
+		}
+	}
+	return func() { db.Close() }
+}
+
+// TestOutageLocked opens the store on a database another process holds
+// locked: Open fails after the read timeout with ErrUnavailable, where it
+// used to wait the whole busy timeout (10s) while the pool connected, with
+// no regard for the caller's context; once the lock is gone, it opens and
+// reads.
+func TestOutageLocked(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "online.db")
+	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: path}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	release := LockExclusive(t, path)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	s, err = Open(ctx, config.SQLiteOnlineConfig{Path: path, ReadTimeout: 0.3}, dir)
+	if err == nil {
+		s.Close()
+		t.Fatal("open of a locked database succeeded")
+	}
+	if !errors.Is(err, online.ErrUnavailable) || time.Since(start) > time.Second {
+		t.Fatalf("open of a locked database: %v after %v, want ErrUnavailable after about 0.3s", err, time.Since(start))
+	}
+	t.Logf("open of a locked database: %v after %v", err, time.Since(start))
+
+	release()
+	s, err = Open(ctx, config.SQLiteOnlineConfig{Path: path}, dir)
+	if err != nil {
+		t.Fatalf("open after the lock is released: %v", err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping after the lock is released: %v", err)
+	}
+}
+
+// TestMarkUnavailable: lock, open and I/O errors are outages, other
+// SQLite errors and the caller's own deadline are not.
+func TestMarkUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: "online.db"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	_, syntaxErr := s.db.ExecContext(ctx, "SELEKT 1")
+	if syntaxErr == nil || errors.Is(markUnavailable(ctx, syntaxErr), online.ErrUnavailable) {
+		t.Fatalf("a syntax error is not an outage: %v", syntaxErr)
+	}
+	cantOpen, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "missing", "dir", "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cantOpen.Close()
+	openErr := cantOpen.PingContext(ctx)
+	if openErr == nil || !errors.Is(markUnavailable(ctx, openErr), online.ErrUnavailable) {
+		t.Fatalf("a database that cannot be opened is an outage: %v", openErr)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if errors.Is(markUnavailable(done, openErr), online.ErrUnavailable) {
+		t.Fatal("errors after the caller gave up are not outages")
+	}
+}
