@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,16 +92,20 @@ type Records struct {
 }
 
 // RecordsFromJSON splits Feast's `df` object ({"col": [values...], ...})
-// into JSON Records without decoding the values; Push decodes them with the
-// declared types. A df that is not a JSON object is an *InvalidPushError.
+// into JSON Records without decoding or copying the values (the columns
+// alias df); Push decodes them with the declared types. A df that is not a
+// JSON object, or that names a column twice, is an *InvalidPushError.
 func RecordsFromJSON(df json.RawMessage) (Records, error) {
-	var cols map[string]json.RawMessage
-	if err := json.Unmarshal(df, &cols); err != nil || cols == nil {
-		reason := "df must be a JSON object of columns ({\"column\": [values...]})"
-		if err != nil {
-			reason += ": " + err.Error()
+	members, err := values.ObjectMembers(df)
+	if err != nil {
+		return Records{}, &InvalidPushError{Reason: "df must be a JSON object of columns ({\"column\": [values...]})", Row: -1, Err: err}
+	}
+	cols := make(map[string]json.RawMessage, len(members))
+	for _, m := range members {
+		if _, dup := cols[m.Key]; dup {
+			return Records{}, &InvalidPushError{Column: m.Key, Row: -1, Reason: "named twice in df"}
 		}
-		return Records{}, &InvalidPushError{Reason: reason, Row: -1}
+		cols[m.Key] = m.Value
 	}
 	return Records{JSON: cols}, nil
 }
@@ -133,7 +136,9 @@ func (e *InvalidPushError) Error() string {
 	if e.Row >= 0 {
 		b.WriteString(": row " + strconv.Itoa(e.Row))
 	}
-	b.WriteString(": " + e.Reason)
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
 	if e.Err != nil {
 		b.WriteString(": " + e.Err.Error())
 	}
@@ -216,18 +221,47 @@ type ViewWriteResult struct {
 	Written, Skipped int
 }
 
-// PushOptions configures a Pusher. The zero value is usable.
+// PushOptions configures a Pusher. The zero value is usable: the limits
+// then come from the configuration's feature_server section (see
+// config.FeatureServerConfig for their defaults).
 type PushOptions struct {
 	// Registerer receives the push metrics; nil means no metrics. Several
 	// Pushers may share one registerer: the metrics are registered once.
 	Registerer prometheus.Registerer
+	// MaxRows bounds the rows of one Push or WriteToOnlineStore (an
+	// error wrapping ErrTooManyRows); 0 means feature_server.max_push_rows,
+	// negative means no limit. Stream batches are not bounded.
+	MaxRows int
+	// MaxConcurrent bounds the Push and WriteToOnlineStore calls running at
+	// once; a call beyond it fails at once with an error wrapping
+	// ErrWritesSaturated. 0 means feature_server.max_concurrent_writes,
+	// negative means no limit.
+	MaxConcurrent int
+	// MaxFutureEventTime rejects rows written online whose event timestamp
+	// is further than this ahead of the store's clock (an
+	// *InvalidPushError); 0 means
+	// feature_server.max_future_event_time_seconds, negative means no check.
+	MaxFutureEventTime time.Duration
 }
+
+// ErrTooManyRows is wrapped by the error of a push or online write with
+// more rows than PushOptions.MaxRows; the HTTP server answers 413.
+var ErrTooManyRows = errors.New("too many rows")
+
+// ErrWritesSaturated is wrapped by the error of a push or online write
+// refused because PushOptions.MaxConcurrent writes are running; the HTTP
+// server answers 429 with Retry-After. Nothing was written: retry later.
+var ErrWritesSaturated = errors.New("too many concurrent writes")
 
 // Pusher validates and writes pushed rows. It caches compiled push targets
 // per registry snapshot. A Pusher is safe for concurrent use.
 type Pusher struct {
 	fs      *FeatureStore
 	metrics *pushMetrics
+	maxRows int
+	// slots holds one token per running write; nil means no limit.
+	slots     chan struct{}
+	maxFuture time.Duration // 0: no check
 
 	mu    sync.Mutex
 	snap  *registry.Snapshot
@@ -237,6 +271,12 @@ type Pusher struct {
 // NewPusher returns a Pusher writing through fs.
 func NewPusher(fs *FeatureStore, opts PushOptions) (*Pusher, error) {
 	p := &Pusher{fs: fs}
+	fsc := fs.Config().FeatureServer
+	p.maxRows = limit(opts.MaxRows, fsc.PushRowLimit())
+	if n := limit(opts.MaxConcurrent, fsc.WriteConcurrency()); n > 0 {
+		p.slots = make(chan struct{}, n)
+	}
+	p.maxFuture = time.Duration(limit(int64(opts.MaxFutureEventTime), int64(fsc.MaxFutureEventTime())))
 	if opts.Registerer != nil {
 		m, err := newPushMetrics(opts.Registerer)
 		if err != nil {
@@ -245,6 +285,44 @@ func NewPusher(fs *FeatureStore, opts PushOptions) (*Pusher, error) {
 		p.metrics = m
 	}
 	return p, nil
+}
+
+// limit resolves an option: 0 takes the configured value, negative means
+// none (0).
+func limit[T int | int64](opt, configured T) T {
+	switch {
+	case opt == 0:
+		return configured
+	case opt < 0:
+		return 0
+	}
+	return opt
+}
+
+// admit takes a write slot, or fails with ErrWritesSaturated when every
+// slot is taken. The caller runs the returned release when done.
+func (p *Pusher) admit(what string) (release func(), err error) {
+	if p.slots == nil {
+		return func() {}, nil
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return func() { <-p.slots }, nil
+	default:
+		return nil, fmt.Errorf("%s: %w: %d are running (feature_server.max_concurrent_writes); retry shortly", what, ErrWritesSaturated, cap(p.slots))
+	}
+}
+
+// checkRows rejects records with more rows than the limit, counting them
+// without decoding the values.
+func (p *Pusher) checkRows(what string, recs Records) error {
+	if p.maxRows <= 0 {
+		return nil
+	}
+	if n := recordsLen(recs); n > p.maxRows {
+		return fmt.Errorf("%s: %w: %d rows, the limit is %d (feature_server.max_push_rows): send them in smaller requests", what, ErrTooManyRows, n, p.maxRows)
+	}
+	return nil
 }
 
 // PushRequest is one push.
@@ -291,6 +369,14 @@ func (p *Pusher) Push(ctx context.Context, req PushRequest) (PushResult, error) 
 	if !req.Mode.online() && !req.Mode.offline() {
 		return PushResult{}, &InvalidPushError{Source: req.Source, Row: -1, Reason: "unknown push mode " + req.Mode.String()}
 	}
+	release, err := p.admit("push to " + req.Source)
+	if err != nil {
+		return PushResult{}, err
+	}
+	defer release()
+	if err := p.checkRows("push to "+req.Source, req.Records); err != nil {
+		return PushResult{}, err
+	}
 	schema, err := p.schema(ctx, "push:"+req.Source, func(snap *registry.Snapshot) (*pushTarget, error) {
 		return pushSourceTarget(snap, req.Source, false, nil)
 	})
@@ -315,6 +401,14 @@ type WriteRequest struct {
 // FeatureStore.WriteToOnlineStore. An unknown view is a
 // *registry.NotFoundError.
 func (p *Pusher) WriteToOnlineStore(ctx context.Context, req WriteRequest) (PushResult, error) {
+	release, err := p.admit("write to " + req.View)
+	if err != nil {
+		return PushResult{}, err
+	}
+	defer release()
+	if err := p.checkRows("write to "+req.View, req.Records); err != nil {
+		return PushResult{}, err
+	}
 	key := "view:" + req.View
 	if req.NoTransform {
 		key = "view-raw:" + req.View
@@ -339,7 +433,7 @@ func (p *Pusher) StreamSchema(ctx context.Context, source string, views []string
 }
 
 func (p *Pusher) decodeAndWrite(ctx context.Context, schema *PushSchema, recs Records, mode PushMode, noTransform bool) (PushResult, error) {
-	b, err := schema.decode(recs, noTransform)
+	b, err := schema.decode(recs, noTransform, mode.online())
 	if err != nil {
 		p.metrics.rejected(schema.t.name, recordsLen(recs))
 		return PushResult{}, err
@@ -360,7 +454,7 @@ func (p *Pusher) schema(ctx context.Context, key string, build func(*registry.Sn
 	t, ok := p.cache[key]
 	p.mu.Unlock()
 	if ok {
-		return &PushSchema{t: t}, nil
+		return &PushSchema{t: t, now: p.fs.Now, maxFuture: p.maxFuture}, nil
 	}
 	t, err = build(snap)
 	if err != nil {
@@ -372,7 +466,7 @@ func (p *Pusher) schema(ctx context.Context, key string, build func(*registry.Sn
 		p.cache[key] = t
 	}
 	p.mu.Unlock()
-	return &PushSchema{t: t}, nil
+	return &PushSchema{t: t, now: p.fs.Now, maxFuture: p.maxFuture}, nil
 }
 
 // Write writes a validated batch. Offline first (one append per distinct
@@ -456,7 +550,13 @@ const (
 
 // PushSchema describes the columns a push source (or view) accepts. It is
 // immutable and safe for concurrent use.
-type PushSchema struct{ t *pushTarget }
+type PushSchema struct {
+	t *pushTarget
+	// now and maxFuture bound the event timestamps of rows written online
+	// (maxFuture 0: no bound).
+	now       func() time.Time
+	maxFuture time.Duration
+}
 
 // Source is the push source (or view) name.
 func (s *PushSchema) Source() string { return s.t.name }
@@ -489,7 +589,7 @@ func (s *PushSchema) TimestampColumn() string { return s.t.ts }
 // Decode validates records into a batch ready for Pusher.Write (on-demand
 // views are transformed, entity keys serialized). Errors are
 // *InvalidPushError.
-func (s *PushSchema) Decode(recs Records) (*PushBatch, error) { return s.decode(recs, false) }
+func (s *PushSchema) Decode(recs Records) (*PushBatch, error) { return s.decode(recs, false, true) }
 
 // PushBatch is a validated set of rows for one push target. It is not safe
 // for concurrent use.
@@ -988,18 +1088,16 @@ func recordsLen(r Records) int {
 		}
 	case r.JSON != nil:
 		for _, c := range r.JSON {
-			var xs []json.RawMessage
-			if json.Unmarshal(c, &xs) == nil {
-				return len(xs)
-			}
-			return 0
+			n, _ := values.CountArray(c)
+			return n
 		}
 	}
 	return 0
 }
 
 // decode validates recs against the target and builds the online rows.
-func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) {
+// Rows written online (toOnline) may not be dated beyond s.maxFuture.
+func (s *PushSchema) decode(recs Records, noTransform, toOnline bool) (*PushBatch, error) {
 	t := s.t
 	reject := func(col string, row int, reason string, err error) error {
 		return &InvalidPushError{Source: t.name, Column: col, Row: row, Reason: reason, Err: err}
@@ -1080,7 +1178,7 @@ func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) 
 				vals = make([]*types.Value, n)
 				for i, x := range col {
 					if vals[i], err = values.FromGo(x, in.spec.field.Type); err != nil {
-						err = fmt.Errorf("row %d: %w", i, err)
+						err = &values.IndexError{Index: i, Err: err}
 						break
 					}
 				}
@@ -1094,7 +1192,7 @@ func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) 
 				vals = make([]*types.Value, n)
 				for i, x := range col {
 					if vals[i], err = values.FromGo(x, in.spec.field.Type); err != nil {
-						err = fmt.Errorf("row %d: %w", i, err)
+						err = &values.IndexError{Index: i, Err: err}
 						break
 					}
 				}
@@ -1102,14 +1200,14 @@ func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) 
 		default:
 			raw := recs.JSON[in.name]
 			if isTime {
-				tss, err = jsonTimes(raw)
+				tss, err = values.DecodeTimeColumn(raw)
 			} else {
 				vals, err = values.DecodeColumn(raw, in.spec.field.Type)
 			}
 			n = max(len(tss), len(vals))
 		}
 		if err != nil {
-			return nil, reject(in.name, -1, "expected "+in.spec.field.Type.String()+" values", err)
+			return nil, columnError(reject, in.name, in.spec, err)
 		}
 		if b.n >= 0 && n != b.n {
 			return nil, reject(in.name, -1, fmt.Sprintf("has %d rows, other columns have %d", n, b.n), nil)
@@ -1117,9 +1215,17 @@ func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) 
 		b.n = n
 		switch in.spec.role {
 		case RoleTimestamp:
+			var horizon time.Time
+			if toOnline && s.maxFuture > 0 {
+				horizon = s.now().Add(s.maxFuture)
+			}
 			for i, ts := range tss {
 				if ts.IsZero() {
 					return nil, reject(in.name, i, "null event timestamp", nil)
+				}
+				if !horizon.IsZero() && ts.After(horizon) {
+					return nil, reject(in.name, i, fmt.Sprintf("event timestamp %s is more than %s ahead of the server clock (feature_server.max_future_event_time_seconds): a row dated in the future hides every later row of its entity until then",
+						ts.Format(time.RFC3339Nano), s.maxFuture), nil)
 				}
 			}
 			b.ts = tss
@@ -1178,6 +1284,24 @@ func (s *PushSchema) decode(recs Records, noTransform bool) (*PushBatch, error) 
 	return b, nil
 }
 
+// columnError rejects a column that did not decode, naming the row when
+// the error is about one element.
+func columnError(reject func(col string, row int, reason string, err error) error, col string, spec colSpec, err error) error {
+	row := -1
+	var ie *values.IndexError
+	if errors.As(err, &ie) {
+		row, err = ie.Index, ie.Err
+	}
+	if errors.Is(err, values.ErrTimeRange) {
+		return reject(col, row, "", err)
+	}
+	vt := spec.field.Type.String()
+	if spec.role == RoleTimestamp || spec.role == RoleCreatedTimestamp {
+		vt = "timestamp"
+	}
+	return reject(col, row, "expected "+vt+" values", err)
+}
+
 type rowError struct {
 	col string
 	row int
@@ -1234,95 +1358,101 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// arrowTimes reads an Arrow timestamp, date or string column.
+// arrowTimes reads an Arrow timestamp, date, string or int64 (epoch
+// seconds) column. Times outside the protobuf Timestamp range are a
+// *values.TimeRangeError located by a *values.IndexError.
 func arrowTimes(col arrow.Array) ([]time.Time, error) {
 	out := make([]time.Time, col.Len())
+	var at func(i int) (time.Time, error)
 	switch a := col.(type) {
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		for i := range out {
-			if a.IsValid(i) {
-				out[i] = a.Value(i).ToTime(unit).UTC()
-			}
-		}
+		at = func(i int) (time.Time, error) { return arrowTime(int64(a.Value(i)), unit) }
 	case *array.Date32:
-		for i := range out {
-			if a.IsValid(i) {
-				out[i] = a.Value(i).ToTime().UTC()
-			}
+		at = func(i int) (time.Time, error) {
+			return a.Value(i).ToTime().UTC(), values.CheckTime(a.Value(i).ToTime())
 		}
 	case *array.Date64:
-		for i := range out {
-			if a.IsValid(i) {
-				out[i] = a.Value(i).ToTime().UTC()
-			}
+		at = func(i int) (time.Time, error) {
+			return a.Value(i).ToTime().UTC(), values.CheckTime(a.Value(i).ToTime())
 		}
 	case *array.String:
-		for i := range out {
-			if a.IsValid(i) {
-				t, err := values.ParseTime(a.Value(i))
-				if err != nil {
-					return nil, fmt.Errorf("row %d: %w", i, err)
-				}
-				out[i] = t.UTC()
-			}
-		}
+		at = func(i int) (time.Time, error) { return goTime(a.Value(i)) }
 	case *array.Int64:
-		for i := range out {
-			if a.IsValid(i) {
-				out[i] = time.Unix(a.Value(i), 0).UTC()
-			}
-		}
+		at = func(i int) (time.Time, error) { return values.EpochSeconds(a.Value(i)) }
 	default:
 		return nil, fmt.Errorf("expected a timestamp column, got %s", col.DataType())
+	}
+	for i := range out {
+		if !col.IsValid(i) {
+			continue
+		}
+		t, err := at(i)
+		if err != nil {
+			return nil, &values.IndexError{Index: i, Err: err}
+		}
+		out[i] = t
 	}
 	return out, nil
 }
 
-// goTime converts one Go timestamp value; nil gives the zero time.
+// arrowTime converts an Arrow timestamp of the given unit. Seconds are
+// checked before converting, since time.Unix wraps for values past about
+// year 292 billion; milli-, micro- and nanoseconds cannot wrap.
+func arrowTime(v int64, unit arrow.TimeUnit) (time.Time, error) {
+	if unit == arrow.Second {
+		return values.EpochSeconds(v)
+	}
+	t := arrow.Timestamp(v).ToTime(unit)
+	return t, values.CheckTime(t)
+}
+
+// goTime converts one Go timestamp value; nil gives the zero time. Times
+// outside the protobuf Timestamp range are a *values.TimeRangeError.
 func goTime(x any) (time.Time, error) {
 	switch v := x.(type) {
 	case nil:
 		return time.Time{}, nil
 	case time.Time:
-		return v.UTC(), nil
+		return v.UTC(), values.CheckTime(v)
 	case *time.Time:
 		if v == nil {
 			return time.Time{}, nil
 		}
-		return v.UTC(), nil
+		return v.UTC(), values.CheckTime(*v)
 	case string:
 		t, err := values.ParseTime(v)
-		return t.UTC(), err
-	case json.Number:
-		f, err := v.Float64()
 		if err != nil {
+			return time.Time{}, err
+		}
+		return t.UTC(), values.CheckTime(t)
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return values.EpochSeconds(n)
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return time.Time{}, fmt.Errorf("timestamp %s: %w", v, err)
 		}
-		return epoch(f), nil
+		return values.EpochTime(f)
 	case int:
-		return time.Unix(int64(v), 0).UTC(), nil
+		return values.EpochSeconds(int64(v))
 	case int64:
-		return time.Unix(v, 0).UTC(), nil
+		return values.EpochSeconds(v)
 	case int32:
-		return time.Unix(int64(v), 0).UTC(), nil
+		return values.EpochSeconds(int64(v))
 	case float64:
-		return epoch(v), nil
+		return values.EpochTime(v)
 	case *types.Value:
 		if online.IsNull(v) {
 			return time.Time{}, nil
 		}
 		if s, ok := v.Val.(*types.Value_UnixTimestampVal); ok {
-			return time.Unix(s.UnixTimestampVal, 0).UTC(), nil
+			return values.EpochSeconds(s.UnixTimestampVal)
 		}
 		return time.Time{}, &values.TypeError{Expected: model.UnixTimestamp, Got: values.TypeOf(v).String()}
 	}
 	return time.Time{}, fmt.Errorf("expected a timestamp, got %T %v", x, x)
-}
-
-func epoch(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
 }
 
 func goTimes(col []any) ([]time.Time, error) {
@@ -1330,7 +1460,7 @@ func goTimes(col []any) ([]time.Time, error) {
 	for i, x := range col {
 		t, err := goTime(x)
 		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+			return nil, &values.IndexError{Index: i, Err: err}
 		}
 		out[i] = t
 	}
@@ -1342,21 +1472,11 @@ func valueTimes(col []*types.Value) ([]time.Time, error) {
 	for i, v := range col {
 		t, err := goTime(v)
 		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+			return nil, &values.IndexError{Index: i, Err: err}
 		}
 		out[i] = t
 	}
 	return out, nil
-}
-
-func jsonTimes(raw json.RawMessage) ([]time.Time, error) {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	var xs []any
-	if err := dec.Decode(&xs); err != nil {
-		return nil, fmt.Errorf("expected a JSON array of timestamps: %w", err)
-	}
-	return goTimes(xs)
 }
 
 // pushMetrics are the push counters. A nil *pushMetrics records nothing.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -59,6 +60,65 @@ type FeatureServerConfig struct {
 	TransformationServiceEndpoint string         `yaml:"transformation_service_endpoint"`
 	FeatureLogging                map[string]any `yaml:"feature_logging"`
 	Metrics                       map[string]any `yaml:"metrics"`
+	// MaxPushRows bounds the rows of one push or write-to-online-store
+	// request (larger ones get 413); 0 means DefaultMaxPushRows, negative
+	// means no limit. See PushRowLimit.
+	MaxPushRows int `yaml:"max_push_rows"`
+	// MaxConcurrentWrites bounds the pushes and online writes decoded and
+	// written at once (more get 429 with Retry-After); 0 means
+	// DefaultMaxConcurrentWrites, negative means no limit.
+	MaxConcurrentWrites int `yaml:"max_concurrent_writes"`
+	// MaxFutureEventTimeSeconds rejects online writes whose event
+	// timestamp is more than this far ahead of the server's clock; 0 means
+	// DefaultMaxFutureEventTime, negative means no check.
+	MaxFutureEventTimeSeconds int64 `yaml:"max_future_event_time_seconds"`
+}
+
+// Defaults of the feature_server write limits. 100,000 rows is about 5 MB
+// of JSON for a view of a few features (the 16 MiB body limit holds about
+// 350,000) and decodes in about 150 MiB; four such writes at once keep a
+// server under 1 GiB. A day of clock skew is more than any clock or time
+// zone mistake should produce, and a row dated further ahead would hide
+// every later row of its entity until that time.
+const (
+	DefaultMaxPushRows         = 100_000
+	DefaultMaxConcurrentWrites = 4
+	DefaultMaxFutureEventTime  = 24 * time.Hour
+)
+
+// PushRowLimit is MaxPushRows with its default; 0 means no limit.
+func (c FeatureServerConfig) PushRowLimit() int {
+	switch {
+	case c.MaxPushRows == 0:
+		return DefaultMaxPushRows
+	case c.MaxPushRows < 0:
+		return 0
+	}
+	return c.MaxPushRows
+}
+
+// WriteConcurrency is MaxConcurrentWrites with its default; 0 means no
+// limit.
+func (c FeatureServerConfig) WriteConcurrency() int {
+	switch {
+	case c.MaxConcurrentWrites == 0:
+		return DefaultMaxConcurrentWrites
+	case c.MaxConcurrentWrites < 0:
+		return 0
+	}
+	return c.MaxConcurrentWrites
+}
+
+// MaxFutureEventTime is MaxFutureEventTimeSeconds with its default; 0
+// means no check.
+func (c FeatureServerConfig) MaxFutureEventTime() time.Duration {
+	switch {
+	case c.MaxFutureEventTimeSeconds == 0:
+		return DefaultMaxFutureEventTime
+	case c.MaxFutureEventTimeSeconds < 0:
+		return 0
+	}
+	return time.Duration(c.MaxFutureEventTimeSeconds) * time.Second
 }
 
 // AuthConfig is the auth section.

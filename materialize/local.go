@@ -2,6 +2,7 @@ package materialize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -259,12 +260,12 @@ func (c *converter) rows(rec arrow.RecordBatch, start, end int) ([]online.Row, e
 	}
 	tss, err := timestamps(sl.Column(c.tsCol))
 	if err != nil {
-		return nil, fmt.Errorf("event_timestamp: %w", err)
+		return nil, sourceRowError("event_timestamp", start, err)
 	}
 	var created []time.Time
 	if c.createdCol >= 0 {
 		if created, err = timestamps(sl.Column(c.createdCol)); err != nil {
-			return nil, fmt.Errorf("created_timestamp: %w", err)
+			return nil, sourceRowError("created_timestamp", start, err)
 		}
 	}
 	rows := make([]online.Row, n)
@@ -290,7 +291,20 @@ func (c *converter) rows(rec arrow.RecordBatch, start, end int) ([]online.Row, e
 	return rows, nil
 }
 
-// timestamps reads an Arrow timestamp column as UTC times.
+// sourceRowError names the column and the row (counted from the first
+// row of the batch) of a timestamp that did not convert.
+func sourceRowError(col string, start int, err error) error {
+	var ie *values.IndexError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("column %q row %d: %w", col, start+ie.Index, ie.Err)
+	}
+	return fmt.Errorf("column %q: %w", col, err)
+}
+
+// timestamps reads an Arrow timestamp column as UTC times. A time outside
+// the protobuf Timestamp range (years 0001 to 9999) is a
+// *values.TimeRangeError located by a *values.IndexError: written online
+// it would hide every later row of its entity.
 func timestamps(col arrow.Array) ([]time.Time, error) {
 	ts, ok := col.(*array.Timestamp)
 	if !ok {
@@ -302,7 +316,16 @@ func timestamps(col arrow.Array) ([]time.Time, error) {
 		if ts.IsNull(i) {
 			continue
 		}
-		out[i] = ts.Value(i).ToTime(unit).UTC()
+		var err error
+		if unit == arrow.Second {
+			out[i], err = values.EpochSeconds(int64(ts.Value(i)))
+		} else {
+			out[i] = ts.Value(i).ToTime(unit).UTC()
+			err = values.CheckTime(out[i])
+		}
+		if err != nil {
+			return nil, &values.IndexError{Index: i, Err: err}
+		}
 	}
 	return out, nil
 }

@@ -48,8 +48,10 @@ func classify(err error) (int, codes.Code) {
 		return http.StatusForbidden, codes.PermissionDenied
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, codes.Unauthenticated
-	case errors.As(err, &mbe), errors.Is(err, errTooLarge):
+	case errors.As(err, &mbe), errors.Is(err, errTooLarge), errors.Is(err, feast.ErrTooManyRows):
 		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted
+	case errors.Is(err, feast.ErrWritesSaturated):
+		return http.StatusTooManyRequests, codes.ResourceExhausted
 	case errors.Is(err, errHeadersTooLarge):
 		return http.StatusRequestHeaderFieldsTooLarge, codes.ResourceExhausted
 	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),

@@ -109,7 +109,7 @@ func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.
 		Source: b.PushSourceName, Records: recs, Mode: mode, NoTransform: b.noTransform(),
 	})
 	if err != nil {
-		return err
+		return writeRefused(w, err)
 	}
 	s.wrote(r, res)
 	return writeNull(w)
@@ -137,7 +137,7 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 		View: b.FeatureViewName, Records: recs, NoTransform: b.noTransform(),
 	})
 	if err != nil {
-		return err
+		return writeRefused(w, err)
 	}
 	s.wrote(r, res)
 	return writeNull(w)

@@ -161,7 +161,7 @@ func DecodeColumn(raw []byte, vt model.ValueType) ([]*types.Value, error) {
 			out[i], err = d.value(vt, 1)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("index %d: %w", i, err)
+			return nil, &IndexError{Index: i, Err: err}
 		}
 	}
 	d.skipWS()
@@ -1038,4 +1038,76 @@ func (d *decoder) infer(depth int) (*types.Value, error) {
 		}
 	}
 	return nil, d.syntax("invalid value")
+}
+
+// CountArray counts the elements of a JSON array without decoding them,
+// checking its syntax on the way.
+func CountArray(raw []byte) (int, error) {
+	d := decoder{data: raw}
+	d.skipWS()
+	if d.peek() != '[' {
+		return 0, d.syntax("expected an array")
+	}
+	return d.countArray()
+}
+
+// Member is one member of a JSON object, as ObjectMembers returns it.
+type Member struct {
+	Key string
+	// Value is the member's JSON text, a sub-slice of the input.
+	Value []byte
+}
+
+// ObjectMembers splits a JSON object into its members in input order,
+// duplicates included, without copying or decoding the values (each Value
+// aliases raw). It is how a push's df is split into columns: a map would
+// silently keep the last of two members with the same key.
+func ObjectMembers(raw []byte) ([]Member, error) {
+	d := decoder{data: raw}
+	d.skipWS()
+	if d.peek() != '{' {
+		got, err := d.describe()
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("expected an object, got %s", got)
+	}
+	d.pos++
+	var out []Member
+	d.skipWS()
+	if d.peek() == '}' {
+		d.pos++
+		return out, d.end()
+	}
+	for {
+		d.skipWS()
+		if d.peek() != '"' {
+			return nil, d.syntax("expected a string key in object")
+		}
+		key, err := d.readString()
+		if err != nil {
+			return nil, err
+		}
+		d.skipWS()
+		if d.peek() != ':' {
+			return nil, d.syntax("expected ':' after object key")
+		}
+		d.pos++
+		d.skipWS()
+		start := d.pos
+		if err := d.skipValue(1); err != nil {
+			return nil, err
+		}
+		out = append(out, Member{Key: key, Value: raw[start:d.pos:d.pos]})
+		d.skipWS()
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return out, d.end()
+		default:
+			return nil, d.syntax("expected ',' or '}' in object")
+		}
+	}
 }

@@ -19,7 +19,10 @@ import (
 //   - integers and unix timestamps (epoch seconds): JSON integers, never quoted
 //   - doubles and floats: numbers in Python's repr style (1.0, 0.5, 1e-05,
 //     1e+16); floats use their shortest 32-bit form (float32 0.7 is 0.7);
-//     NaN and infinities, which JSON cannot represent, render as null
+//     NaN and infinities, which JSON numbers cannot represent, render as
+//     the strings "NaN", "Infinity" and "-Infinity", as the protobuf JSON
+//     mapping writes them; FromJSON and DecodeColumn read those strings
+//     back, so a pushed NaN reads back as "NaN" (status PRESENT)
 //   - strings, UUIDs and decimals: JSON strings (not HTML-escaped, invalid
 //     UTF-8 replaced by U+FFFD); bytes: standard padded base64 strings
 //   - json_val: the embedded JSON text when it is valid JSON, else a string
@@ -167,8 +170,13 @@ func appendFraction(dst []byte, v, digits int) []byte {
 // fractional digit when the decimal exponent is in [-4, 16), else in
 // scientific notation with a signed, at least two-digit exponent.
 func appendFloat(dst []byte, f float64, bits int) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(dst, "null"...)
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Infinity"`...)
 	}
 	if f == 0 {
 		if math.Signbit(f) {
