@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/types"
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: parse dsn: %w", err)
+		return nil, fmt.Errorf("postgres: open: parse dsn: %w", redact.Error(err, dsn))
 	}
 	if cfg.DSN == "" || !strings.Contains(dsn, "pool_max_conns") {
 		pc.MaxConns = 10
@@ -88,7 +89,7 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, fmt.Errorf("postgres: open: %w", redact.Error(err, dsn))
 	}
 	schema := cfg.DBSchema
 	if schema == "" {
@@ -97,7 +98,7 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	s := &Store{pool: pool, schema: schema, readTimeout: seconds(cfg.ReadTimeout, DefaultReadTimeout)}
 	if err := s.ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+		return nil, fmt.Errorf("postgres: open %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, redact.Error(err, dsn))
 	}
 	return s, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/feastgo/feast/internal/redact"
 )
 
 // DefaultConnectionString is used when the config names no servers.
@@ -115,7 +117,7 @@ func ParseConnectionString(s string) (*ConnOptions, error) {
 		}
 	}
 	if len(o.Addrs) == 0 {
-		return nil, fmt.Errorf("connection string %q names no host:port", s)
+		return nil, fmt.Errorf("connection string %q names no host:port", redact.String(s))
 	}
 	return o, nil
 }
