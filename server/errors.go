@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/values"
 )
@@ -57,7 +58,9 @@ func classify(err error) (int, codes.Code) {
 	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),
 		errors.Is(err, errMalformed), errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, codes.InvalidArgument
-	case errors.Is(err, errNoSnapshot), errors.Is(err, feast.ErrNoOnlineStore):
+	case errors.Is(err, errNoSnapshot), errors.Is(err, feast.ErrNoOnlineStore), errors.Is(err, online.ErrUnavailable):
+		// An unreachable online store may carry a deadline of its own
+		// (read timeout): it is 503, not the 504 of the request's.
 		return http.StatusServiceUnavailable, codes.Unavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, codes.DeadlineExceeded
@@ -65,6 +68,29 @@ func classify(err error) (int, codes.Code) {
 		return 499, codes.Canceled
 	}
 	return http.StatusInternalServerError, codes.Internal
+}
+
+// retryAfterUnavailable is the Retry-After of an unreachable online store,
+// in seconds: about the time the store's dial and read timeouts take to
+// tell again.
+const retryAfterUnavailable = "1"
+
+// errorMessage is the message clients get for err: its text, prefixed with
+// "online store unavailable: " when the online store cannot be reached.
+func errorMessage(err error) string {
+	if errors.Is(err, online.ErrUnavailable) {
+		return online.ErrUnavailable.Error() + ": " + err.Error()
+	}
+	return err.Error()
+}
+
+// retryAfter is the Retry-After header value for err ("" for none):
+// failures of an unreachable online store pass, so clients may retry.
+func retryAfter(err error) string {
+	if errors.Is(err, online.ErrUnavailable) {
+		return retryAfterUnavailable
+	}
+	return ""
 }
 
 // requestError is a client error whose message stands alone; it matches

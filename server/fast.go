@@ -250,6 +250,9 @@ func (s *Server) fastError(rc *fasthttp.RequestCtx, err error, path string) {
 	if code == fasthttp.StatusUnauthorized {
 		rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="feast"`)
 	}
+	if ra := retryAfter(err); ra != "" {
+		rc.Response.Header.Set("Retry-After", ra)
+	}
 	rc.SetContentType("application/json")
 	rc.SetBody(body)
 }

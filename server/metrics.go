@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/registry"
 )
@@ -62,6 +64,7 @@ type metrics struct {
 	latency       *prometheus.HistogramVec
 	storeLatency  prometheus.Histogram
 	storeErrors   prometheus.Counter
+	onlineErrors  *prometheus.CounterVec
 	entities      prometheus.Histogram
 	features      prometheus.Histogram
 	refreshErrors prometheus.Counter
@@ -88,6 +91,10 @@ func newMetrics(reg prometheus.Registerer, snapshotAge func() float64, refreshFa
 			Name: "feast_online_store_read_errors_total",
 			Help: "Online store reads that failed.",
 		}),
+		onlineErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feast_online_store_errors_total",
+			Help: "Online store calls that failed, by operation (open, read, ping) and reason (unavailable: unreachable or not answering in time; error: anything else).",
+		}, []string{"operation", "reason"}),
 		entities: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "feast_request_entities",
 			Help:    "Entity rows per online features request.",
@@ -108,7 +115,7 @@ func newMetrics(reg prometheus.Registerer, snapshotAge func() float64, refreshFa
 		}),
 	}
 	cs := []prometheus.Collector{
-		m.requests, m.latency, m.storeLatency, m.storeErrors, m.entities, m.features, m.refreshErrors, m.panics,
+		m.requests, m.latency, m.storeLatency, m.storeErrors, m.onlineErrors, m.entities, m.features, m.refreshErrors, m.panics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "feast_registry_snapshot_age_seconds",
 			Help: "Age of the registry snapshot being served (-1 before the first load).",
@@ -170,6 +177,21 @@ func (t timedReader) Read(ctx context.Context, reqs []online.ReadRequest) ([]onl
 	t.m.storeLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		t.m.storeErrors.Inc()
+		t.m.onlineStoreError("read", err)
 	}
 	return res, err
+}
+
+// onlineStoreError counts a failed online store call of operation op in
+// feast_online_store_errors_total. A call the client cancelled is not the
+// store's failure and is not counted.
+func (m *metrics) onlineStoreError(op string, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, feast.ErrNoOnlineStore) {
+		return
+	}
+	reason := "error"
+	if errors.Is(err, online.ErrUnavailable) {
+		reason = "unavailable"
+	}
+	m.onlineErrors.WithLabelValues(op, reason).Inc()
 }

@@ -75,9 +75,9 @@ type Options struct {
 	// becomes the parent of the request's span.
 	TracerProvider trace.TracerProvider
 	// AuthTokens, when not empty, require "Authorization: Bearer <token>"
-	// with one of them on every endpoint except /health and /metrics (and
-	// the gRPC health service). Default: the configuration's auth.tokens
-	// when auth.type is token.
+	// with one of them on every endpoint except /health, /ready and
+	// /metrics (and the gRPC health service). Default: the configuration's
+	// auth.tokens when auth.type is token.
 	AuthTokens []string
 	// DisableAuth ignores the configuration's auth section.
 	DisableAuth bool
@@ -94,6 +94,7 @@ type Server struct {
 
 	readerMu sync.Mutex
 	reader   atomic.Pointer[timedReader]
+	opener   onlineOpener
 
 	handler http.Handler
 	online  *endpointMetrics
@@ -201,7 +202,7 @@ func (s *Server) onlineReader(ctx context.Context) (online.Reader, error) {
 	if r := s.reader.Load(); r != nil {
 		return *r, nil
 	}
-	st, err := s.fs.OnlineStore(ctx)
+	st, err := s.openOnlineStore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +219,7 @@ func (s *Server) Run(ctx context.Context) {
 	if _, err := s.refresh(ctx); err != nil {
 		s.log.Error("load registry", "err", err)
 	}
+	s.warnOnlineStore(ctx)
 	if s.opts.RegistryTTL <= 0 {
 		return
 	}
@@ -248,6 +250,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST /materialize-incremental", s.handleMaterializeIncremental, true)
 	healthM := s.metrics.endpoint("/health")
 	mux.Handle("GET /health", s.instrument(healthM, http.HandlerFunc(s.handleHealth)))
+	mux.Handle("GET /ready", s.instrument(s.metrics.endpoint("/ready"), http.HandlerFunc(s.handleReady)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
 	var h http.Handler = mux
 	h = s.recoverPanics(h)
@@ -321,6 +324,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="feast"`)
 	}
+	if ra := retryAfter(err); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
 	w.WriteHeader(code)
 	w.Write(body)
 }
@@ -336,7 +342,7 @@ func (s *Server) errorResponse(dst []byte, err error, path string) (int, []byte)
 	if code == 499 {
 		return code, dst
 	}
-	return code, appendError(dst, err.Error())
+	return code, appendError(dst, errorMessage(err))
 }
 
 // statusWriter records the status code written.

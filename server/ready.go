@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/online"
+)
+
+// readyTimeout bounds one readiness check. The stores' own dial and read
+// timeouts (1s by default) normally end it sooner; it stays under the Helm
+// chart's probe timeout (2s).
+const readyTimeout = 1500 * time.Millisecond
+
+// readyBody is the /ready response.
+type readyBody struct {
+	// Status is "ready" or "not ready".
+	Status      string            `json:"status"`
+	Registry    registryHealth    `json:"registry"`
+	OnlineStore onlineStoreHealth `json:"online_store"`
+}
+
+type onlineStoreHealth struct {
+	Type string `json:"type"`
+	// Status is "ok", "unavailable" (cannot be reached or does not answer
+	// in time), "error" (answers, but fails) or "none" (online_store:
+	// none).
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// handleReady serves GET /ready, the readiness check: 200 when a registry
+// snapshot is loaded and the online store answers a ping, else 503. The
+// body reports both. /health stays the cheap liveness check: a process
+// whose online store is down is not broken, and restarting it would not
+// help; it recovers by itself when the store is back.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	reg := s.fs.Registry()
+	body := readyBody{Status: "ready", Registry: registryHealth{Project: s.fs.Project()}}
+	code := http.StatusOK
+	if snap := reg.Cached(); snap != nil {
+		body.Registry.LoadedAt = snap.LoadedAt.UTC().Format(time.RFC3339Nano)
+		body.Registry.AgeSeconds = s.fs.Now().Sub(snap.LoadedAt).Seconds()
+	} else {
+		code = http.StatusServiceUnavailable
+	}
+	if err := reg.LastError(); err != nil {
+		body.Registry.LastRefreshError = err.Error()
+	}
+	body.OnlineStore = s.onlineStoreHealth(ctx)
+	if body.OnlineStore.Status != "ok" && body.OnlineStore.Status != "none" {
+		code = http.StatusServiceUnavailable
+	}
+	if code != http.StatusOK {
+		body.Status = "not ready"
+	}
+	data, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(data)
+}
+
+// onlineStoreHealth opens (when not yet open) and pings the online store.
+func (s *Server) onlineStoreHealth(ctx context.Context) onlineStoreHealth {
+	h := onlineStoreHealth{Type: s.fs.Config().OnlineStore.Type, Status: "ok"}
+	err := s.pingOnlineStore(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, feast.ErrNoOnlineStore):
+		h.Status = "none"
+	case errors.Is(err, online.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		h.Status, h.Error = "unavailable", err.Error()
+	default:
+		h.Status, h.Error = "error", err.Error()
+	}
+	return h
+}
+
+// openRetryInterval is how long a failed open of an unreachable online
+// store answers for itself before the next request tries again.
+const openRetryInterval = time.Second
+
+// onlineOpener remembers the last failed open of an unreachable online
+// store. Requests that arrive while the store cannot be opened would each
+// wait for their own open (a dial timeout, one after the other, since
+// opening is serialized); within openRetryInterval of a failure they get
+// that failure at once instead.
+type onlineOpener struct {
+	mu       sync.Mutex
+	err      error
+	failedAt time.Time
+}
+
+// openOnlineStore returns the online store, opening it on first use; see
+// onlineOpener. Open failures count in feast_online_store_errors_total.
+func (s *Server) openOnlineStore(ctx context.Context) (online.Store, error) {
+	o := &s.opener
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil && time.Since(o.failedAt) < openRetryInterval {
+		return nil, o.err
+	}
+	st, err := s.fs.OnlineStore(ctx)
+	if err != nil {
+		s.metrics.onlineStoreError("open", err)
+		if errors.Is(err, online.ErrUnavailable) {
+			o.err, o.failedAt = err, time.Now()
+		}
+		return nil, err
+	}
+	o.err = nil
+	return st, nil
+}
+
+// pingOnlineStore opens the online store when it is not open yet and pings
+// it, counting failures in feast_online_store_errors_total.
+func (s *Server) pingOnlineStore(ctx context.Context) error {
+	st, err := s.openOnlineStore(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.Ping(ctx); err != nil {
+		s.metrics.onlineStoreError("ping", err)
+		return err
+	}
+	return nil
+}
+
+// warnOnlineStore logs a warning when the online store cannot be reached
+// as the server starts. The server serves anyway: online requests answer
+// 503 and /ready reports not ready until the store is back, which needs
+// no restart.
+func (s *Server) warnOnlineStore(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	err := s.pingOnlineStore(ctx)
+	if err == nil || errors.Is(err, feast.ErrNoOnlineStore) || errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Warn("online store unreachable at start; serving, online requests answer 503 until it is back",
+		"online_store", s.fs.Config().OnlineStore.Type, "err", err)
+}
