@@ -6,7 +6,7 @@ TAGS ?= duckdb_arrow
 BIN := bin
 DEMO_DIR ?= /tmp/feast-demo
 
-.PHONY: all build demo test test-short lint proto bench clean
+.PHONY: all build demo test test-short lint fuzz proto bench clean
 
 all: build
 
@@ -24,6 +24,10 @@ test:
 
 test-short:
 	$(GO) test -tags $(TAGS) -short -count=1 ./...
+
+## fuzz: run every Go fuzz target for FUZZTIME each (CI: 10s); crashers land in testdata/fuzz/ as regression cases.
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),10s) TAGS=$(TAGS) ./scripts/fuzz.sh
 
 lint:
 	gofmt -l . | (! grep .)
