@@ -14,6 +14,7 @@ import (
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/definitions"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/core"
 	"github.com/feastgo/feast/registry"
@@ -97,7 +98,7 @@ func newConfigurationCmd(g *globals) *cobra.Command {
 			}
 			out := map[string]any{
 				"project": cfg.Project, "provider": cfg.Provider,
-				"registry":     map[string]any{"registry_type": cfg.Registry.RegistryType, "path": redact(cfg.Registry.Path), "cache_ttl_seconds": int(cfg.Registry.CacheTTL().Seconds())},
+				"registry":     map[string]any{"registry_type": cfg.Registry.RegistryType, "path": redact.String(cfg.Registry.Path), "cache_ttl_seconds": int(cfg.Registry.CacheTTL().Seconds())},
 				"online_store": onlineSummary(cfg), "offline_store": map[string]any{"type": cfg.OfflineStore.Type},
 				"batch_engine": map[string]any{"type": cfg.BatchEngine.Type}, "entity_key_serialization_version": cfg.EntityKeySerializationVersion,
 			}
@@ -114,31 +115,18 @@ func onlineSummary(cfg *config.RepoConfig) map[string]any {
 	case "sqlite":
 		return map[string]any{"type": "sqlite", "path": o.SQLite.Path}
 	case "redis":
-		return map[string]any{"type": "redis", "redis_type": o.Redis.RedisType, "connection_string": redact(o.Redis.ConnectionString), "key_ttl_seconds": o.Redis.KeyTTLSeconds}
+		return map[string]any{"type": "redis", "redis_type": o.Redis.RedisType, "connection_string": redact.String(o.Redis.ConnectionString), "key_ttl_seconds": o.Redis.KeyTTLSeconds}
 	case "postgres":
-		return map[string]any{"type": "postgres", "host": o.Postgres.Host, "port": o.Postgres.Port, "database": o.Postgres.Database, "db_schema": o.Postgres.DBSchema, "user": o.Postgres.User, "password": "***"}
+		m := map[string]any{"type": "postgres", "host": o.Postgres.Host, "port": o.Postgres.Port, "database": o.Postgres.Database, "db_schema": o.Postgres.DBSchema, "user": o.Postgres.User}
+		if o.Postgres.Password != "" {
+			m["password"] = redact.Mask
+		}
+		if o.Postgres.DSN != "" {
+			m["dsn"] = redact.String(o.Postgres.DSN)
+		}
+		return m
 	}
 	return map[string]any{"type": o.Type}
-}
-
-// redact hides passwords in connection strings and URLs.
-func redact(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		if strings.HasPrefix(p, "password=") {
-			parts[i] = "password=***"
-		}
-	}
-	s = strings.Join(parts, ",")
-	if i := strings.Index(s, "://"); i >= 0 {
-		if at := strings.Index(s[i+3:], "@"); at >= 0 {
-			cred := s[i+3 : i+3+at]
-			if u, _, ok := strings.Cut(cred, ":"); ok {
-				s = s[:i+3] + u + ":***" + s[i+3+at:]
-			}
-		}
-	}
-	return s
 }
 
 type objectCmd struct {
