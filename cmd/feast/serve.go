@@ -40,12 +40,15 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Start the feature server (HTTP, optionally gRPC)",
 		Long: `Serves online features over HTTP with the endpoints and JSON shapes of Feast's
 feature server (POST /get-online-features, /push, /write-to-online-store, /materialize,
-/materialize-incremental, GET /health) plus Prometheus metrics on GET /metrics. With
+/materialize-incremental, GET /health) plus GET /ready (readiness: the registry is
+loaded and the online store answers) and Prometheus metrics on GET /metrics. With
 --grpc-port the same process also serves the gRPC feast.serving.ServingService with
 gRPC health checking and reflection.
 
 The registry is refreshed in the background every --registry_ttl_sec seconds (default:
 the registry's cache_ttl_seconds); a failed refresh keeps serving the last snapshot.
+An online store that cannot be reached is logged at start and answered with 503
+(Retry-After) until it is back; the server recovers without a restart.
 SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 
   feast serve --host 0.0.0.0 --port 6566 --grpc-port 6567 --read-only`,

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -30,7 +32,10 @@ is greater than the view's ttl. Views with ttl 0 are never stale.
 
   feast status
   feast status -v driver_hourly_stats --exit-code   # exit 2 when a view is stale
-  feast status -o json                              # for scripts and monitoring`,
+  feast status -o json                              # for scripts and monitoring
+
+Exits with status 1 when the online store cannot be reached or read (after printing
+the report), and with --exit-code 2 when a view is stale.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
@@ -54,6 +59,11 @@ is greater than the view's ttl. Views with ttl 0 are never stale.
 			if err != nil {
 				return err
 			}
+			if !noOnline {
+				if err := checkOnlineStore(cmd.Context(), fs, sts); err != nil {
+					return err
+				}
+			}
 			if exitCode {
 				for _, st := range sts {
 					if st.Freshness == feast.Stale || st.Freshness == feast.NeverMaterialized {
@@ -70,6 +80,28 @@ is greater than the view's ttl. Views with ttl 0 are never stale.
 	f.BoolVar(&exitCode, "exit-code", false, "exit with status 2 when an online view is stale or was never materialized")
 	f.BoolVar(&noOnline, "skip-online-store", false, "do not connect to the online store (newest event time unknown)")
 	return cmd
+}
+
+// checkOnlineStore returns an error when the online store could not be
+// read for some view or does not answer a ping (the report may hold no
+// online view, or come from a store that cannot tell the newest event).
+func checkOnlineStore(ctx context.Context, fs *feast.FeatureStore, sts []feast.ViewStatus) error {
+	for _, st := range sts {
+		if st.NewestEventErr != nil {
+			return fmt.Errorf("online store: %w", st.NewestEventErr)
+		}
+	}
+	store, err := fs.OnlineStore(ctx)
+	if errors.Is(err, feast.ErrNoOnlineStore) {
+		return nil
+	}
+	if err == nil {
+		err = store.Ping(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("online store: %w", err)
+	}
+	return nil
 }
 
 func printStatus(out io.Writer, sts []feast.ViewStatus, now time.Time) {

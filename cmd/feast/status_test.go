@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/feastgo/feast/online"
 )
 
 // runStatus runs `feast status` (registered by the lead in the root command)
@@ -79,5 +85,47 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestStatusOnlineStoreUnreachable: the report is printed, with the error
+// per view, and the command fails (exit status 1) when the online store
+// cannot be reached; it used to exit 0.
+func TestStatusOnlineStoreUnreachable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo_repo")
+	mustRun(t, "init", dir)
+	mustRun(t, "-c", dir, "apply")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	path := filepath.Join(dir, "feature_store.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^online_store:\n(?:[ \t]+.*\n)*`)
+	if !re.Match(data) {
+		t.Fatalf("no online_store section in:\n%s", data)
+	}
+	data = re.ReplaceAll(data, []byte("online_store:\n  type: redis\n  connection_string: "+addr+"\n"))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, err := runStatus(t, dir)
+	if err == nil || !errors.Is(err, online.ErrUnavailable) || isExit(err, 0) {
+		t.Fatalf("status with the online store down: err %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "driver_hourly_stats") || !strings.Contains(out, "error: ") {
+		t.Fatalf("the report must still be printed, with the error:\n%s", out)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("status took %v", time.Since(start))
+	}
+	if out, err := runStatus(t, dir, "--skip-online-store"); err != nil {
+		t.Fatalf("--skip-online-store does not touch the store: %v\n%s", err, out)
 	}
 }
