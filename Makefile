@@ -19,6 +19,8 @@ demo: build
 
 ## test: every test, including the integration tests against the local PostgreSQL, MariaDB and Redis.
 test:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt: not formatted (run gofmt -w):" $$unformatted; exit 1; fi
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 25m ./...
 
