@@ -4,14 +4,24 @@
 package diff
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/feastgo/feast/definitions"
 	"github.com/feastgo/feast/model"
@@ -201,8 +211,19 @@ func clearProject(m protoreflect.Message) {
 }
 
 // Properties lists the fields that differ between two messages of the same
-// type, with readable old and new values. Lists of named messages (features,
-// projections) are compared element by element by name.
+// type, with readable old and new values. It handles every field kind:
+// scalars (bytes by content, floats with NaN equal to NaN, as proto.Equal
+// does), enums, nested messages (one property per changed leaf, path
+// "a.b"), oneofs (one property naming the member set on each side), maps
+// (one property per changed key, path "tags[team]") and lists. Lists of
+// named messages (features, projections) are compared element by element by
+// name ("features[trips]"), with a separate "order" property when only the
+// order changed; lists with unnamed or repeated names are compared by
+// position ("features[0]"). Unknown fields are not compared: definitions
+// cannot set them.
+//
+// Properties returns nothing exactly when the messages are equal as
+// proto.Equal sees them after discarding unknown fields.
 func Properties(oldM, newM proto.Message) []Property {
 	var out []Property
 	diffMessage("", oldM.ProtoReflect(), newM.ProtoReflect(), &out)
@@ -213,96 +234,216 @@ func diffMessage(prefix string, a, b protoreflect.Message, out *[]Property) {
 	fields := a.Descriptor().Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		path := prefix + string(fd.Name())
-		if fd.ContainingOneof() != nil && !fd.ContainingOneof().IsSynthetic() {
-			if a.Has(fd) != b.Has(fd) {
-				*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			fa, fb := a.WhichOneof(od), b.WhichOneof(od)
+			if !sameField(fa, fb) {
+				// Different members: one property for the oneof, at its
+				// first member.
+				if od.Fields().Get(0).Number() == fd.Number() {
+					*out = append(*out, Property{Path: prefix + string(od.Name()), Old: renderOneof(a, fa), New: renderOneof(b, fb)})
+				}
 				continue
 			}
 		}
 		if !a.Has(fd) && !b.Has(fd) {
 			continue
 		}
-		va, vb := a.Get(fd), b.Get(fd)
-		switch {
-		case fd.IsList() && fd.Kind() == protoreflect.MessageKind && hasNameField(fd.Message()):
+		diffField(prefix+string(fd.Name()), fd, a, b, out)
+	}
+}
+
+func sameField(a, b protoreflect.FieldDescriptor) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Number() == b.Number()
+}
+
+// diffField reports the differences of one field that is set in a or b.
+func diffField(path string, fd protoreflect.FieldDescriptor, a, b protoreflect.Message, out *[]Property) {
+	va, vb := a.Get(fd), b.Get(fd)
+	switch {
+	case fd.IsMap():
+		diffMap(path, fd, va.Map(), vb.Map(), out)
+	case fd.IsList() && isMessage(fd) && !isLeafMessage(fd.Message()):
+		if hasNameField(fd.Message()) {
 			diffNamedList(path, va.List(), vb.List(), out)
-		case fd.IsMap() || fd.IsList():
-			if !equalValue(fd, va, vb) {
-				*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
-			}
-		case fd.Kind() == protoreflect.MessageKind && !isLeafMessage(fd.Message()):
-			if a.Has(fd) && b.Has(fd) {
-				diffMessage(path+".", va.Message(), vb.Message(), out)
-			} else {
-				*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
-			}
-		default:
-			if !equalValue(fd, va, vb) {
-				*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
-			}
+		} else {
+			diffListByPosition(path, va.List(), vb.List(), out)
+		}
+	case fd.IsList():
+		if !equalValue(fd, va, vb) {
+			*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
+		}
+	case isMessage(fd) && !isLeafMessage(fd.Message()):
+		if a.Has(fd) && b.Has(fd) {
+			diffMessage(path+".", va.Message(), vb.Message(), out)
+		} else {
+			*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
+		}
+	default:
+		if fd.HasPresence() && a.Has(fd) != b.Has(fd) || !equalSingular(fd, va, vb) {
+			*out = append(*out, Property{Path: path, Old: render(a, fd), New: render(b, fd)})
 		}
 	}
+}
+
+// diffMap reports each added, removed and changed key, in key order.
+func diffMap(path string, fd protoreflect.FieldDescriptor, a, b protoreflect.Map, out *[]Property) {
+	vfd := fd.MapValue()
+	for _, k := range mapKeys(a, b) {
+		kp := fmt.Sprintf("%s[%s]", path, pathKey(k.String()))
+		va, okA := getMap(a, k)
+		vb, okB := getMap(b, k)
+		switch {
+		case !okA:
+			*out = append(*out, Property{Path: kp, Old: "(none)", New: renderScalar(vfd, vb)})
+		case !okB:
+			*out = append(*out, Property{Path: kp, Old: renderScalar(vfd, va), New: "(removed)"})
+		case isMessage(vfd) && !isLeafMessage(vfd.Message()):
+			diffMessage(kp+".", va.Message(), vb.Message(), out)
+		case !equalSingular(vfd, va, vb):
+			*out = append(*out, Property{Path: kp, Old: renderScalar(vfd, va), New: renderScalar(vfd, vb)})
+		}
+	}
+}
+
+func getMap(m protoreflect.Map, k protoreflect.MapKey) (protoreflect.Value, bool) {
+	if !m.Has(k) {
+		return protoreflect.Value{}, false
+	}
+	return m.Get(k), true
+}
+
+// mapKeys returns the keys of a and b, sorted.
+func mapKeys(maps ...protoreflect.Map) []protoreflect.MapKey {
+	seen := map[any]bool{}
+	var keys []protoreflect.MapKey
+	for _, m := range maps {
+		m.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+			if !seen[k.Interface()] {
+				seen[k.Interface()] = true
+				keys = append(keys, k)
+			}
+			return true
+		})
+	}
+	sort.Slice(keys, func(i, j int) bool { return lessKey(keys[i], keys[j]) })
+	return keys
+}
+
+func lessKey(a, b protoreflect.MapKey) bool {
+	switch x := a.Interface().(type) {
+	case string:
+		return x < b.String()
+	case bool:
+		return !x && b.Bool()
+	case int32, int64:
+		return a.Int() < b.Int()
+	case uint32, uint64:
+		return a.Uint() < b.Uint()
+	}
+	return a.String() < b.String()
+}
+
+// pathKey renders a map key or element name inside a path's brackets:
+// as is when plain, quoted when it holds spaces, brackets, quotes, dots or
+// control characters (or is empty).
+func pathKey(s string) string {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool {
+		return r <= ' ' || r == '[' || r == ']' || r == '"' || r == '.' || r == 0x7f || !unicode.IsPrint(r)
+	}) || !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func isMessage(fd protoreflect.FieldDescriptor) bool {
+	return fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
 }
 
 func hasNameField(md protoreflect.MessageDescriptor) bool {
+	return nameField(md) != nil
+}
+
+func nameField(md protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
 	for _, n := range []protoreflect.Name{"name", "feature_view_name"} {
-		if f := md.Fields().ByName(n); f != nil && f.Kind() == protoreflect.StringKind {
-			return true
+		if f := md.Fields().ByName(n); f != nil && f.Kind() == protoreflect.StringKind && f.Cardinality() != protoreflect.Repeated {
+			return f
 		}
 	}
-	return false
+	return nil
 }
 
 func nameOf(m protoreflect.Message) string {
-	for _, n := range []protoreflect.Name{"name", "feature_view_name"} {
-		if f := m.Descriptor().Fields().ByName(n); f != nil && f.Kind() == protoreflect.StringKind {
-			return m.Get(f).String()
-		}
+	if f := nameField(m.Descriptor()); f != nil {
+		return m.Get(f).String()
 	}
 	return ""
 }
 
-func diffNamedList(path string, a, b protoreflect.List, out *[]Property) {
-	am, bm := map[string]protoreflect.Message{}, map[string]protoreflect.Message{}
-	var aNames, bNames []string
-	for i := 0; i < a.Len(); i++ {
-		m := a.Get(i).Message()
-		am[nameOf(m)] = m
-		aNames = append(aNames, nameOf(m))
+// uniqueNames returns the element names of l and whether they identify
+// the elements: every name non-empty and used once.
+func uniqueNames(l protoreflect.List) ([]string, map[string]protoreflect.Message, bool) {
+	names := make([]string, l.Len())
+	byName := make(map[string]protoreflect.Message, l.Len())
+	ok := true
+	for i := range names {
+		m := l.Get(i).Message()
+		names[i] = nameOf(m)
+		if _, dup := byName[names[i]]; dup || names[i] == "" {
+			ok = false
+		}
+		byName[names[i]] = m
 	}
-	for i := 0; i < b.Len(); i++ {
-		m := b.Get(i).Message()
-		bm[nameOf(m)] = m
-		bNames = append(bNames, nameOf(m))
+	return names, byName, ok
+}
+
+func diffNamedList(path string, a, b protoreflect.List, out *[]Property) {
+	aNames, am, okA := uniqueNames(a)
+	bNames, bm, okB := uniqueNames(b)
+	if !okA || !okB {
+		diffListByPosition(path, a, b, out)
+		return
 	}
 	for _, n := range bNames {
 		if _, ok := am[n]; !ok {
-			*out = append(*out, Property{Path: fmt.Sprintf("%s[%s]", path, n), Old: "(none)", New: renderMessage(bm[n])})
+			*out = append(*out, Property{Path: fmt.Sprintf("%s[%s]", path, pathKey(n)), Old: "(none)", New: renderMessage(bm[n])})
 		}
 	}
 	for _, n := range aNames {
 		bmsg, ok := bm[n]
 		if !ok {
-			*out = append(*out, Property{Path: fmt.Sprintf("%s[%s]", path, n), Old: renderMessage(am[n]), New: "(removed)"})
+			*out = append(*out, Property{Path: fmt.Sprintf("%s[%s]", path, pathKey(n)), Old: renderMessage(am[n]), New: "(removed)"})
 			continue
 		}
-		diffMessage(fmt.Sprintf("%s[%s].", path, n), am[n], bmsg, out)
+		diffMessage(fmt.Sprintf("%s[%s].", path, pathKey(n)), am[n], bmsg, out)
 	}
-	if len(*out) == 0 || true {
-		// Order changes matter for entity columns and feature order in outputs.
-		same := len(aNames) == len(bNames)
-		for i := 0; same && i < len(aNames); i++ {
-			same = aNames[i] == bNames[i]
+	// Order matters (entity columns, the feature order of outputs): when
+	// the same names appear in another order, say so.
+	if slices.Equal(aNames, bNames) || len(aNames) != len(bNames) {
+		return
+	}
+	for n := range am {
+		if _, ok := bm[n]; !ok {
+			return // additions and removals were reported above
 		}
-		setEqual := len(am) == len(bm)
-		for n := range am {
-			if _, ok := bm[n]; !ok {
-				setEqual = false
-			}
-		}
-		if !same && setEqual {
-			*out = append(*out, Property{Path: path + " order", Old: strings.Join(aNames, ", "), New: strings.Join(bNames, ", ")})
+	}
+	*out = append(*out, Property{Path: path + " order", Old: strings.Join(aNames, ", "), New: strings.Join(bNames, ", ")})
+}
+
+// diffListByPosition compares list elements pairwise, then reports the
+// elements only one side has.
+func diffListByPosition(path string, a, b protoreflect.List, out *[]Property) {
+	for i := 0; i < max(a.Len(), b.Len()); i++ {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case i >= a.Len():
+			*out = append(*out, Property{Path: ip, Old: "(none)", New: renderMessage(b.Get(i).Message())})
+		case i >= b.Len():
+			*out = append(*out, Property{Path: ip, Old: renderMessage(a.Get(i).Message()), New: "(removed)"})
+		default:
+			diffMessage(ip+".", a.Get(i).Message(), b.Get(i).Message(), out)
 		}
 	}
 }
@@ -316,6 +457,8 @@ func isLeafMessage(md protoreflect.MessageDescriptor) bool {
 	return false
 }
 
+// equalValue compares two values of field fd: lists element by element,
+// maps key by key.
 func equalValue(fd protoreflect.FieldDescriptor, a, b protoreflect.Value) bool {
 	switch {
 	case fd.IsList():
@@ -324,7 +467,7 @@ func equalValue(fd protoreflect.FieldDescriptor, a, b protoreflect.Value) bool {
 			return false
 		}
 		for i := 0; i < la.Len(); i++ {
-			if !equalScalar(fd, la.Get(i), lb.Get(i)) {
+			if !equalSingular(fd, la.Get(i), lb.Get(i)) {
 				return false
 			}
 		}
@@ -336,29 +479,59 @@ func equalValue(fd protoreflect.FieldDescriptor, a, b protoreflect.Value) bool {
 		}
 		eq := true
 		ma.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-			w := mb.Get(k)
-			if !mb.Has(k) || !equalScalar(fd.MapValue(), v, w) {
-				eq = false
-			}
+			eq = mb.Has(k) && equalSingular(fd.MapValue(), v, mb.Get(k))
 			return eq
 		})
 		return eq
 	}
-	return equalScalar(fd, a, b)
+	return equalSingular(fd, a, b)
 }
 
-func equalScalar(fd protoreflect.FieldDescriptor, a, b protoreflect.Value) bool {
-	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
-		return proto.Equal(a.Message().Interface(), b.Message().Interface())
+// equalSingular compares two single values of fd's kind (an element, for
+// lists; the value, for maps).
+func equalSingular(fd protoreflect.FieldDescriptor, a, b protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return equalMessage(a.Message(), b.Message())
+	case protoreflect.BoolKind:
+		return a.Bool() == b.Bool()
+	case protoreflect.EnumKind:
+		return a.Enum() == b.Enum()
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return a.Int() == b.Int()
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return a.Uint() == b.Uint()
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		x, y := a.Float(), b.Float()
+		return x == y || math.IsNaN(x) && math.IsNaN(y)
+	case protoreflect.StringKind:
+		return a.String() == b.String()
+	case protoreflect.BytesKind:
+		return bytes.Equal(a.Bytes(), b.Bytes())
 	}
-	return a.Interface() == b.Interface() || fmt.Sprint(a.Interface()) == fmt.Sprint(b.Interface())
+	panic(fmt.Sprintf("diff: field %s has unhandled kind %v", fd.FullName(), fd.Kind()))
+}
+
+// equalMessage compares the known fields of two messages of one type.
+// Fields without presence compare by value, so -0 equals an unset 0.
+func equalMessage(a, b protoreflect.Message) bool {
+	fields := a.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.HasPresence() && a.Has(fd) != b.Has(fd) {
+			return false
+		}
+		if (a.Has(fd) || b.Has(fd)) && !equalValue(fd, a.Get(fd), b.Get(fd)) {
+			return false
+		}
+	}
+	return true
 }
 
 func render(m protoreflect.Message, fd protoreflect.FieldDescriptor) string {
-	if !m.Has(fd) {
-		if fd.IsList() || fd.IsMap() || fd.Kind() == protoreflect.MessageKind {
-			return "(none)"
-		}
+	if !m.Has(fd) && (fd.IsList() || fd.IsMap() || fd.HasPresence()) {
+		return "(none)"
 	}
 	v := m.Get(fd)
 	switch {
@@ -370,15 +543,25 @@ func render(m protoreflect.Message, fd protoreflect.FieldDescriptor) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	case fd.IsMap():
 		var parts []string
-		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-			parts = append(parts, fmt.Sprintf("%s=%s", k.String(), renderScalar(fd.MapValue(), mv)))
-			return true
-		})
-		sort.Strings(parts)
+		for _, k := range mapKeys(v.Map()) {
+			parts = append(parts, fmt.Sprintf("%s=%s", pathKey(k.String()), renderScalar(fd.MapValue(), v.Map().Get(k))))
+		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return renderScalar(fd, v)
 }
+
+// renderOneof renders the member of a oneof that m sets, as "member: value".
+func renderOneof(m protoreflect.Message, fd protoreflect.FieldDescriptor) string {
+	if fd == nil {
+		return "(none)"
+	}
+	return string(fd.Name()) + ": " + render(m, fd)
+}
+
+// maxBinary is how many bytes of a binary value the plan shows in hex;
+// longer values are shown by size and digest.
+const maxBinary = 32
 
 func renderScalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
 	switch fd.Kind() {
@@ -393,30 +576,54 @@ func renderScalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) string 
 		}
 		return fmt.Sprint(v.Enum())
 	case protoreflect.StringKind:
-		return fmt.Sprintf("%q", v.String())
+		return strconv.Quote(v.String())
 	case protoreflect.BytesKind:
-		return fmt.Sprintf("%q", v.Bytes())
+		return renderBytes(v.Bytes())
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// renderBytes shows JSON (such as a PostgreSQL source's options) as is,
+// other text quoted, short binary values in hex and long ones by size and
+// SHA-256 prefix.
+func renderBytes(b []byte) string {
+	switch {
+	case len(b) > 0 && json.Valid(b) && !bytes.ContainsAny(b, "\n\r"):
+		return string(b)
+	case utf8.Valid(b):
+		return strconv.Quote(string(b))
+	case len(b) <= maxBinary:
+		return "0x" + hex.EncodeToString(b)
+	}
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("(%d bytes, sha256 %x)", len(b), sum[:6])
 }
 
 func renderMessage(m protoreflect.Message) string {
 	switch x := m.Interface().(type) {
 	case *durationpb.Duration:
-		return definitions.FormatDuration(x.AsDuration())
+		// Durations beyond time.Duration's ±292 years (or invalid) are
+		// shown as stored rather than saturated.
+		if x.CheckValid() == nil && proto.Equal(durationpb.New(x.AsDuration()), x) {
+			return definitions.FormatDuration(x.AsDuration())
+		}
+		return fmt.Sprintf("{seconds: %d, nanos: %d}", x.GetSeconds(), x.GetNanos())
+	case *timestamppb.Timestamp:
+		if x.CheckValid() == nil {
+			return x.AsTime().Format(time.RFC3339Nano)
+		}
+		return fmt.Sprintf("{seconds: %d, nanos: %d}", x.GetSeconds(), x.GetNanos())
 	case *core.FeatureSpecV2:
 		return fmt.Sprintf("%s %s", x.GetName(), model.DTypeName(x.GetValueType()))
 	}
 	if n := nameOf(m); n != "" {
 		return n
 	}
-	if t, ok := m.Interface().(interface{ AsTime() time.Time }); ok {
-		return t.AsTime().Format(time.RFC3339)
-	}
 	var parts []string
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		parts = append(parts, fmt.Sprintf("%s: %s", fd.Name(), render(m, fd)))
 		return true
 	})
+	sort.Strings(parts)
 	return "{" + strings.Join(parts, ", ") + "}"
 }

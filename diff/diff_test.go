@@ -1,11 +1,16 @@
 package diff
 
 import (
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/feastgo/feast/definitions"
 	"github.com/feastgo/feast/proto/feast/core"
+	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/registry"
 )
 
@@ -72,7 +77,7 @@ func TestPlanCreateUpdateDelete(t *testing.T) {
 		"\tttl: 1d -> 2d\n",
 		"\tfeatures[trips].value_type: Int64 -> Float64\n",
 		"\tfeatures[acc]: (none) -> acc Float32\n",
-		"\ttags: {team=\"a\"} -> {team=\"b\"}\n",
+		"\ttags[team]: \"a\" -> \"b\"\n",
 	} {
 		if !strings.Contains(got, frag) {
 			t.Errorf("update plan missing %q:\n%s", frag, got)
@@ -94,5 +99,86 @@ func TestPlanIgnoresOtherProjects(t *testing.T) {
 	p := Compute(r, "p", nil)
 	if p.HasChanges() {
 		t.Errorf("objects of another project must not be deleted:\n%s", renderPlan(p))
+	}
+}
+
+// TestPropertyPathsOfEveryFieldKind shows the property each kind of field
+// produces: bytes, oneofs, maps (of strings and of messages), nested and
+// repeated messages, enums, floats and lists.
+func TestPropertyPathsOfEveryFieldKind(t *testing.T) {
+	const defs = `
+entities:
+  - {name: driver, join_keys: [driver_id], value_type: INT64}
+data_sources:
+  - {name: pg, type: postgres, table: trips, timestamp_field: ts, field_mapping: {drv: driver_id}}
+  - {name: files, type: file, path: a.parquet, timestamp_field: ts}
+  - {name: req, type: request, schema: [{name: val, dtype: Int64}]}
+feature_views:
+  - name: stats
+    entities: [driver]
+    ttl: 1d
+    source: pg
+    schema:
+      - {name: a, dtype: Int64}
+      - {name: b, dtype: Int64}
+on_demand_feature_views:
+  - name: plus
+    sources: [stats, req]
+    schema:
+      - {name: c, dtype: Int64, expression: "a + val"}
+`
+	r := &core.Registry{}
+	apply(r, Desired(load(t, defs), "p"))
+	changed := strings.NewReplacer(
+		"table: trips", "table: rides", // bytes (JSON options)
+		"{drv: driver_id}", "{drv: driver, \"two words\": x}", // map keys
+		"type: file, path: a.parquet", "type: postgres, query: SELECT 1", // oneof member
+		"      - {name: a, dtype: Int64}\n      - {name: b, dtype: Int64}", "      - {name: b, dtype: Int64}\n      - {name: a, dtype: Int64}", // order
+		"ttl: 1d", "ttl: 2d",
+	).Replace(defs)
+	got := renderPlan(Compute(r, "p", Desired(load(t, changed), "p")))
+	for _, frag := range []string{
+		"\tcustom_options.configuration: {\"name\":\"pg\",\"query\":\"\",\"table\":\"trips\"} -> {\"name\":\"pg\",\"query\":\"\",\"table\":\"rides\"}\n",
+		"\tfield_mapping[drv]: \"driver_id\" -> \"driver\"\n",
+		"\tfield_mapping[\"two words\"]: (none) -> \"x\"\n",
+		"\ttype: BATCH_FILE -> CUSTOM_SOURCE\n",
+		"\toptions: file_options: {file_format: {parquet_format: {}}, uri: \"a.parquet\"} -> custom_options: {configuration: {\"name\":\"files\",\"query\":\"SELECT 1\",\"table\":\"\"}}\n",
+		"\tfeatures order: a, b -> b, a\n",
+		"\tttl: 1d -> 2d\n",
+		"\tbatch_source.custom_options.configuration: {", // nested message
+		"\tsources[stats].feature_view_projection.feature_columns order: a, b -> b, a\n", // map of messages
+	} {
+		if !strings.Contains(got, frag) {
+			t.Errorf("plan missing %q:\n%s", frag, got)
+		}
+	}
+}
+
+func TestPropertiesOfScalars(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name     string
+		old, new proto.Message
+		want     []Property
+	}{
+		{"NaN equals NaN", &core.LoggingConfig{SampleRate: nan}, &core.LoggingConfig{SampleRate: nan}, nil},
+		{"-0 equals 0", &core.LoggingConfig{SampleRate: float32(math.Copysign(0, -1))}, &core.LoggingConfig{}, nil},
+		{"float", &core.LoggingConfig{SampleRate: 0.5}, &core.LoggingConfig{SampleRate: nan}, []Property{{"sample_rate", "0.5", "NaN"}}},
+		{"equal bytes", &core.DataSource_CustomSourceOptions{Configuration: []byte("{}")}, &core.DataSource_CustomSourceOptions{Configuration: []byte("{}")}, nil},
+		{"text bytes", &core.DataSource_CustomSourceOptions{Configuration: []byte("a")}, &core.DataSource_CustomSourceOptions{Configuration: []byte("a\"b")}, []Property{{"configuration", `"a"`, `"a\"b"`}}},
+		{"binary bytes", &core.DataSource_CustomSourceOptions{}, &core.DataSource_CustomSourceOptions{Configuration: []byte{0xff, 0}}, []Property{{"configuration", `""`, "0xff00"}}},
+		{"long binary bytes", &core.DataSource_CustomSourceOptions{Configuration: []byte{0xff}}, &core.DataSource_CustomSourceOptions{Configuration: append([]byte{0xff}, make([]byte, 40)...)},
+			[]Property{{"configuration", "0xff", "(41 bytes, sha256 765e64a1136e)"}}},
+		{"repeated strings", &core.FeatureViewSpec{Entities: []string{"a"}}, &core.FeatureViewSpec{Entities: []string{"a", "b"}}, []Property{{"entities", `["a"]`, `["a", "b"]`}}},
+		{"repeated names by position", &core.FeatureViewSpec{Features: []*core.FeatureSpecV2{{Name: "a"}, {Name: "a"}}},
+			&core.FeatureViewSpec{Features: []*core.FeatureSpecV2{{Name: "a"}, {Name: "a", ValueType: types.ValueType_INT64}}},
+			[]Property{{"features[1].value_type", "INVALID", "Int64"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Properties(tc.old, tc.new)
+			if len(got) != len(tc.want) || len(got) > 0 && !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

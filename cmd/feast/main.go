@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,16 +13,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cmd := newRootCmd(os.Stdout, os.Stderr)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		var ec *exitCodeError
-		if errors.As(err, &ec) {
-			os.Exit(ec.code)
-		}
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	code := execute(ctx, newRootCmd(os.Stdout, os.Stderr), os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // exitCodeError ends the command with a specific exit code and no message.
