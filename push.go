@@ -1320,6 +1320,11 @@ func buildRows(fv *model.FeatureView, feats [][]*types.Value, cols map[string][]
 	keyBuf := make([]*types.Value, len(keys))
 	var arena []byte
 	for r := 0; r < n; r++ {
+		if r == 1 {
+			// Size the arena from the first key: keys of one view are
+			// usually of one length, so it rarely grows again.
+			arena = append(make([]byte, 0, len(arena)*n+len(arena)/2+64), arena...)
+		}
 		for k := range keyBuf {
 			keyBuf[k] = keyCols[k][r]
 		}

@@ -59,12 +59,10 @@ func decodeJSONBody(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest(nil, "empty body: send a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
+	// Unmarshal rather than a Decoder, which would buffer a second copy of
+	// the body; it rejects data after the object too.
+	if err := json.Unmarshal(data, v); err != nil {
 		return badRequest(err, "malformed request body: "+err.Error())
-	}
-	if dec.More() {
-		return badRequest(nil, "malformed request body: data after the JSON object")
 	}
 	return nil
 }
