@@ -209,10 +209,16 @@ func checkCommon(t *testing.T, r *rendered) {
 	if i := slices.Index(srv.Args, "--port"); i < 0 || srv.Args[i+1] != "6566" {
 		t.Errorf("--port does not match the container port: %v", srv.Args)
 	}
-	// Probes target /health on the HTTP port, by name or number.
+	// Probes target the HTTP port, by name or number: liveness /health
+	// (the process serves), readiness /ready (the online store answers
+	// too), within a timeout above the server's readiness check (1.5s).
 	for name, p := range map[string]*corev1.Probe{"liveness": srv.LivenessProbe, "readiness": srv.ReadinessProbe} {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/health" {
-			t.Fatalf("%s probe: %+v", name, p)
+		want := map[string]string{"liveness": "/health", "readiness": "/ready"}[name]
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != want {
+			t.Fatalf("%s probe: %+v, want path %s", name, p, want)
+		}
+		if p.TimeoutSeconds < 2 {
+			t.Errorf("%s probe timeout %ds is below the server's check", name, p.TimeoutSeconds)
 		}
 		if pp := p.HTTPGet.Port; pp.String() != "http" && pp.IntValue() != int(httpPort.ContainerPort) {
 			t.Errorf("%s probe port %s is not the http port", name, pp.String())

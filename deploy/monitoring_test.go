@@ -15,12 +15,13 @@ import (
 )
 
 // serverMetrics are the metric families `feast serve` exports, as listed in
-// docs/production.md; alerts and dashboards may use only these (histograms
+// docs/operations.md; alerts and dashboards may use only these (histograms
 // through their _bucket, _sum and _count series).
 var serverMetrics = []string{
 	"feast_http_requests_total",
 	"feast_http_request_duration_seconds",
 	"feast_online_store_read_duration_seconds",
+	"feast_online_store_errors_total",
 	"feast_registry_snapshot_age_seconds",
 	"feast_registry_refresh_errors_total",
 	"feast_feature_freshness_seconds",
@@ -79,11 +80,13 @@ func TestAlertRules(t *testing.T) {
 			}
 		}
 	}
-	// The three alerts the issue asks for: stale features, error rate, latency.
+	// The alerts the issues ask for: stale features, error rate, latency,
+	// an unreachable online store.
 	for name, metric := range map[string]string{
-		"FeastFeatureViewStale": "feast_feature_freshness_seconds",
-		"FeastHighErrorRate":    "feast_http_requests_total",
-		"FeastHighLatencyP99":   "feast_http_request_duration_seconds_bucket",
+		"FeastFeatureViewStale":       "feast_feature_freshness_seconds",
+		"FeastHighErrorRate":          "feast_http_requests_total",
+		"FeastHighLatencyP99":         "feast_http_request_duration_seconds_bucket",
+		"FeastOnlineStoreUnavailable": "feast_online_store_errors_total",
 	} {
 		if expr, ok := alerts[name]; !ok || !slices.Contains(metricNames(t, p, expr), metric) {
 			t.Errorf("alert %s on %s: %q", name, metric, expr)
