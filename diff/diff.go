@@ -182,6 +182,9 @@ func spec(m proto.Message) proto.Message {
 	default:
 		return m
 	}
+	if !s.ProtoReflect().IsValid() {
+		s = s.ProtoReflect().New().Interface() // a stored object without a spec
+	}
 	clearProject(s.ProtoReflect())
 	return s
 }

@@ -182,3 +182,11 @@ func TestPropertiesOfScalars(t *testing.T) {
 		})
 	}
 }
+
+func TestComputeObjectsWithoutSpec(t *testing.T) {
+	r := &core.Registry{Entities: []*core.Entity{{}}, FeatureViews: []*core.FeatureView{{}}, FeatureServices: []*core.FeatureService{{}}}
+	p := Compute(r, "", []registry.Object{{Kind: registry.KindEntity, Msg: &core.Entity{Spec: &core.EntitySpecV2{}}}, {Kind: registry.KindFeatureView, Msg: &core.FeatureView{}}})
+	if got, want := renderPlan(p), "Deleted feature service \n"; got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+}

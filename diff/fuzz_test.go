@@ -108,6 +108,11 @@ func checkPair(t *testing.T, kind registry.Kind, x, y proto.Message) {
 	if kind == "" {
 		return
 	}
+	// Through Compute as stored (possibly without a spec, project or
+	// name): no panic.
+	stored := &core.Registry{}
+	registry.Put(stored, registry.Object{Kind: kind, Msg: x})
+	Compute(stored, "", []registry.Object{{Kind: kind, Msg: y}})
 	// Through Compute: x in the registry, y desired, under one name.
 	cur, want := named(x), named(y)
 	r := &core.Registry{}
