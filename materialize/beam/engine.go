@@ -140,28 +140,29 @@ func (e *Engine) run(ctx context.Context, t materialize.Task) (materialize.Stats
 	return stats, nil
 }
 
-// statsFrom sums the feast counters over all steps, preferring committed
-// values (attempted ones count retried bundles twice).
+// statsFrom reads the counters of the report step, which sets each once per
+// pipeline with the pipeline's totals. Committed values hold exactly that
+// one total. A runner without committed metrics gives attempted values,
+// which hold one total per attempt of the report step: they are divided by
+// the number of attempts.
 func statsFrom(m metrics.Results) materialize.Stats {
-	var st materialize.Stats
+	committed, attempted := map[string]int64{}, map[string]int64{}
 	for _, c := range m.AllMetrics().Counters() {
 		if c.Namespace() != metricNamespace {
 			continue
 		}
-		v := c.Committed
-		if v == 0 {
-			v = c.Attempted
-		}
-		switch c.Name() {
-		case metricRead:
-			st.RowsRead += v
-		case metricWritten:
-			st.RowsWritten += v
-		case metricSkipped:
-			st.RowsSkipped += v
-		}
+		committed[c.Name()] += c.Committed
+		attempted[c.Name()] += c.Attempted
 	}
-	return st
+	v := committed
+	if v[metricReports] == 0 {
+		v = attempted
+	}
+	n := v[metricReports]
+	if n == 0 {
+		return materialize.Stats{}
+	}
+	return materialize.Stats{RowsRead: v[metricRead] / n, RowsWritten: v[metricWritten] / n, RowsSkipped: v[metricSkipped] / n}
 }
 
 // execMu serializes pipeline submission in the process: Beam reads its

@@ -19,28 +19,55 @@ import (
 	"github.com/feastgo/feast/online/sqlite"
 )
 
-// Metric names, in the "feast" namespace.
+// Metric names, in the "feast" namespace. Only the report step sets them,
+// once per pipeline: see RowCounts.
 const (
 	metricNamespace = "feast"
 	metricRead      = "rows_read"
 	metricWritten   = "rows_written"
 	metricSkipped   = "rows_skipped"
+	// metricReports counts how many times the report step ran: 1 when the
+	// runner reports committed metrics, the number of attempts otherwise.
+	metricReports = "reports"
 )
+
+// RowCounts is what a read split or a write batch did. The counts travel
+// through the pipeline as data, are summed, and the sum is set on the Beam
+// counters by one element in one bundle (the report step). Counters set
+// from many bundles are not reliable: Beam's prism runner drops the counter
+// values of a bundle that finishes while another bundle's values for the
+// same, still unresolved counter are pending (a stalled bundle split on a
+// loaded machine finishes together with its residual), and other runners
+// count retried bundles in their attempted values. Data is exactly-once.
+// It is exported for Beam's coder.
+type RowCounts struct {
+	Read, Written, Skipped int64
+}
+
+// addCounts sums two RowCounts (the combine of the report step).
+func addCounts(a, b RowCounts) RowCounts {
+	return RowCounts{Read: a.Read + b.Read, Written: a.Written + b.Written, Skipped: a.Skipped + b.Skipped}
+}
 
 // Beam's Go SDK finds DoFns and element types on the workers by name, so
 // they must be registered when the package loads; this is the one place
 // the package has init side effects, and they only register types.
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Split)(nil)).Elem())
-	register.DoFn3x1[context.Context, Split, func([]byte, []byte), error](&readFn{})
+	beam.RegisterType(reflect.TypeOf((*RowCounts)(nil)).Elem())
+	register.DoFn4x1[context.Context, Split, func([]byte, []byte), func(RowCounts), error](&readFn{})
 	register.Emitter2[[]byte, []byte]()
+	register.Emitter1[RowCounts]()
 	register.Function2x1[[]byte, []byte, []byte](Latest)
-	register.DoFn3x1[context.Context, []byte, []byte, error](&writeFn{})
+	register.DoFn4x1[context.Context, []byte, []byte, func(RowCounts), error](&writeFn{})
+	register.Function2x1[RowCounts, RowCounts, RowCounts](addCounts)
+	register.DoFn2x0[context.Context, RowCounts](&reportFn{})
 }
 
 // buildPipeline constructs: splits -> reshuffle -> read (KV<entity key,
-// row>) -> latest per key -> write. Everything a worker needs travels in
-// the DoFns' exported fields as JSON.
+// row>) -> latest per key -> write, and the RowCounts of read and write ->
+// sum -> report. Everything a worker needs travels in the DoFns' exported
+// fields as JSON.
 func buildPipeline(p task, splits []Split) (*beam.Pipeline, error) {
 	viewJSON, err := json.Marshal(p.view)
 	if err != nil {
@@ -61,14 +88,17 @@ func buildPipeline(p task, splits []Split) (*beam.Pipeline, error) {
 	}
 	col := beam.Create(s.Scope("splits"), elems...)
 	col = beam.Reshuffle(s.Scope("distribute"), col)
-	rows := beam.ParDo(s.Scope("read"), &readFn{
+	rows, readCounts := beam.ParDo2(s.Scope("read"), &readFn{
 		View: string(viewJSON), Start: p.start, End: p.end, RepoPath: p.repoPath,
 		Offline: string(offlineJSON), BatchRows: p.readBatchRows,
 	}, col)
 	latest := beam.CombinePerKey(s.Scope("latest"), Latest, rows)
-	beam.ParDo0(s.Scope("write"), &writeFn{
+	writeCounts := beam.ParDo(s.Scope("write"), &writeFn{
 		Project: p.project, View: string(viewJSON), Online: string(onlineJSON), RepoPath: p.repoPath, BatchSize: p.writeBatchSize,
 	}, latest)
+	counts := beam.Flatten(s.Scope("counts"), readCounts, writeCounts)
+	total := beam.Combine(s.Scope("total"), addCounts, counts)
+	beam.ParDo0(s.Scope("report"), &reportFn{}, total)
 	return pipe, nil
 }
 
@@ -96,7 +126,6 @@ type readFn struct {
 	fv      *model.FeatureView
 	offline config.OfflineStoreConfig
 	pg      *offlinepg.Store
-	read    beam.Counter
 }
 
 func (f *readFn) Setup(ctx context.Context) error {
@@ -107,11 +136,10 @@ func (f *readFn) Setup(ctx context.Context) error {
 	if err := json.Unmarshal([]byte(f.Offline), &f.offline); err != nil {
 		return fmt.Errorf("decode offline store config: %w", err)
 	}
-	f.read = beam.NewCounter(metricNamespace, metricRead)
 	return nil
 }
 
-func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte, []byte)) error {
+func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte, []byte), counts func(RowCounts)) error {
 	var (
 		n   int64
 		err error
@@ -129,10 +157,10 @@ func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte,
 	default:
 		err = fmt.Errorf("unknown split kind %q", sp.Kind)
 	}
-	f.read.Inc(ctx, n)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.fv.Name, err)
 	}
+	counts(RowCounts{Read: n})
 	return nil
 }
 
@@ -145,7 +173,8 @@ func (f *readFn) Teardown(ctx context.Context) error {
 }
 
 // writeFn writes the latest row of each entity to the online store in
-// batches, through the same online.Writer the in-process engine uses.
+// batches, through the same online.Writer the in-process engine uses, and
+// emits the RowCounts of each batch.
 type writeFn struct {
 	Project   string
 	View      string
@@ -158,8 +187,6 @@ type writeFn struct {
 	store    online.Writer
 	release  func()
 	rows     []online.Row
-	written  beam.Counter
-	skipped  beam.Counter
 }
 
 func (f *writeFn) Setup(ctx context.Context) error {
@@ -179,26 +206,26 @@ func (f *writeFn) Setup(ctx context.Context) error {
 		return err
 	}
 	f.store, f.release = store, release
-	f.written = beam.NewCounter(metricNamespace, metricWritten)
-	f.skipped = beam.NewCounter(metricNamespace, metricSkipped)
 	return nil
 }
 
-func (f *writeFn) ProcessElement(ctx context.Context, key, row []byte) error {
+func (f *writeFn) ProcessElement(ctx context.Context, key, row []byte, counts func(RowCounts)) error {
 	ets, cts, vals, err := decodeRow(row, len(f.features))
 	if err != nil {
 		return err
 	}
 	f.rows = append(f.rows, online.Row{EntityKey: key, Values: vals, EventTS: ets, CreatedTS: cts})
 	if len(f.rows) >= f.BatchSize {
-		return f.flush(ctx)
+		return f.flush(ctx, counts)
 	}
 	return nil
 }
 
-func (f *writeFn) FinishBundle(ctx context.Context) error { return f.flush(ctx) }
+func (f *writeFn) FinishBundle(ctx context.Context, counts func(RowCounts)) error {
+	return f.flush(ctx, counts)
+}
 
-func (f *writeFn) flush(ctx context.Context) error {
+func (f *writeFn) flush(ctx context.Context, counts func(RowCounts)) error {
 	if len(f.rows) == 0 {
 		return nil
 	}
@@ -207,8 +234,7 @@ func (f *writeFn) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write online store %s: %w", f.fv.Name, err)
 	}
-	f.written.Inc(ctx, int64(st.Written))
-	f.skipped.Inc(ctx, int64(st.Skipped))
+	counts(RowCounts{Written: int64(st.Written), Skipped: int64(st.Skipped)})
 	return nil
 }
 
@@ -220,6 +246,25 @@ func (f *writeFn) Teardown(ctx context.Context) error {
 	return nil
 }
 
+// reportFn sets the feast counters from the pipeline's one total.
+type reportFn struct {
+	read, written, skipped, reports beam.Counter
+}
+
+func (f *reportFn) Setup() {
+	f.read = beam.NewCounter(metricNamespace, metricRead)
+	f.written = beam.NewCounter(metricNamespace, metricWritten)
+	f.skipped = beam.NewCounter(metricNamespace, metricSkipped)
+	f.reports = beam.NewCounter(metricNamespace, metricReports)
+}
+
+func (f *reportFn) ProcessElement(ctx context.Context, c RowCounts) {
+	f.read.Inc(ctx, c.Read)
+	f.written.Inc(ctx, c.Written)
+	f.skipped.Inc(ctx, c.Skipped)
+	f.reports.Inc(ctx, 1)
+}
+
 // storeCache shares online stores between the DoFn instances of one worker
 // process, keyed by their configuration: a worker runs many bundles on
 // several goroutines, and one connection pool (or one SQLite handle, whose
@@ -227,6 +272,11 @@ func (f *writeFn) Teardown(ctx context.Context) error {
 // process-wide owner, hence the package variable; entries are closed when
 // the last instance is torn down.
 type storeCache struct {
+	// open opens a store missing from the cache: OpenOnline, or in tests
+	// a store with injected faults (LOOPBACK workers run in the test's
+	// process).
+	open func(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Store, error)
+
 	mu sync.Mutex
 	m  map[string]*sharedStore
 }
@@ -236,7 +286,7 @@ type sharedStore struct {
 	refs  int
 }
 
-var workerStores = &storeCache{m: map[string]*sharedStore{}}
+var workerStores = &storeCache{open: OpenOnline, m: map[string]*sharedStore{}}
 
 func (c *storeCache) acquire(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Writer, func(), error) {
 	k, err := json.Marshal(struct {
@@ -251,7 +301,7 @@ func (c *storeCache) acquire(ctx context.Context, cfg config.OnlineStoreConfig, 
 	defer c.mu.Unlock()
 	sh, ok := c.m[key]
 	if !ok {
-		s, err := OpenOnline(ctx, cfg, repoPath)
+		s, err := c.open(ctx, cfg, repoPath)
 		if err != nil {
 			return nil, nil, err
 		}
