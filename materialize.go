@@ -147,7 +147,10 @@ func (fs *FeatureStore) materializeView(ctx context.Context, locker materialize.
 	}
 	r.Stats, err = engine.Materialize(ctx, task, progress)
 	if err == nil {
-		err = fs.registry.ApplyMaterialization(ctx, fv.Name, r.Start, r.End)
+		// Every row is written: record the interval even when the run's
+		// deadline (a server's request timeout) or cancellation comes now,
+		// or the written data would be left unrecorded for nothing.
+		err = fs.registry.ApplyMaterialization(context.WithoutCancel(ctx), fv.Name, r.Start, r.End)
 	}
 	if err != nil {
 		return &materialize.TaskError{View: fv.Name, Err: err}
