@@ -278,13 +278,20 @@ func (e *Engine) startPrism(ctx context.Context) (string, error) {
 // exercise the same submission path as a Flink or Spark job server. The
 // server listens on all interfaces (prism's choice) until the process exits.
 func StartJobServer(ctx context.Context, port int) (string, error) {
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, jobServerStartTimeout)
 	defer cancel()
 	if _, err := prism.CreateJobServer(dctx, prism.Options{Port: port}); err != nil {
+		if ctx.Err() == nil && dctx.Err() != nil {
+			err = fmt.Errorf("the in-process job server did not answer within %s (the machine is overloaded; retry when it is not, or use runner universal with a job server of its own): %w", jobServerStartTimeout, err)
+		}
 		return "", fmt.Errorf("start prism job server on port %d: %w", port, err)
 	}
 	return "localhost:" + strconv.Itoa(port), nil
 }
+
+// jobServerStartTimeout bounds the wait for the in-process prism job server
+// to listen: it only waits for a goroutine of this process.
+const jobServerStartTimeout = 30 * time.Second
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
