@@ -80,6 +80,11 @@ func expectUnavailable(t *testing.T, call func(method, path, body string) answer
 		t.Fatalf("online request during the outage took %v; want a fast 503", a.took)
 	}
 	t.Logf("outage answer after %v: %s", a.took, a.body)
+	// Writes fail the same way: 503 with Retry-After, not a 500.
+	w := call("POST", "/write-to-online-store", `{"feature_view_name":"driver_stats","df":{"driver_id":[1003],"event_timestamp":["2024-05-01T11:45:00Z"],"conv_rate":[0.125],"acc_rate":[0.5],"trips":[3],"name":["c"]}}`)
+	if w.code != http.StatusServiceUnavailable || w.retryAfter != "1" || !strings.Contains(w.body, "online store unavailable: ") {
+		t.Fatalf("write during the outage: %d Retry-After %q %s", w.code, w.retryAfter, w.body)
+	}
 	r := call("GET", "/ready", "")
 	var ready readyBody
 	if err := json.Unmarshal([]byte(r.body), &ready); err != nil {

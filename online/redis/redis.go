@@ -319,7 +319,7 @@ func TimestampField(view string) string { return "_ts:" + view }
 func (s *Store) Write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
 	st, err := s.write(ctx, b)
 	if err != nil {
-		return online.WriteStats{}, fmt.Errorf("redis: write %s: %w", b.View.Name, err)
+		return online.WriteStats{}, fmt.Errorf("redis: write %s: %w", b.View.Name, markUnavailable(ctx, err))
 	}
 	return st, nil
 }

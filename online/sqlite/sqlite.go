@@ -249,7 +249,7 @@ func (s *Store) Write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 		st, err = s.write(ctx, b)
 	}
 	if err != nil {
-		return online.WriteStats{}, fmt.Errorf("sqlite: write %s: %w", b.View.Name, err)
+		return online.WriteStats{}, fmt.Errorf("sqlite: write %s: %w", b.View.Name, markUnavailable(ctx, err))
 	}
 	return st, nil
 }
