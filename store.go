@@ -9,19 +9,18 @@ package feast
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/definitions"
+	"github.com/feastgo/feast/internal/onlinestore"
+	"github.com/feastgo/feast/internal/registrystore"
 	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/registry"
-	"github.com/feastgo/feast/registry/sqlstore"
 )
 
 // Version is the feature store version reported by `feast version` and the
@@ -98,24 +97,7 @@ func Open(ctx context.Context, opts Options) (*FeatureStore, error) {
 
 // OpenRegistryStore opens the registry backend named by the configuration.
 func OpenRegistryStore(ctx context.Context, cfg *config.RepoConfig) (registry.Store, error) {
-	switch cfg.Registry.RegistryType {
-	case "sql":
-		u := cfg.Registry.Path
-		if rest, ok := strings.CutPrefix(u, "sqlite:///"); ok && !strings.HasPrefix(rest, "/") {
-			u = "sqlite:///" + cfg.ResolvePath(rest)
-		}
-		s, err := sqlstore.OpenWithOptions(ctx, u, sqlstore.Options{SchemaMode: cfg.Registry.SchemaMode})
-		if err != nil {
-			return nil, fmt.Errorf("open sql registry: %w", err)
-		}
-		return s, nil
-	default:
-		s, err := registry.OpenFile(ctx, cfg.ResolvePath(cfg.Registry.Path))
-		if err != nil {
-			return nil, fmt.Errorf("open file registry: %w", err)
-		}
-		return s, nil
-	}
+	return registrystore.Open(ctx, cfg.Registry, cfg.RepoPath)
 }
 
 // Config returns the parsed configuration.
@@ -151,7 +133,7 @@ func (fs *FeatureStore) OnlineStore(ctx context.Context) (online.Store, error) {
 	if fs.online != nil {
 		return fs.online, nil
 	}
-	s, err := openOnline(ctx, fs.cfg)
+	s, err := OpenOnlineStore(ctx, fs.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +142,7 @@ func (fs *FeatureStore) OnlineStore(ctx context.Context) (online.Store, error) {
 }
 
 // ErrNoOnlineStore is returned when online_store is none.
-var ErrNoOnlineStore = errors.New("no online store configured (online_store: none)")
+var ErrNoOnlineStore = onlinestore.ErrNone
 
 // Close closes every store that was opened.
 func (fs *FeatureStore) Close() error {

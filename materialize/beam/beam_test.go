@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
@@ -430,7 +431,7 @@ func TestPrismMatchesLocalRedis(t *testing.T) {
 	}
 	t.Cleanup(cleanup)
 
-	a, err := OpenOnline(ctx, cfg, "")
+	a, err := onlinestore.Open(ctx, cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/materialize"
 )
@@ -83,7 +84,7 @@ func TestEngineBenchmark(t *testing.T) {
 	var st materialize.Stats
 	switch step {
 	case "local":
-		s, err := OpenOnline(ctx, cfg, "")
+		s, err := onlinestore.Open(ctx, cfg, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/online"
 )
@@ -72,7 +73,7 @@ func withWorkerStore(t *testing.T, wrap func(online.Store) online.Store) {
 	workerStores.mu.Lock()
 	old := workerStores.open
 	workerStores.open = func(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Store, error) {
-		s, err := OpenOnline(ctx, cfg, repoPath)
+		s, err := onlinestore.Open(ctx, cfg, repoPath)
 		if err != nil {
 			return nil, err
 		}

@@ -11,12 +11,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/offlinestore"
+	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/model"
 	offlinepg "github.com/feastgo/feast/offline/postgres"
 	"github.com/feastgo/feast/online"
-	"github.com/feastgo/feast/online/postgres"
-	"github.com/feastgo/feast/online/redis"
-	"github.com/feastgo/feast/online/sqlite"
 )
 
 // Metric names, in the "feast" namespace. Only the report step sets them,
@@ -149,8 +148,8 @@ func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte,
 		n, err = readParquet(ctx, sp, newSourceConverter(f.fv, f.Start, f.End), f.BatchRows, emit)
 	case splitPostgres:
 		if f.pg == nil {
-			if f.pg, err = offlinepg.Open(ctx, f.offline.Postgres); err != nil {
-				return fmt.Errorf("open postgres offline store: %w", err)
+			if f.pg, err = openPostgres(ctx, f.offline, f.RepoPath); err != nil {
+				return err
 			}
 		}
 		n, err = readPostgres(ctx, f.pg, f.fv, sp, newPullConverter(f.fv, f.Start, f.End), emit)
@@ -162,6 +161,22 @@ func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte,
 	}
 	counts(RowCounts{Read: n})
 	return nil
+}
+
+// openPostgres opens the offline store of a PostgreSQL split through the
+// one offline store factory. planSplits makes PostgreSQL splits only when
+// offline_store is postgres.
+func openPostgres(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (*offlinepg.Store, error) {
+	s, err := offlinestore.Open(ctx, cfg, repoPath)
+	if err != nil {
+		return nil, err
+	}
+	pg, ok := s.(*offlinepg.Store)
+	if !ok {
+		s.Close()
+		return nil, fmt.Errorf("postgres split: offline_store is %s, not postgres", cfg.Type)
+	}
+	return pg, nil
 }
 
 func (f *readFn) Teardown(ctx context.Context) error {
@@ -272,7 +287,8 @@ func (f *reportFn) ProcessElement(ctx context.Context, c RowCounts) {
 // process-wide owner, hence the package variable; entries are closed when
 // the last instance is torn down.
 type storeCache struct {
-	// open opens a store missing from the cache: OpenOnline, or in tests
+	// open opens a store missing from the cache: onlinestore.Open, the
+	// factory the feast binary uses too, or in tests
 	// a store with injected faults (LOOPBACK workers run in the test's
 	// process).
 	open func(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Store, error)
@@ -286,7 +302,7 @@ type sharedStore struct {
 	refs  int
 }
 
-var workerStores = &storeCache{open: OpenOnline, m: map[string]*sharedStore{}}
+var workerStores = &storeCache{open: onlinestore.Open, m: map[string]*sharedStore{}}
 
 func (c *storeCache) acquire(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Writer, func(), error) {
 	k, err := json.Marshal(struct {
@@ -322,27 +338,4 @@ func (c *storeCache) acquire(ctx context.Context, cfg config.OnlineStoreConfig, 
 		})
 	}
 	return sh.store, release, nil
-}
-
-// OpenOnline opens the online store a configuration names, as the feast
-// binary does; workers call it with the serialized configuration.
-func OpenOnline(ctx context.Context, cfg config.OnlineStoreConfig, repoPath string) (online.Store, error) {
-	var (
-		s   online.Store
-		err error
-	)
-	switch cfg.Type {
-	case "sqlite", "":
-		s, err = sqlite.Open(ctx, cfg.SQLite, repoPath)
-	case "redis":
-		s, err = redis.Open(ctx, cfg.Redis)
-	case "postgres":
-		s, err = postgres.Open(ctx, cfg.Postgres)
-	default:
-		return nil, fmt.Errorf("online store type %q is not supported by the beam engine", cfg.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s online store: %w", cfg.Type, err)
-	}
-	return s, nil
 }
