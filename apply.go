@@ -3,6 +3,7 @@ package feast
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -80,7 +81,7 @@ func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*
 		}
 		delete(currentOnline, fv.Name)
 	}
-	for _, name := range sortedNames(currentOnline) {
+	for _, name := range slices.Sorted(maps.Keys(currentOnline)) {
 		fv := currentOnline[name]
 		p.drop = append(p.drop, fv)
 		if n := store.InfraName(fs.cfg.Project, fv); n != "" {
@@ -271,7 +272,7 @@ func storedViews(snap *registry.Snapshot) []*model.FeatureView {
 // with write_to_online_store.
 func storedOnDemandViews(snap *registry.Snapshot) []*model.FeatureView {
 	var out []*model.FeatureView
-	for _, name := range sortedNames(snap.OnDemandViews) {
+	for _, name := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 		if sv, ok := snap.OnDemandViews[name].StoredView(func(n string) *model.FeatureView { return snap.FeatureViews[n] }); ok {
 			out = append(out, sv)
 		}

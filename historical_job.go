@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -78,7 +79,7 @@ func (j *HistoricalJob) prepare() error {
 			name = r.alias
 		}
 		for i, f := range prog.Features() {
-			if len(r.features) == 0 || containsStr(r.features, f.Name) {
+			if len(r.features) == 0 || slices.Contains(r.features, f.Name) {
 				p.outputs = append(p.outputs, i)
 				p.names = append(p.names, columnName(name, f.Name, j.fullNames))
 			}
@@ -95,15 +96,6 @@ func cut(s string) (string, string, bool) {
 		}
 	}
 	return "", s, false
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // plain reports whether the offline result is the final result.

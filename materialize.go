@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -200,7 +201,7 @@ func (nopProgress) Done(string, materialize.Stats, error) {}
 // rows alone and are written by push only.
 func derivedViews(snap *registry.Snapshot, fv *model.FeatureView) ([]materialize.Derived, error) {
 	var out []materialize.Derived
-	for _, name := range sortedNames(snap.OnDemandViews) {
+	for _, name := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 		o := snap.OnDemandViews[name]
 		if !o.WriteToOnlineStore || len(o.Sources) == 0 {
 			continue

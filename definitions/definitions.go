@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -277,7 +278,7 @@ func (l *loader) parseFile(file string, data []byte) bool {
 		known, near := false, false
 		for i := 0; i < len(root.Content); i += 2 {
 			k := root.Content[i].Value
-			if contains(Sections, k) {
+			if slices.Contains(Sections, k) {
 				known = true
 			} else if len(config.Closest(k, Sections, 1)) > 0 {
 				near = true
@@ -289,7 +290,7 @@ func (l *loader) parseFile(file string, data []byte) bool {
 		any = true
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			k, v := root.Content[i], root.Content[i+1]
-			if !contains(Sections, k.Value) {
+			if !slices.Contains(Sections, k.Value) {
 				l.add(file, k.Line, "", "", "unknown top-level key %q%s (expected %s)", k.Value, didYouMean(k.Value, Sections), strings.Join(Sections, ", "))
 				continue
 			}
@@ -330,15 +331,6 @@ func didYouMean(s string, candidates []string) string {
 	return ""
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // fields walks a mapping, checking keys against allowed and returning the
 // value nodes by key. name is the object's name (from the "name" key).
 func (l *loader) fields(file string, m *yaml.Node, kind string, allowed []string) (map[string]*yaml.Node, string) {
@@ -352,7 +344,7 @@ func (l *loader) fields(file string, m *yaml.Node, kind string, allowed []string
 	object := objectLabel(kind, name)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			l.add(file, k.Line, object, k.Value, "unknown key%s (allowed: %s)", didYouMean(k.Value, allowed), strings.Join(allowed, ", "))
 			continue
 		}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"time"
 )
 
@@ -260,7 +261,7 @@ func (o *OnDemandFeatureView) Inputs(views func(string) *FeatureView) []Field {
 			continue
 		}
 		for _, f := range fv.Features {
-			if len(src.Features) > 0 && !contains(src.Features, f.Name) {
+			if len(src.Features) > 0 && !slices.Contains(src.Features, f.Name) {
 				continue
 			}
 			f.Name = fv.Name + ":" + f.Name

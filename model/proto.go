@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -323,7 +324,7 @@ func (o *OnDemandFeatureView) ToProto(project string, views map[string]*FeatureV
 		proj := &core.FeatureViewProjection{FeatureViewName: src.FeatureView}
 		if fv := views[src.FeatureView]; fv != nil {
 			for _, f := range fv.Features {
-				if len(src.Features) == 0 || contains(src.Features, f.Name) {
+				if len(src.Features) == 0 || slices.Contains(src.Features, f.Name) {
 					proj.FeatureColumns = append(proj.FeatureColumns, FieldToProto(f))
 				}
 			}
@@ -442,13 +443,4 @@ func FeatureServiceFromProto(p *core.FeatureService) *FeatureService {
 		})
 	}
 	return fs
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

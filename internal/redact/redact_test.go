@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -113,22 +114,13 @@ func TestString(t *testing.T) {
 func TestSecrets(t *testing.T) {
 	got := Secrets(`mysql://root:S3c%40ret@db/f?token="T0k en"`)
 	for _, want := range []string{"S3c%40ret", "S3c@ret", `"T0k en"`, "T0k en"} {
-		if !contains(got, want) {
+		if !slices.Contains(got, want) {
 			t.Errorf("Secrets = %q, missing %q", got, want)
 		}
 	}
 	if s := Secrets("host:6379,db=0"); len(s) != 0 {
 		t.Errorf("Secrets without secrets = %q", s)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestError(t *testing.T) {

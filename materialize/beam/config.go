@@ -2,6 +2,7 @@ package beam
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,7 +112,7 @@ func ParseConfig(c config.BatchEngineConfig) (BeamConfig, error) {
 		return n
 	}
 	for k := range c.Options {
-		if !contains(knownKeys, k) && k != "type" {
+		if !slices.Contains(knownKeys, k) && k != "type" {
 			errs = append(errs, fmt.Sprintf("unknown key %q (known: %s)", k, strings.Join(knownKeys, ", ")))
 		}
 	}
@@ -205,13 +206,4 @@ func (c BeamConfig) withDefaults() BeamConfig {
 		c.StagingLocation = c.TempLocation
 	}
 	return c
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }

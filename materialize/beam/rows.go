@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -135,7 +136,7 @@ func newSourceConverter(fv *model.FeatureView, start, end int64) *converter {
 func (c *converter) columns() []string {
 	var out []string
 	add := func(n string) {
-		if n != "" && !contains(out, n) {
+		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}

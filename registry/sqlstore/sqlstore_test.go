@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,7 +182,7 @@ func TestSchema(t *testing.T) {
 				}
 				indexes := queryStrings(t, s.db, indexQ, td.name)
 				wantIndex := "idx_" + td.name + "_project_id"
-				if has := contains(indexes, wantIndex); has != td.index {
+				if has := slices.ContainsFunc(indexes, func(s string) bool { return strings.EqualFold(s, wantIndex) }); has != td.index {
 					t.Errorf("table %s: indexes %v, want %s present=%v", td.name, indexes, wantIndex, td.index)
 				}
 				if protoCol != "" {
@@ -214,15 +215,6 @@ func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if strings.EqualFold(v, x) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestForeignRowsKeptAsIs checks rows written by another writer (Python
