@@ -9,6 +9,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/values"
 )
@@ -37,8 +38,8 @@ var (
 func classify(err error) (int, codes.Code) {
 	var nf *registry.NotFoundError
 	var mbe *http.MaxBytesError
-	var ipe *feast.InvalidPushError
-	var psnf *feast.PushSourceNotFoundError
+	var ipe *push.InvalidError
+	var psnf *push.SourceNotFoundError
 	switch {
 	case errors.As(err, &ipe), errors.As(err, &psnf):
 		// Feast answers a push it cannot accept with 422.
@@ -49,9 +50,9 @@ func classify(err error) (int, codes.Code) {
 		return http.StatusForbidden, codes.PermissionDenied
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, codes.Unauthenticated
-	case errors.As(err, &mbe), errors.Is(err, errTooLarge), errors.Is(err, feast.ErrTooManyRows):
+	case errors.As(err, &mbe), errors.Is(err, errTooLarge), errors.Is(err, push.ErrTooManyRows):
 		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted
-	case errors.Is(err, feast.ErrWritesSaturated):
+	case errors.Is(err, push.ErrWritesSaturated):
 		return http.StatusTooManyRequests, codes.ResourceExhausted
 	case errors.Is(err, errHeadersTooLarge):
 		return http.StatusRequestHeaderFieldsTooLarge, codes.ResourceExhausted

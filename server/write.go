@@ -11,6 +11,7 @@ import (
 	"time"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/values"
 )
 
@@ -37,11 +38,11 @@ type writeBody struct {
 
 // records checks df and splits it into columns (a df that is not an object
 // of columns is a 422).
-func (b *rowsBody) records() (feast.Records, error) {
+func (b *rowsBody) records() (push.Records, error) {
 	if len(b.DF) == 0 {
-		return feast.Records{}, badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
+		return push.Records{}, badRequest(nil, "df is required: a JSON object of columns ({\"column\": [values...]})")
 	}
-	return feast.RecordsFromJSON(b.DF)
+	return push.RecordsFromJSON(b.DF)
 }
 
 // noTransform is Feast's transform_on_write: false.
@@ -96,14 +97,14 @@ func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	mode, err := feast.ParsePushMode(b.To) // an unknown mode is a 422
+	mode, err := push.ParseMode(b.To) // an unknown mode is a 422
 	if err != nil {
 		return err
 	}
 	if err := s.registryForWrite(ctx, b.AllowRegistryCache); err != nil {
 		return err
 	}
-	res, err := s.pusher.Push(ctx, feast.PushRequest{
+	res, err := s.pusher.Push(ctx, push.Request{
 		Source: b.PushSourceName, Records: recs, Mode: mode, NoTransform: b.noTransform(),
 	})
 	if err != nil {
@@ -131,7 +132,7 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 	if err := s.registryForWrite(ctx, b.AllowRegistryCache); err != nil {
 		return err
 	}
-	res, err := s.pusher.WriteToOnlineStore(ctx, feast.WriteRequest{
+	res, err := s.pusher.WriteToOnlineStore(ctx, push.WriteRequest{
 		View: b.FeatureViewName, Records: recs, NoTransform: b.noTransform(),
 	})
 	if err != nil {
@@ -143,7 +144,7 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 
 // wrote logs a push's outcome at debug level, and its warning (no rows, or
 // every feature null) at warn level as Feast does.
-func (s *Server) wrote(r *http.Request, res feast.PushResult) {
+func (s *Server) wrote(r *http.Request, res push.Result) {
 	if res.Warning != "" {
 		s.log.Warn("push was a no-op", "path", r.URL.Path, "source", res.Source, "warning", res.Warning)
 		return

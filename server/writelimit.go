@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/push"
 )
 
 // writeRetryAfter is the Retry-After of a write refused because
@@ -15,7 +15,7 @@ const writeRetryAfter = "1"
 // writeRefused returns err, first telling the client when to retry a write
 // refused for saturation (429 with Retry-After).
 func writeRefused(w http.ResponseWriter, err error) error {
-	if errors.Is(err, feast.ErrWritesSaturated) {
+	if errors.Is(err, push.ErrWritesSaturated) {
 		w.Header().Set("Retry-After", writeRetryAfter)
 	}
 	return err

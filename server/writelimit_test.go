@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/push"
 )
 
 // TestPushRowLimitIs413: a push or online write over
@@ -38,7 +38,7 @@ func TestPushRowLimitIs413(t *testing.T) {
 // TestSaturatedWriteIs429: a write refused because every write slot is
 // taken is 429 with Retry-After.
 func TestSaturatedWriteIs429(t *testing.T) {
-	err := fmt.Errorf("push to s: %w: 4 are running", feast.ErrWritesSaturated)
+	err := fmt.Errorf("push to s: %w: 4 are running", push.ErrWritesSaturated)
 	rec := httptest.NewRecorder()
 	if got := writeRefused(rec, err); got != err {
 		t.Fatalf("writeRefused changed the error: %v", got)

@@ -4,7 +4,7 @@
 // view. Each consumer decodes messages (JSON objects, or Avro records with
 // the source's schema), validates them one by one against the source's push
 // schema, batches them by size and time, and writes each batch to the online
-// store through the same path as an online push (feast.Pusher.Write).
+// store through the same path as an online push (push.Pusher.Write).
 //
 // Delivery is at least once: auto-commit is disabled and a batch's offsets
 // are committed only after its online write succeeded, so a crash between
@@ -37,6 +37,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/push"
 )
 
 // Options configures a Runner. The zero value of every field is usable.
@@ -101,7 +102,7 @@ func (o *Options) setDefaults(fs *feast.FeatureStore) {
 // Runner runs the consumers of a feature store's Kafka sources.
 type Runner struct {
 	opts      Options
-	pusher    *feast.Pusher
+	pusher    *push.Pusher
 	metrics   *metrics
 	consumers []*consumer
 }
@@ -143,7 +144,7 @@ func New(ctx context.Context, fs *feast.FeatureStore, opts Options) (*Runner, er
 			return nil, err
 		}
 	}
-	if r.pusher, err = feast.NewPusher(fs, feast.PushOptions{Registerer: opts.Registerer}); err != nil {
+	if r.pusher, err = push.New(fs, push.Options{Registerer: opts.Registerer}); err != nil {
 		return nil, err
 	}
 	sources := make([]string, 0, len(bySource))
@@ -198,18 +199,18 @@ func (r *Runner) Run(ctx context.Context) error {
 type consumer struct {
 	opts    *Options
 	source  *model.DataSource
-	schema  *feast.PushSchema
-	pusher  *feast.Pusher
+	schema  *push.Schema
+	pusher  *push.Pusher
 	metrics *metrics
 	log     *slog.Logger
-	decode  func([]byte) (feast.Records, error)
+	decode  func([]byte) (push.Records, error)
 
 	// afterWrite, when set (tests), runs after a batch was written and
 	// before its offsets are committed; an error stops the consumer without
 	// committing, as a crash would.
 	afterWrite func() error
 
-	pending     *feast.PushBatch
+	pending     *push.Batch
 	pendingRecs []*kgo.Record
 	firstAt     time.Time
 }
@@ -318,7 +319,7 @@ func (c *consumer) add(ctx context.Context, cl *kgo.Client, rec *kgo.Record) err
 	return nil
 }
 
-func (c *consumer) decodeRecord(value []byte) (*feast.PushBatch, string, error) {
+func (c *consumer) decodeRecord(value []byte) (*push.Batch, string, error) {
 	recs, err := c.decode(value)
 	if err != nil {
 		return nil, "decode", err
@@ -385,7 +386,7 @@ func (c *consumer) flush(ctx context.Context, cl *kgo.Client) error {
 	if c.pending != nil {
 		b := c.pending
 		err := c.retry(ctx, "write online", func(ctx context.Context) error {
-			_, err := c.pusher.Write(ctx, b, feast.PushOnline)
+			_, err := c.pusher.Write(ctx, b, push.Online)
 			return err
 		})
 		if err != nil {
@@ -427,20 +428,20 @@ func (c *consumer) shutdown(ctx context.Context, cl *kgo.Client) error {
 
 // newDecoder returns the message decoder of a Kafka source. Fields the
 // schema does not know are ignored.
-func newDecoder(src *model.DataSource, schema *feast.PushSchema) (func([]byte) (feast.Records, error), error) {
+func newDecoder(src *model.DataSource, schema *push.Schema) (func([]byte) (push.Records, error), error) {
 	known := func(name string) bool {
 		_, _, _, ok := schema.Column(name)
 		return ok
 	}
 	switch strings.ToLower(src.MessageFormat) {
 	case "", "json":
-		return func(b []byte) (feast.Records, error) {
+		return func(b []byte) (push.Records, error) {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(b, &obj); err != nil {
-				return feast.Records{}, fmt.Errorf("decode json message: %w", err)
+				return push.Records{}, fmt.Errorf("decode json message: %w", err)
 			}
 			if obj == nil {
-				return feast.Records{}, errors.New("decode json message: not an object")
+				return push.Records{}, errors.New("decode json message: not an object")
 			}
 			cols := make(map[string]json.RawMessage, len(obj))
 			for k, v := range obj {
@@ -448,17 +449,17 @@ func newDecoder(src *model.DataSource, schema *feast.PushSchema) (func([]byte) (
 					cols[k] = append(append(append(make(json.RawMessage, 0, len(v)+2), '['), v...), ']')
 				}
 			}
-			return feast.Records{JSON: cols}, nil
+			return push.Records{JSON: cols}, nil
 		}, nil
 	case "avro":
 		as, err := avro.Parse(src.SchemaJSON)
 		if err != nil {
 			return nil, fmt.Errorf("parse avro schema_json: %w", err)
 		}
-		return func(b []byte) (feast.Records, error) {
+		return func(b []byte) (push.Records, error) {
 			var obj map[string]any
 			if err := avro.Unmarshal(as, b, &obj); err != nil {
-				return feast.Records{}, fmt.Errorf("decode avro message: %w", err)
+				return push.Records{}, fmt.Errorf("decode avro message: %w", err)
 			}
 			cols := make(map[string][]any, len(obj))
 			for k, v := range obj {
@@ -466,7 +467,7 @@ func newDecoder(src *model.DataSource, schema *feast.PushSchema) (func([]byte) (
 					cols[k] = []any{unwrapUnion(v)}
 				}
 			}
-			return feast.Records{Columns: cols}, nil
+			return push.Records{Columns: cols}, nil
 		}, nil
 	}
 	return nil, fmt.Errorf("message_format %q is not supported (use json or avro)", src.MessageFormat)

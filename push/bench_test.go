@@ -1,4 +1,4 @@
-package feast_test
+package push_test
 
 import (
 	"context"
@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/internal/testenv"
+	"github.com/feastgo/feast/push"
 )
 
 // BenchmarkPushRedis measures rows/s through Push (online mode) into Redis
 // in batches of 1, 100 and 10,000 rows. Each iteration pushes newer event
 // timestamps, so every row is written.
 //
-//	go test -run '^$' -bench BenchmarkPushRedis -benchtime 3s .
+//	go test -run '^$' -bench BenchmarkPushRedis -benchtime 3s ./push
 func BenchmarkPushRedis(b *testing.B) {
 	addr := testenv.RedisAddr(b)
 	fs, _ := pushRepo(b, "  type: redis\n  connection_string: "+addr+"\n")
 	b.Cleanup(func() { fs.Teardown(context.Background()) })
-	p, err := feast.NewPusher(fs, feast.PushOptions{})
+	p, err := push.New(fs, push.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func BenchmarkPushRedis(b *testing.B) {
 				for j := range tss {
 					tss[j] = ts
 				}
-				_, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: feast.Records{Columns: map[string][]any{
+				_, err := p.Push(ctx, push.Request{Source: "stats_push", Records: push.Records{Columns: map[string][]any{
 					"driver_id": ids, "event_timestamp": tss, "conv_rate": rates, "acc_rate": rates, "avg_daily_trips": trips,
 				}}})
 				if err != nil {

@@ -1,4 +1,4 @@
-package feast
+package push
 
 import (
 	"context"
@@ -8,11 +8,20 @@ import (
 	"github.com/feastgo/feast/config"
 )
 
+// configOnly is a Store with a configuration and nothing else: any other
+// call panics, so a test using it shows that nothing was read or written.
+type configOnly struct {
+	Store
+	cfg *config.RepoConfig
+}
+
+func (s configOnly) Config() *config.RepoConfig { return s.cfg }
+
 // TestPushSaturated: with every write slot taken a push fails at once
 // with ErrWritesSaturated, and succeeds again once a slot is free.
 func TestPushSaturated(t *testing.T) {
-	fs := &FeatureStore{cfg: &config.RepoConfig{}}
-	p, err := NewPusher(fs, PushOptions{MaxConcurrent: 2})
+	fs := configOnly{cfg: &config.RepoConfig{}}
+	p, err := New(fs, Options{MaxConcurrent: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +33,7 @@ func TestPushSaturated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Push(context.Background(), PushRequest{Source: "s"}); !errors.Is(err, ErrWritesSaturated) {
+	if _, err := p.Push(context.Background(), Request{Source: "s"}); !errors.Is(err, ErrWritesSaturated) {
 		t.Fatalf("push with no free slot: %v", err)
 	}
 	if _, err := p.WriteToOnlineStore(context.Background(), WriteRequest{View: "v"}); !errors.Is(err, ErrWritesSaturated) {
@@ -37,7 +46,7 @@ func TestPushSaturated(t *testing.T) {
 	}
 	r2()
 	r3()
-	if p, _ := NewPusher(fs, PushOptions{MaxConcurrent: -1}); p.slots != nil {
+	if p, _ := New(fs, Options{MaxConcurrent: -1}); p.slots != nil {
 		t.Fatal("negative MaxConcurrent still limits")
 	}
 }

@@ -1,4 +1,4 @@
-package feast_test
+package push_test
 
 import (
 	"context"
@@ -12,13 +12,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/proto/feast/types"
+	"github.com/feastgo/feast/push"
 )
 
 // arrowTimestamps is a one-column record of event timestamps of the given
 // Arrow type, for the range checks of Arrow input.
-func arrowRecords(t *testing.T, tsType arrow.DataType, ts []int64) feast.Records {
+func arrowRecords(t *testing.T, tsType arrow.DataType, ts []int64) push.Records {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "driver_id", Type: arrow.PrimitiveTypes.Int64},
@@ -43,7 +43,7 @@ func arrowRecords(t *testing.T, tsType arrow.DataType, ts []int64) feast.Records
 	}
 	rec := b.NewRecordBatch()
 	t.Cleanup(rec.Release)
-	return feast.Records{Arrow: rec}
+	return push.Records{Arrow: rec}
 }
 
 // TestPushTimestampRange: event and created timestamps outside the
@@ -55,13 +55,13 @@ func TestPushTimestampRange(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
 	ms := t0.UnixMilli()
-	cols := func(col string, ts ...any) feast.Records {
+	cols := func(col string, ts ...any) push.Records {
 		c := goodColumns()
 		c[col] = ts
-		return feast.Records{Columns: c}
+		return push.Records{Columns: c}
 	}
-	jsonRecs := func(ts string) feast.Records {
-		r, err := feast.RecordsFromJSON(json.RawMessage(`{"driver_id":[1001,1002],"event_timestamp":` + ts +
+	jsonRecs := func(ts string) push.Records {
+		r, err := push.RecordsFromJSON(json.RawMessage(`{"driver_id":[1001,1002],"event_timestamp":` + ts +
 			`,"conv_rate":[0.5,0.5],"acc_rate":[1,1],"avg_daily_trips":[1,1]}`))
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func TestPushTimestampRange(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		recs    feast.Records
+		recs    push.Records
 		column  string
 		contain string
 	}{
@@ -87,13 +87,13 @@ func TestPushTimestampRange(t *testing.T) {
 		{"arrow seconds", arrowRecords(t, &arrow.TimestampType{Unit: arrow.Second}, []int64{t0.Unix(), ms}), "event_timestamp", "epoch milliseconds?"},
 		{"arrow ms", arrowRecords(t, &arrow.TimestampType{Unit: arrow.Millisecond}, []int64{ms, ms * 1000}), "event_timestamp", "is outside"},
 	}
-	for _, mode := range []feast.PushMode{feast.PushOnline, feast.PushOffline} {
+	for _, mode := range []push.Mode{push.Online, push.Offline} {
 		for _, c := range cases {
 			t.Run(mode.String()+"/"+c.name, func(t *testing.T) {
 				_, err := fs.Push(ctx, "stats_push", c.recs, mode)
-				var ipe *feast.InvalidPushError
+				var ipe *push.InvalidError
 				if !errors.As(err, &ipe) {
-					t.Fatalf("want *InvalidPushError, got %T %v", err, err)
+					t.Fatalf("want *push.InvalidError, got %T %v", err, err)
 				}
 				if ipe.Column != c.column || ipe.Row != 1 || !strings.Contains(err.Error(), "column "+c.column+": row 1: timestamp ") || !strings.Contains(err.Error(), c.contain) {
 					t.Fatalf("error %q (column %q row %d): want column %s row 1 and %q", err, ipe.Column, ipe.Row, c.column, c.contain)
@@ -114,9 +114,9 @@ func TestPushTimestampRange(t *testing.T) {
 	}
 	// Times near the bounds are accepted (0001-01-01T00:00:00Z itself is
 	// time.Time{}, which Columns input takes as null).
-	p, _ := feast.NewPusher(fs, feast.PushOptions{MaxFutureEventTime: -1})
+	p, _ := push.New(fs, push.Options{MaxFutureEventTime: -1})
 	bounds := cols("event_timestamp", time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: bounds, Mode: feast.PushOnlineAndOffline}); err != nil {
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: bounds, Mode: push.OnlineAndOffline}); err != nil {
 		t.Fatalf("year 1: %v", err)
 	}
 }
@@ -128,14 +128,14 @@ func TestPushFutureEventTime(t *testing.T) {
 	fs, _ := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	recs := func() feast.Records {
+	recs := func() push.Records {
 		c := goodColumns()
 		c["event_timestamp"] = []any{now, now.Add(25 * time.Hour)}
-		return feast.Records{Columns: c}
+		return push.Records{Columns: c}
 	}
-	for _, mode := range []feast.PushMode{feast.PushOnline, feast.PushOnlineAndOffline} {
+	for _, mode := range []push.Mode{push.Online, push.OnlineAndOffline} {
 		_, err := fs.Push(ctx, "stats_push", recs(), mode)
-		var ipe *feast.InvalidPushError
+		var ipe *push.InvalidError
 		if !errors.As(err, &ipe) || ipe.Row != 1 || ipe.Column != "event_timestamp" || !strings.Contains(err.Error(), "ahead of the server clock") || !strings.Contains(err.Error(), "24h0m0s") {
 			t.Fatalf("%s: %v", mode, err)
 		}
@@ -143,20 +143,20 @@ func TestPushFutureEventTime(t *testing.T) {
 	if _, err := fs.WriteToOnlineStore(ctx, "driver_stats", recs()); err == nil || !strings.Contains(err.Error(), "ahead of the server clock") {
 		t.Fatalf("write to online store: %v", err)
 	}
-	if _, err := fs.Push(ctx, "stats_push", recs(), feast.PushOffline); err != nil {
+	if _, err := fs.Push(ctx, "stats_push", recs(), push.Offline); err != nil {
 		t.Fatalf("offline push of future rows: %v", err)
 	}
-	p, err := feast.NewPusher(fs, feast.PushOptions{MaxFutureEventTime: time.Hour})
+	p, err := push.New(fs, push.Options{MaxFutureEventTime: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := goodColumns()
 	c["event_timestamp"] = []any{now, now.Add(2 * time.Hour)}
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: feast.Records{Columns: c}}); err == nil || !strings.Contains(err.Error(), "1h0m0s ahead") {
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: push.Records{Columns: c}}); err == nil || !strings.Contains(err.Error(), "1h0m0s ahead") {
 		t.Fatalf("1h guard: %v", err)
 	}
-	p, _ = feast.NewPusher(fs, feast.PushOptions{MaxFutureEventTime: -1})
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: recs()}); err != nil {
+	p, _ = push.New(fs, push.Options{MaxFutureEventTime: -1})
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: recs()}); err != nil {
 		t.Fatalf("guard disabled: %v", err)
 	}
 }
@@ -166,27 +166,27 @@ func TestPushFutureEventTime(t *testing.T) {
 func TestPushRowLimit(t *testing.T) {
 	fs, _ := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	p, err := feast.NewPusher(fs, feast.PushOptions{MaxRows: 1})
+	p, err := push.New(fs, push.Options{MaxRows: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := feast.RecordsFromJSON(json.RawMessage(`{"driver_id":[1001,1002],"event_timestamp":[1714564800,1714564800],"conv_rate":[0.5,0.5],"acc_rate":[1,1],"avg_daily_trips":[1,1]}`))
+	recs, err := push.RecordsFromJSON(json.RawMessage(`{"driver_id":[1001,1002],"event_timestamp":[1714564800,1714564800],"conv_rate":[0.5,0.5],"acc_rate":[1,1],"avg_daily_trips":[1,1]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []feast.Records{recs, {Columns: goodColumns()}} {
-		if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: r}); !errors.Is(err, feast.ErrTooManyRows) || !strings.Contains(err.Error(), "2 rows, the limit is 1") {
+	for _, r := range []push.Records{recs, {Columns: goodColumns()}} {
+		if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: r}); !errors.Is(err, push.ErrTooManyRows) || !strings.Contains(err.Error(), "2 rows, the limit is 1") {
 			t.Fatalf("push: %v", err)
 		}
-		if _, err := p.WriteToOnlineStore(ctx, feast.WriteRequest{View: "driver_stats", Records: r}); !errors.Is(err, feast.ErrTooManyRows) {
+		if _, err := p.WriteToOnlineStore(ctx, push.WriteRequest{View: "driver_stats", Records: r}); !errors.Is(err, push.ErrTooManyRows) {
 			t.Fatalf("write: %v", err)
 		}
 	}
 	if v := readOnline(t, fs, statsView(t, fs), 1001); v[0][0].Found {
 		t.Fatal("rejected push was written")
 	}
-	p, _ = feast.NewPusher(fs, feast.PushOptions{MaxRows: 2})
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: recs}); err != nil {
+	p, _ = push.New(fs, push.Options{MaxRows: 2})
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: recs}); err != nil {
 		t.Fatalf("at the limit: %v", err)
 	}
 }
@@ -194,13 +194,13 @@ func TestPushRowLimit(t *testing.T) {
 // TestRecordsFromJSONDuplicateColumn: a df naming a column twice used to
 // keep the last silently.
 func TestRecordsFromJSONDuplicateColumn(t *testing.T) {
-	_, err := feast.RecordsFromJSON(json.RawMessage(`{"driver_id":[1],"conv_rate":[0.5],"driver_id":[2]}`))
-	var ipe *feast.InvalidPushError
+	_, err := push.RecordsFromJSON(json.RawMessage(`{"driver_id":[1],"conv_rate":[0.5],"driver_id":[2]}`))
+	var ipe *push.InvalidError
 	if !errors.As(err, &ipe) || ipe.Column != "driver_id" || !strings.Contains(err.Error(), "column driver_id: named twice in df") {
 		t.Fatalf("got %v", err)
 	}
 	for _, bad := range []string{`null`, `[1]`, `{"a":[1],}`} {
-		if _, err := feast.RecordsFromJSON(json.RawMessage(bad)); !errors.As(err, &ipe) || !strings.Contains(err.Error(), "df must be a JSON object") {
+		if _, err := push.RecordsFromJSON(json.RawMessage(bad)); !errors.As(err, &ipe) || !strings.Contains(err.Error(), "df must be a JSON object") {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package feast_test
+package push_test
 
 import (
 	"bufio"
@@ -26,6 +26,7 @@ import (
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/proto/feast/types"
+	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/registry"
 )
 
@@ -215,7 +216,7 @@ func floatOf(v online.FeatureValue) float64 {
 func TestPushOnline(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	res, err := fs.Push(ctx, "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOnline)
+	res, err := fs.Push(ctx, "stats_push", push.Records{Columns: goodColumns()}, push.Online)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestPushOnline(t *testing.T) {
 func TestPushOffline(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	res, err := fs.Push(ctx, "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOffline)
+	res, err := fs.Push(ctx, "stats_push", push.Records{Columns: goodColumns()}, push.Offline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestPushOffline(t *testing.T) {
 	// A second push appends a second file; history sees both.
 	cols := goodColumns()
 	cols["driver_id"] = []any{int64(1003), int64(1004)}
-	if _, err := fs.Push(ctx, "stats_push", feast.Records{Columns: cols}, feast.PushOffline); err != nil {
+	if _, err := fs.Push(ctx, "stats_push", push.Records{Columns: cols}, push.Offline); err != nil {
 		t.Fatal(err)
 	}
 	if rows := offlineRows(t, fs); len(rows) != 4 {
@@ -276,12 +277,12 @@ func TestPushOnlineAndOfflineJSON(t *testing.T) {
 	ctx := context.Background()
 	// Feast's documented request body, with a naive created timestamp.
 	body := `{"driver_id":[1001],"event_timestamp":["2024-05-01 12:00:00+00:00"],"created":["2024-05-01 12:00:00"],"conv_rate":[1.0],"acc_rate":[1.0],"avg_daily_trips":[1000]}`
-	recs, err := feast.RecordsFromJSON(json.RawMessage(body))
+	recs, err := push.RecordsFromJSON(json.RawMessage(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mode, err := feast.ParsePushMode("online_and_offline")
-	if err != nil || mode != feast.PushOnlineAndOffline || int(mode) != 3 {
+	mode, err := push.ParseMode("online_and_offline")
+	if err != nil || mode != push.OnlineAndOffline || int(mode) != 3 {
 		t.Fatalf("mode %v %v", mode, err)
 	}
 	if _, err := fs.Push(ctx, "stats_push", recs, mode); err != nil {
@@ -299,13 +300,13 @@ func TestPushOnlineAndOfflineJSON(t *testing.T) {
 }
 
 func TestParsePushMode(t *testing.T) {
-	for s, want := range map[string]feast.PushMode{"": feast.PushOnline, "online": 1, "OFFLINE": 2, "online_and_offline": 3} {
-		if got, err := feast.ParsePushMode(s); err != nil || got != want {
+	for s, want := range map[string]push.Mode{"": push.Online, "online": 1, "OFFLINE": 2, "online_and_offline": 3} {
+		if got, err := push.ParseMode(s); err != nil || got != want {
 			t.Errorf("ParsePushMode(%q) = %v, %v", s, got, err)
 		}
 	}
-	var ipe *feast.InvalidPushError
-	if _, err := feast.ParsePushMode("both"); !errors.As(err, &ipe) {
+	var ipe *push.InvalidError
+	if _, err := push.ParseMode("both"); !errors.As(err, &ipe) {
 		t.Errorf("bad mode: %v", err)
 	}
 }
@@ -313,13 +314,13 @@ func TestParsePushMode(t *testing.T) {
 func TestPushValidation(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	with := func(f func(map[string][]any)) feast.Records {
+	with := func(f func(map[string][]any)) push.Records {
 		c := goodColumns()
 		f(c)
-		return feast.Records{Columns: c}
+		return push.Records{Columns: c}
 	}
-	jsonRecs := func(body string) feast.Records {
-		r, err := feast.RecordsFromJSON(json.RawMessage(body))
+	jsonRecs := func(body string) push.Records {
+		r, err := push.RecordsFromJSON(json.RawMessage(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +328,7 @@ func TestPushValidation(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		recs    feast.Records
+		recs    push.Records
 		column  string // "" when the error is not about a column
 		contain string
 	}{
@@ -343,15 +344,15 @@ func TestPushValidation(t *testing.T) {
 		{"length mismatch", with(func(c map[string][]any) { c["conv_rate"] = []any{0.5} }), "", "rows"},
 		{"json wrong type", jsonRecs(`{"driver_id":[1001],"event_timestamp":["2024-05-01T12:00:00Z"],"conv_rate":["high"],"acc_rate":[1],"avg_daily_trips":[1]}`), "conv_rate", "expected FLOAT"},
 		{"json not array", jsonRecs(`{"driver_id":1001,"event_timestamp":["2024-05-01T12:00:00Z"],"conv_rate":[1],"acc_rate":[1],"avg_daily_trips":[1]}`), "driver_id", "expected INT64"},
-		{"two inputs", feast.Records{Columns: goodColumns(), Values: map[string][]*types.Value{}}, "", "exactly one"},
+		{"two inputs", push.Records{Columns: goodColumns(), Values: map[string][]*types.Value{}}, "", "exactly one"},
 	}
-	for _, mode := range []feast.PushMode{feast.PushOnline, feast.PushOffline, feast.PushOnlineAndOffline} {
+	for _, mode := range []push.Mode{push.Online, push.Offline, push.OnlineAndOffline} {
 		for _, c := range cases {
 			t.Run(mode.String()+"/"+c.name, func(t *testing.T) {
 				_, err := fs.Push(ctx, "stats_push", c.recs, mode)
-				var ipe *feast.InvalidPushError
+				var ipe *push.InvalidError
 				if !errors.As(err, &ipe) {
-					t.Fatalf("want *InvalidPushError, got %T %v", err, err)
+					t.Fatalf("want *push.InvalidError, got %T %v", err, err)
 				}
 				if ipe.Source != "stats_push" || !strings.Contains(err.Error(), "stats_push") || !strings.Contains(err.Error(), c.contain) {
 					t.Fatalf("error %q does not name the source or %q", err, c.contain)
@@ -373,12 +374,12 @@ func TestPushValidation(t *testing.T) {
 	}
 
 	// Unknown and non-push sources.
-	_, err := fs.Push(ctx, "stats_psh", feast.Records{Columns: goodColumns()}, feast.PushOnline)
-	var nf *feast.PushSourceNotFoundError
+	_, err := fs.Push(ctx, "stats_psh", push.Records{Columns: goodColumns()}, push.Online)
+	var nf *push.SourceNotFoundError
 	if !errors.As(err, &nf) || len(nf.Suggestions) != 1 || nf.Suggestions[0] != "stats_push" || !strings.Contains(err.Error(), `did you mean "stats_push"`) {
 		t.Fatalf("unknown source: %v", err)
 	}
-	if _, err := fs.Push(ctx, "stats_source", feast.Records{Columns: goodColumns()}, feast.PushOnline); !errors.As(err, &nf) || !strings.Contains(err.Error(), "only push sources") {
+	if _, err := fs.Push(ctx, "stats_source", push.Records{Columns: goodColumns()}, push.Online); !errors.As(err, &nf) || !strings.Contains(err.Error(), "only push sources") {
 		t.Fatalf("file source: %v", err)
 	}
 }
@@ -386,12 +387,12 @@ func TestPushValidation(t *testing.T) {
 func TestPushEmptyIsNoop(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	for _, recs := range []feast.Records{
+	for _, recs := range []push.Records{
 		{Columns: map[string][]any{}},
 		{Columns: map[string][]any{"driver_id": {}, "event_timestamp": {}}},
 		{JSON: map[string]json.RawMessage{"driver_id": json.RawMessage(`[]`)}},
 	} {
-		res, err := fs.Push(ctx, "stats_push", recs, feast.PushOnlineAndOffline)
+		res, err := fs.Push(ctx, "stats_push", recs, push.OnlineAndOffline)
 		if err != nil || res.Warning == "" || res.Rows != 0 {
 			t.Fatalf("empty push: %+v %v", res, err)
 		}
@@ -401,7 +402,7 @@ func TestPushEmptyIsNoop(t *testing.T) {
 	for _, f := range []string{"conv_rate", "acc_rate", "avg_daily_trips"} {
 		c[f] = []any{nil, nil}
 	}
-	res, err := fs.Push(ctx, "stats_push", feast.Records{Columns: c}, feast.PushOnlineAndOffline)
+	res, err := fs.Push(ctx, "stats_push", push.Records{Columns: c}, push.OnlineAndOffline)
 	if err != nil || !strings.Contains(res.Warning, "null") {
 		t.Fatalf("all-null push: %+v %v", res, err)
 	}
@@ -413,11 +414,11 @@ func TestPushEmptyIsNoop(t *testing.T) {
 func TestPushOutOfOrder(t *testing.T) {
 	fs, _ := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	push := func(ts time.Time, rate float64) feast.PushResult {
+	push := func(ts time.Time, rate float64) push.Result {
 		t.Helper()
-		res, err := fs.Push(ctx, "stats_push", feast.Records{Columns: map[string][]any{
+		res, err := fs.Push(ctx, "stats_push", push.Records{Columns: map[string][]any{
 			"driver_id": {int64(7)}, "event_timestamp": {ts}, "conv_rate": {rate}, "acc_rate": {rate}, "avg_daily_trips": {1},
-		}}, feast.PushOnline)
+		}}, push.Online)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +461,7 @@ func TestPushArrowRecords(t *testing.T) {
 	b.Field(4).(*array.Int64Builder).AppendValues([]int64{5, 6, 7}, nil)
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	res, err := fs.Push(context.Background(), "stats_push", feast.Records{Arrow: rec}, feast.PushOnline)
+	res, err := fs.Push(context.Background(), "stats_push", push.Records{Arrow: rec}, push.Online)
 	if err != nil || res.Views[0].Written != 3 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -472,7 +473,7 @@ func TestPushArrowRecords(t *testing.T) {
 func TestWriteToOnlineStore(t *testing.T) {
 	fs, dir := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	res, err := fs.WriteToOnlineStore(ctx, "driver_stats", feast.Records{Columns: goodColumns()})
+	res, err := fs.WriteToOnlineStore(ctx, "driver_stats", push.Records{Columns: goodColumns()})
 	if err != nil || len(res.Views) != 1 || res.Views[0].Written != 2 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -483,7 +484,7 @@ func TestWriteToOnlineStore(t *testing.T) {
 		t.Fatal("write to online store wrote offline")
 	}
 	// An on-demand view takes its inputs and is transformed on write.
-	res, err = fs.WriteToOnlineStore(ctx, "conv_doubled", feast.Records{Columns: map[string][]any{
+	res, err = fs.WriteToOnlineStore(ctx, "conv_doubled", push.Records{Columns: map[string][]any{
 		"driver_id": {int64(5)}, "event_timestamp": {t0}, "conv_rate": {0.75},
 	}})
 	if err != nil || res.Views[0].View != "conv_doubled" {
@@ -493,11 +494,11 @@ func TestWriteToOnlineStore(t *testing.T) {
 		t.Fatalf("odfv online %v", got)
 	}
 	// With NoTransform the output column is written as given.
-	p, err := feast.NewPusher(fs, feast.PushOptions{})
+	p, err := push.New(fs, push.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.WriteToOnlineStore(ctx, feast.WriteRequest{View: "conv_doubled", NoTransform: true, Records: feast.Records{Columns: map[string][]any{
+	if _, err := p.WriteToOnlineStore(ctx, push.WriteRequest{View: "conv_doubled", NoTransform: true, Records: push.Records{Columns: map[string][]any{
 		"driver_id": {int64(6)}, "event_timestamp": {t0}, "conv_rate_x2": {4.0},
 	}}}); err != nil {
 		t.Fatal(err)
@@ -506,20 +507,20 @@ func TestWriteToOnlineStore(t *testing.T) {
 		t.Fatalf("raw odfv online %v", got)
 	}
 	// Unknown view: a registry not-found error with suggestions (HTTP 404).
-	_, err = fs.WriteToOnlineStore(ctx, "driver_stat", feast.Records{Columns: goodColumns()})
+	_, err = fs.WriteToOnlineStore(ctx, "driver_stat", push.Records{Columns: goodColumns()})
 	var nf *registry.NotFoundError
 	if !errors.As(err, &nf) || len(nf.Suggestions) == 0 || nf.Suggestions[0] != "driver_stats" {
 		t.Fatalf("unknown view: %v", err)
 	}
 	// A read-time on-demand view cannot be written.
-	var ipe *feast.InvalidPushError
-	if _, err := fs.WriteToOnlineStore(ctx, "conv_plus_request", feast.Records{Columns: goodColumns()}); !errors.As(err, &ipe) {
+	var ipe *push.InvalidError
+	if _, err := fs.WriteToOnlineStore(ctx, "conv_plus_request", push.Records{Columns: goodColumns()}); !errors.As(err, &ipe) {
 		t.Fatalf("read-time odfv: %v", err)
 	}
 	// Validation names the view and the column.
 	c := goodColumns()
 	c["conv_rate"] = []any{"x", 1.0}
-	if _, err := fs.WriteToOnlineStore(ctx, "driver_stats", feast.Records{Columns: c}); !errors.As(err, &ipe) || ipe.Source != "driver_stats" || ipe.Column != "conv_rate" {
+	if _, err := fs.WriteToOnlineStore(ctx, "driver_stats", push.Records{Columns: c}); !errors.As(err, &ipe) || ipe.Source != "driver_stats" || ipe.Column != "conv_rate" {
 		t.Fatalf("bad type: %v", err)
 	}
 }
@@ -539,16 +540,16 @@ func TestPushOnlineFailureAfterOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fs.Close()
-	_, err = fs.Push(context.Background(), "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOnlineAndOffline)
-	var pe *feast.PartialPushError
-	if !errors.As(err, &pe) || pe.Written != feast.PushOffline || pe.Source != "stats_push" || !strings.Contains(err.Error(), "retry with to=online") {
-		t.Fatalf("want *PartialPushError, got %T %v", err, err)
+	_, err = fs.Push(context.Background(), "stats_push", push.Records{Columns: goodColumns()}, push.OnlineAndOffline)
+	var pe *push.PartialError
+	if !errors.As(err, &pe) || pe.Written != push.Offline || pe.Source != "stats_push" || !strings.Contains(err.Error(), "retry with to=online") {
+		t.Fatalf("want *push.PartialError, got %T %v", err, err)
 	}
 	if len(pushedFiles(t, dir)) != 1 {
 		t.Fatalf("offline part: files %v", pushedFiles(t, dir))
 	}
 	// Online only: a plain error, nothing written offline.
-	_, err = fs.Push(context.Background(), "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOnline)
+	_, err = fs.Push(context.Background(), "stats_push", push.Records{Columns: goodColumns()}, push.Online)
 	if err == nil || errors.As(err, &pe) || len(pushedFiles(t, dir)) != 1 {
 		t.Fatalf("online push to failing redis: %v", err)
 	}
@@ -621,11 +622,11 @@ func TestPushRedis(t *testing.T) {
 	ctx := context.Background()
 	t.Cleanup(func() { fs.Teardown(context.Background()) })
 	reg := prometheus.NewRegistry()
-	p, err := feast.NewPusher(fs, feast.PushOptions{Registerer: reg})
+	p, err := push.New(fs, push.Options{Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: feast.Records{Columns: goodColumns()}, Mode: feast.PushOnlineAndOffline}); err != nil {
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: push.Records{Columns: goodColumns()}, Mode: push.OnlineAndOffline}); err != nil {
 		t.Fatal(err)
 	}
 	got := readOnline(t, fs, statsView(t, fs), 1001, 1002)
@@ -640,15 +641,15 @@ func TestPushRedis(t *testing.T) {
 	}
 	c := goodColumns()
 	c["conv_rate"] = []any{"bad", 1}
-	if _, err := p.Push(ctx, feast.PushRequest{Source: "stats_push", Records: feast.Records{Columns: c}}); err == nil {
+	if _, err := p.Push(ctx, push.Request{Source: "stats_push", Records: push.Records{Columns: c}}); err == nil {
 		t.Fatal("bad push accepted")
 	}
 	// A second pusher on the same registerer shares the metrics.
-	p2, err := feast.NewPusher(fs, feast.PushOptions{Registerer: reg})
+	p2, err := push.New(fs, push.Options{Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p2.Push(ctx, feast.PushRequest{Source: "stats_push", Records: feast.Records{Columns: goodColumns()}}); err != nil {
+	if _, err := p2.Push(ctx, push.Request{Source: "stats_push", Records: push.Records{Columns: goodColumns()}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -713,7 +714,7 @@ func metricNumber(m *dto.Metric) float64 {
 func TestMaterializeWritesOnDemandViews(t *testing.T) {
 	fs, _ := pushRepo(t, sqliteOnline)
 	ctx := context.Background()
-	if _, err := fs.Push(ctx, "stats_push", feast.Records{Columns: goodColumns()}, feast.PushOffline); err != nil {
+	if _, err := fs.Push(ctx, "stats_push", push.Records{Columns: goodColumns()}, push.Offline); err != nil {
 		t.Fatal(err)
 	}
 	res, err := fs.Materialize(ctx, t0.Add(-time.Hour), t0.Add(time.Hour), feast.MaterializeOptions{})
@@ -729,8 +730,8 @@ func TestMaterializeWritesOnDemandViews(t *testing.T) {
 	}
 
 	// Store a value the transformation would not produce: reads return it.
-	p, _ := feast.NewPusher(fs, feast.PushOptions{})
-	if _, err := p.WriteToOnlineStore(ctx, feast.WriteRequest{View: "conv_doubled", NoTransform: true, Records: feast.Records{Columns: map[string][]any{
+	p, _ := push.New(fs, push.Options{})
+	if _, err := p.WriteToOnlineStore(ctx, push.WriteRequest{View: "conv_doubled", NoTransform: true, Records: push.Records{Columns: map[string][]any{
 		"driver_id": {int64(1001)}, "event_timestamp": {t0.Add(time.Hour)}, "conv_rate_x2": {42.0},
 	}}}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package feast
+package push_test
 
 import (
 	"context"
@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/examples"
-	"github.com/feastgo/feast/registry"
+	"github.com/feastgo/feast/push"
 )
 
 // FuzzPushDecode feeds arbitrary JSON as the df of a push, of a
@@ -22,7 +23,7 @@ func FuzzPushDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	ctx := context.Background()
-	fs, err := Open(ctx, Options{RepoPath: dir, Now: func() time.Time { return now }})
+	fs, err := feast.Open(ctx, feast.Options{RepoPath: dir, Now: func() time.Time { return now }})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -34,19 +35,15 @@ func FuzzPushDecode(f *testing.F) {
 	if err := fs.Apply(ctx, p); err != nil {
 		f.Fatal(err)
 	}
-	pusher, err := NewPusher(fs, PushOptions{})
+	pusher, err := push.New(fs, push.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	var schemas []*PushSchema
-	for _, build := range []func() (*PushSchema, error){
-		func() (*PushSchema, error) { return pusher.StreamSchema(ctx, "driver_stats_push_source", nil) },
-		func() (*PushSchema, error) {
-			return pusher.schema(ctx, "view", func(s *registry.Snapshot) (*pushTarget, error) { return viewTarget(s, "driver_hourly_stats", false) })
-		},
-		func() (*PushSchema, error) {
-			return pusher.schema(ctx, "view-raw", func(s *registry.Snapshot) (*pushTarget, error) { return viewTarget(s, "driver_hourly_stats", true) })
-		},
+	var schemas []*push.Schema
+	for _, build := range []func() (*push.Schema, error){
+		func() (*push.Schema, error) { return pusher.StreamSchema(ctx, "driver_stats_push_source", nil) },
+		func() (*push.Schema, error) { return pusher.ViewSchema(ctx, "driver_hourly_stats", false) },
+		func() (*push.Schema, error) { return pusher.ViewSchema(ctx, "driver_hourly_stats", true) },
 	} {
 		s, err := build()
 		if err != nil {
@@ -64,16 +61,16 @@ func FuzzPushDecode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, df []byte) {
-		recs, err := RecordsFromJSON(json.RawMessage(df))
+		recs, err := push.RecordsFromJSON(json.RawMessage(df))
 		if err != nil {
 			return
 		}
 		for i, s := range schemas {
-			b, err := s.decode(recs, i == 2, true)
+			b, err := s.DecodeWith(recs, i == 2, true)
 			if err != nil {
 				continue
 			}
-			if n := recordsLen(recs); b.Len() != n {
+			if n := push.RecordsLen(recs); b.Len() != n {
 				t.Fatalf("schema %d: decoded %d rows of %d", i, b.Len(), n)
 			}
 		}
