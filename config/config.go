@@ -12,11 +12,12 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	didyoumean "github.com/feastgo/feast/internal/suggest"
 )
 
 // FileName is the default configuration file name inside a repository.
@@ -625,43 +626,8 @@ func suggest(s string, candidates []string) string {
 }
 
 // Closest returns up to n candidates within a small edit distance of s,
-// nearest first. It is used for "did you mean" suggestions.
+// nearest first. It is used for "did you mean" suggestions; see
+// internal/suggest, which storage packages use without depending on config.
 func Closest(s string, candidates []string, n int) []string {
-	type scored struct {
-		c string
-		d int
-	}
-	var out []scored
-	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if d <= max(2, len(s)/3) || len(s) >= 4 && (strings.Contains(c, s) || strings.Contains(s, c)) {
-			out = append(out, scored{c, d})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].d < out[j].d })
-	var names []string
-	for i := 0; i < len(out) && i < n; i++ {
-		names = append(names, out[i].c)
-	}
-	return names
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return didyoumean.Closest(s, candidates, n)
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/suggest"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline/sqlgen"
 )
@@ -140,7 +140,7 @@ func unknownFeature(fv *model.FeatureView, name string) error {
 		all = append(all, f.Name)
 	}
 	msg := fmt.Sprintf("feature view %s has no feature %q", fv.Name, name)
-	if c := config.Closest(name, all, 3); len(c) > 0 {
+	if c := suggest.Closest(name, all, 3); len(c) > 0 {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(c, ", "))
 	} else {
 		msg += fmt.Sprintf(" (features: %s)", strings.Join(all, ", "))
@@ -189,7 +189,7 @@ func PlanRequest(req *HistoricalRequest, entity []Column, relation RelationFunc)
 			ec, ok := byName[col]
 			if !ok {
 				msg := fmt.Sprintf("entity rows lack column %s, join key of feature view %s", col, vr.View.Name)
-				if c := config.Closest(col, p.EntityColumns, 1); len(c) > 0 {
+				if c := suggest.Closest(col, p.EntityColumns, 1); len(c) > 0 {
 					msg += fmt.Sprintf(" (did you mean %s, or map it with a feature service join_key_map?)", c[0])
 				}
 				return nil, fmt.Errorf("%s", msg)

@@ -1,5 +1,5 @@
 package registry
 
-import "github.com/feastgo/feast/config"
+import "github.com/feastgo/feast/internal/suggest"
 
-func closest(s string, candidates []string) []string { return config.Closest(s, candidates, 3) }
+func closest(s string, candidates []string) []string { return suggest.Closest(s, candidates, 3) }
