@@ -173,9 +173,7 @@ func run(feastBin string, duration, window, applyEvery, outage, grace time.Durat
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := bumpDescription(filepath.Join(repo, "features.yaml"), i); err == nil {
-					err = feast(bin, repo, "apply")
-				}
+				err := applyRevision(repo, i, func() error { return feast(bin, repo, "apply") })
 				applies.Add(1)
 				if err != nil {
 					applyErrors.Add(1)
@@ -366,6 +364,15 @@ func percentiles(xs []time.Duration) (p50, p99 time.Duration) {
 
 // bumpDescription changes the entity's description so apply has something
 // to commit.
+// applyRevision writes revision i into the repository's features.yaml and
+// runs apply, returning the first error of the two.
+func applyRevision(repo string, i int, apply func() error) error {
+	if err := bumpDescription(filepath.Join(repo, "features.yaml"), i); err != nil {
+		return err
+	}
+	return apply()
+}
+
 func bumpDescription(path string, i int) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
