@@ -62,7 +62,7 @@ func New(next http.Handler, opts Options) *Handler {
 // Start serves Lambda invocations with next until the runtime stops the
 // process. It never returns.
 func Start(next http.Handler, opts Options) {
-	awslambda.StartHandler(New(next, opts))
+	awslambda.Start(New(next, opts))
 }
 
 // ErrUnsupportedEvent is returned for payloads that are not an HTTP event.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/examples"
@@ -107,6 +108,28 @@ func checkSeen(t *testing.T, s seen, wantPath, wantHost, wantIP string, wantCook
 	if wantCookie && s.Cookie != "session=s1; theme=dark" {
 		t.Errorf("Cookie: %q", s.Cookie)
 	}
+}
+
+// TestRuntimeCallsInvoke checks that aws-lambda-go's Start, which wraps its
+// argument as NewHandler does, hands the payload to Handler.Invoke instead of
+// treating the Handler as a reflected function.
+func TestRuntimeCallsInvoke(t *testing.T) {
+	h := lambda.New(echo(), lambda.Options{})
+	payload := fixture(t, "rest_api_v1.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := awslambda.NewHandler(h).Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("runtime response %s: %v", out, err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("status %d, want %d", resp.StatusCode, http.StatusCreated)
+	}
+	checkSeen(t, decodeSeen(t, resp.Body, resp.IsBase64Encoded), "/get-online-features", "abc123.execute-api.us-east-1.amazonaws.com", "203.0.113.7", false)
 }
 
 func TestRESTAPIv1(t *testing.T) {
