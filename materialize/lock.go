@@ -106,7 +106,7 @@ func NewLocker(ctx context.Context, cfg *config.RepoConfig) (Locker, error) {
 	if reg.RegistryType == "sql" {
 		scheme, rest, ok := strings.Cut(reg.Path, "://")
 		if !ok {
-			return nil, fmt.Errorf("open materialization locker: registry url: want scheme://...")
+			return nil, fmt.Errorf("open materialization locker: registry url: want scheme://host/database")
 		}
 		scheme = strings.ToLower(scheme)
 		switch {

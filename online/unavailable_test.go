@@ -49,14 +49,14 @@ func TestWithTimeout(t *testing.T) {
 	// Errors before the timeout pass through; no timeout, no bound.
 	_, cancel, check = WithTimeout(ctx, time.Hour)
 	defer cancel()
-	if err := check(cause); err != cause {
+	if err := check(errBoom); err != errBoom {
 		t.Fatalf("early error: %v", err)
 	}
 	nctx, cancel, check := WithTimeout(ctx, 0)
 	defer cancel()
-	if _, ok := nctx.Deadline(); ok || check(cause) != cause {
+	if _, ok := nctx.Deadline(); ok || check(errBoom) != errBoom {
 		t.Fatal("d <= 0 must not bound the call")
 	}
 }
 
-var cause = errors.New("boom")
+var errBoom = errors.New("boom")

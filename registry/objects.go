@@ -140,6 +140,7 @@ func DeleteProject(r *core.Registry, project string) {
 	r.LabelViews = removeFrom(r.LabelViews, func(x *core.LabelView) bool { return x.GetSpec().GetProject() == project })
 	r.Projects = removeFrom(r.Projects, func(x *core.Project) bool { return x.GetSpec().GetName() == project })
 	SetInfra(r, project, nil)
+	//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 	r.ProjectMetadata = removeFrom(r.ProjectMetadata, func(x *core.ProjectMetadata) bool { return x.GetProject() == project })
 }
 
@@ -162,11 +163,13 @@ func EnsureProject(r *core.Registry, project, description, uuid string, now time
 			Meta: &core.ProjectMeta{CreatedTimestamp: timestamppb.New(now), LastUpdatedTimestamp: timestamppb.New(now)},
 		})
 	}
+	//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 	for _, m := range r.ProjectMetadata {
 		if m.GetProject() == project {
 			return
 		}
 	}
+	//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 	r.ProjectMetadata = append(r.ProjectMetadata, &core.ProjectMetadata{Project: project, ProjectUuid: uuid})
 }
 

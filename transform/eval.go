@@ -281,5 +281,5 @@ func fromCEL(res ref.Val, vt model.ValueType) (*types.Value, error) {
 }
 
 func resultMismatch(res ref.Val, vt model.ValueType) error {
-	return fmt.Errorf("result of type %s, but the feature is declared %s", res.Type().(ref.Type).TypeName(), model.DTypeName(vt))
+	return fmt.Errorf("result of type %s, but the feature is declared %s", res.Type().TypeName(), model.DTypeName(vt))
 }

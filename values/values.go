@@ -55,10 +55,6 @@ func TypeOf(v *types.Value) model.ValueType {
 	return model.ValueType(fd.Number())
 }
 
-func typeErr(vt model.ValueType, format string, args ...any) error {
-	return fmt.Errorf("%w: expected %s, got %s", ErrType, vt, fmt.Sprintf(format, args...))
-}
-
 func unsupported(vt model.ValueType, what string) error {
 	return fmt.Errorf("%w: %s %s", ErrUnsupported, what, vt)
 }
@@ -92,27 +88,6 @@ func elemOf(vt model.ValueType) (model.ValueType, bool) {
 		return types.ValueType_DECIMAL, true
 	}
 	return model.Invalid, false
-}
-
-// isSet reports whether vt is one of the *_SET types.
-func isSet(vt model.ValueType) bool {
-	switch vt {
-	case types.ValueType_BYTES_SET, types.ValueType_STRING_SET, types.ValueType_INT32_SET,
-		types.ValueType_INT64_SET, types.ValueType_DOUBLE_SET, types.ValueType_FLOAT_SET,
-		types.ValueType_BOOL_SET, types.ValueType_UNIX_TIMESTAMP_SET, types.ValueType_UUID_SET,
-		types.ValueType_TIME_UUID_SET, types.ValueType_DECIMAL_SET:
-		return true
-	}
-	return false
-}
-
-// stringKind reports whether vt is stored in a string oneof member.
-func stringKind(vt model.ValueType) bool {
-	switch vt {
-	case model.String, model.JSON, model.UUID, types.ValueType_TIME_UUID, types.ValueType_DECIMAL:
-		return true
-	}
-	return false
 }
 
 // newString wraps s in the string-kind member for vt.
@@ -224,10 +199,4 @@ func (p *listParts) add(e *types.Value) {
 	case *types.Value_BoolVal:
 		p.bools = append(p.bools, x.BoolVal)
 	}
-}
-
-// emptyList returns an empty (non-null) list value of type vt.
-func emptyList(vt model.ValueType) *types.Value {
-	var p listParts
-	return p.value(vt)
 }

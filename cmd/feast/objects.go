@@ -63,6 +63,7 @@ func newRegistryDumpCmd(g *globals) *cobra.Command {
 				}
 				out[keyFor[o.Kind]] = append(out[keyFor[o.Kind]], v)
 			}
+			//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 			for _, m := range r.ProjectMetadata {
 				if m.GetProject() == fs.Project() {
 					v, _ := protoToPlain(m)

@@ -11,10 +11,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// equalSink keeps compareBytes's comparison from being dead code.
+var equalSink bool
+
 // compareBytes panics as the plan of a PostgreSQL source once did.
-func compareBytes() bool {
+func compareBytes() {
 	var a, b any = []byte("{}"), []byte("{}")
-	return a == b
+	equalSink = a == b
 }
 
 func TestPanicEndsAsAnErrorNamingTheCommand(t *testing.T) {

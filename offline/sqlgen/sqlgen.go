@@ -679,14 +679,6 @@ func (g *builder) viewCTEs(i int, v View, strategy Strategy, filterCreated bool)
 		keys, src, strings.Join(conds, " AND "), g.q("__rn"))
 }
 
-func (g *builder) sourceKeys(v View) []string {
-	var ks []string
-	for _, k := range v.Keys {
-		ks = append(ks, g.q(k.Source))
-	}
-	return ks
-}
-
 // Pull is a read of one view's source for materialization.
 type Pull struct {
 	View       View

@@ -327,6 +327,7 @@ func testApplyAndLoad(t *testing.T, open func(*testing.T) registry.Store) {
 		t.Fatalf("Project record of %s = %v, want description %q", project, proj, "the description")
 	}
 	found := false
+	//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 	for _, m := range got.ProjectMetadata {
 		if m.GetProject() == project {
 			found = true

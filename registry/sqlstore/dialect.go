@@ -52,7 +52,7 @@ type target struct {
 func parseURL(raw string) (target, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return target{}, fmt.Errorf("registry url %q: want scheme://...", redact.String(raw))
+		return target{}, fmt.Errorf("registry url %q: want scheme://host/database", redact.String(raw))
 	}
 	switch strings.ToLower(scheme) {
 	case "postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000", "postgresql+asyncpg":

@@ -296,6 +296,7 @@ func (s *Store) load(ctx context.Context, q querier, project string, baseline bo
 		}
 	}
 	if l.uuid != "" {
+		//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 		l.reg.ProjectMetadata = []*core.ProjectMetadata{{Project: project, ProjectUuid: l.uuid}}
 	}
 	return l, nil
@@ -570,6 +571,7 @@ func projectOf(l *loaded, project string, now time.Time) (*core.Project, string,
 		proj.Meta.LastUpdatedTimestamp = timestamppb.New(now)
 	}
 	uid := l.uuid
+	//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
 	for _, m := range l.reg.ProjectMetadata {
 		if m.GetProject() != project {
 			return nil, "", fmt.Errorf("update registry project %s: ProjectMetadata of project %q", project, m.GetProject())
