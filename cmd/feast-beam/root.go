@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,7 +145,7 @@ func (g *globals) run(ctx context.Context, views []string, run func(*feast.Featu
 		fmt.Fprintf(g.stderr, "batch engine: %s (in-process)\n", fs.Config().BatchEngine.Type)
 	}
 	results, err := run(fs, opts)
-	printSummary(g.stdout, results)
+	cli.PrintSummary(g.stdout, results)
 	return err
 }
 
@@ -173,24 +172,4 @@ func (p *lineProgress) Done(view string, st materialize.Stats, err error) {
 		return
 	}
 	fmt.Fprintf(p.out, "%s done: read %d, written %d, skipped %d in %s\n", view, st.RowsRead, st.RowsWritten, st.RowsSkipped, st.Duration.Round(time.Millisecond))
-}
-
-func printSummary(out io.Writer, results []feast.ViewResult) {
-	if len(results) == 0 {
-		fmt.Fprintln(out, "No online feature views to materialize.")
-		return
-	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VIEW\tINTERVAL\tREAD\tWRITTEN\tSKIPPED (NOT NEWER)\tDURATION\tSTATUS")
-	for _, r := range results {
-		status := "ok"
-		if r.Err != nil {
-			status = "FAILED"
-		} else if !r.Start.Before(r.End) {
-			status = "up to date"
-		}
-		fmt.Fprintf(w, "%s\t%s .. %s\t%d\t%d\t%d\t%s\t%s\n", r.View, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339),
-			r.Stats.RowsRead, r.Stats.RowsWritten, r.Stats.RowsSkipped, r.Stats.Duration.Round(time.Millisecond), status)
-	}
-	w.Flush()
 }

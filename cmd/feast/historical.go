@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/internal/cli"
 	"github.com/feastgo/feast/offline"
 )
 
@@ -107,7 +108,7 @@ SQL offline store (--entity-query). Without either, retrieval is entity-less ove
 }
 
 func printHistoricalSummary(out io.Writer, path string, sum feast.Summary, took time.Duration) {
-	fmt.Fprintf(out, "Wrote %s rows x %d columns to %s in %s\n", count(sum.Rows), len(sum.Columns), path, took.Round(time.Millisecond))
+	fmt.Fprintf(out, "Wrote %s rows x %d columns to %s in %s\n", cli.Count(sum.Rows), len(sum.Columns), path, took.Round(time.Millisecond))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "COLUMN\tNULLS\tNULL RATE")
 	for _, c := range sum.Columns {
@@ -117,7 +118,7 @@ func printHistoricalSummary(out io.Writer, path string, sum feast.Summary, took 
 		case sum.Rows == 0:
 			fmt.Fprintf(w, "%s\t0\t-\n", c.Name)
 		default:
-			fmt.Fprintf(w, "%s\t%s\t%.1f%%\n", c.Name, count(c.Nulls), 100*float64(c.Nulls)/float64(sum.Rows))
+			fmt.Fprintf(w, "%s\t%s\t%.1f%%\n", c.Name, cli.Count(c.Nulls), 100*float64(c.Nulls)/float64(sum.Rows))
 		}
 	}
 	w.Flush()

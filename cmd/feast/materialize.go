@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,26 +87,6 @@ func (g *globals) runMaterialize(cmd *cobra.Command, run func(*feast.FeatureStor
 	progress := newProgressReporter(g.stderr)
 	results, err := run(fs, feast.MaterializeOptions{Views: views, Progress: progress, Wait: wait})
 	progress.Close()
-	printSummary(g.stdout, results)
+	cli.PrintSummary(g.stdout, results)
 	return err
-}
-
-func printSummary(out io.Writer, results []feast.ViewResult) {
-	if len(results) == 0 {
-		fmt.Fprintln(out, "No online feature views to materialize.")
-		return
-	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VIEW\tINTERVAL\tREAD\tWRITTEN\tSKIPPED (NOT NEWER)\tDURATION\tSTATUS")
-	for _, r := range results {
-		status := "ok"
-		if r.Err != nil {
-			status = "FAILED"
-		} else if !r.Start.Before(r.End) {
-			status = "up to date"
-		}
-		fmt.Fprintf(w, "%s\t%s .. %s\t%s\t%s\t%s\t%s\t%s\n", r.View, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339),
-			count(r.Stats.RowsRead), count(r.Stats.RowsWritten), count(r.Stats.RowsSkipped), r.Stats.Duration.Round(time.Millisecond), status)
-	}
-	w.Flush()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/feastgo/feast/internal/cli"
 	"github.com/feastgo/feast/materialize"
 )
 
@@ -131,7 +132,7 @@ func (p *progressReporter) line(name string) string {
 		state = "done"
 		elapsed = v.stats.Duration
 	}
-	s := fmt.Sprintf("%-28s %-7s read %s  written %s  skipped %s  %s rows/s  %s", name, state, count(v.read), count(v.written), count(v.skipped), count(int64(rate)), elapsed.Round(100*time.Millisecond))
+	s := fmt.Sprintf("%-28s %-7s read %s  written %s  skipped %s  %s rows/s  %s", name, state, cli.Count(v.read), cli.Count(v.written), cli.Count(v.skipped), cli.Count(int64(rate)), elapsed.Round(100*time.Millisecond))
 	if v.total > 0 && !v.done && rate > 0 {
 		eta := time.Duration(float64(v.total-v.read)/rate) * time.Second
 		s += fmt.Sprintf("  %d%%  ETA %s", 100*v.read/v.total, eta.Round(time.Second))
@@ -142,20 +143,4 @@ func (p *progressReporter) line(name string) string {
 func (p *progressReporter) Close() {
 	close(p.stop)
 	<-p.stopped
-}
-
-// count formats n with thousands separators.
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
