@@ -2,7 +2,10 @@
 # The go test step of `make test`, timed:
 #   1. the race detector on every package except NORACE;
 #   2. the NORACE packages without it;
-#   3. the build without the duckdb_arrow tag (what a plain `go install` or
+#   3. the deploy module (deploy/go.mod: the chart, Dockerfile and
+#      monitoring checks, whose Helm, Kubernetes and Prometheus
+#      dependencies stay out of the library's go.mod);
+#   4. the build without the duckdb_arrow tag (what a plain `go install` or
 #      `go get` compiles): every package type-checks, and offline/duckdb,
 #      whose code differs without the tag, passes its tests.
 # Every step runs even when an earlier one fails; the exit status is
@@ -73,6 +76,7 @@ step() { # name, command...
 
 step "race, ${#race[@]} packages" "$GO" test -tags "$TAGS" -race -count=1 -timeout 25m "${race[@]}"
 step "no race, ${#plain[@]} packages" "$GO" test -tags "$TAGS" -count=1 -timeout 25m "${plain[@]}"
+step "deploy module" bash -c 'cd deploy && "$0" vet ./... && "$0" test -count=1 ./...' "$GO"
 step "without $TAGS: vet" "$GO" vet ./...
 step "without $TAGS: offline/duckdb" "$GO" test -count=1 ./offline/duckdb/
 
