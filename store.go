@@ -157,6 +157,7 @@ func (fs *FeatureStore) Close() error {
 		errs = append(errs, fs.offline.Close())
 		fs.offline = nil
 	}
+	fs.registry.Close()
 	errs = append(errs, fs.registry.Store().Close())
 	return errors.Join(errs...)
 }

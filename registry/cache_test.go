@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,9 +45,13 @@ func TestCacheTTL(t *testing.T) {
 		t.Fatalf("loads within ttl = %d, want 1", st.loads.Load())
 	}
 	now = now.Add(2 * time.Minute)
-	r.Snapshot(ctx)
+	old, _ := r.Snapshot(ctx)
+	r.Close() // waits for the background refresh the expiry started
 	if st.loads.Load() != 2 {
 		t.Fatalf("loads after ttl = %d, want 2", st.loads.Load())
+	}
+	if r.Cached() == old {
+		t.Fatal("the background refresh did not replace the expired snapshot")
 	}
 	// A failed refresh keeps the last good snapshot and reports the error.
 	st.fail.Store(true)
@@ -69,5 +74,144 @@ func TestCacheTTLZeroNeverExpires(t *testing.T) {
 	r.Snapshot(context.Background())
 	if st.loads.Load() != 1 {
 		t.Errorf("ttl 0 reloaded: %d loads", st.loads.Load())
+	}
+}
+
+// gateStore blocks each Load until released, and counts loads.
+type gateStore struct {
+	countingStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *gateStore) Load(ctx context.Context, p string) (*core.Registry, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.countingStore.Load(ctx, p)
+}
+
+// Once the TTL passes, concurrent readers (as pushes are) keep getting the
+// cached snapshot without waiting, and exactly one background load runs;
+// the readers after it get the new snapshot.
+func TestExpiredSnapshotRefreshesInBackground(t *testing.T) {
+	var mu sync.Mutex
+	now := registrytestNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	st := &gateStore{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	r := registry.New(st, "p", registry.Options{CacheTTL: time.Minute, Now: clock})
+	defer r.Close()
+	ctx := context.Background()
+	go func() { <-st.entered; st.release <- struct{}{} }()
+	first, err := r.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	// 16 concurrent readers while the refresh is held in Load: none waits.
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				s, err := r.Snapshot(ctx)
+				if err != nil || s != first {
+					t.Errorf("reader got %p, %v; want the cached snapshot", s, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait() // would deadlock here if a reader loaded on its own goroutine
+	<-st.entered
+	if n := st.loads.Load(); n != 1 {
+		t.Fatalf("loads before the release = %d, want 1 (the first)", n)
+	}
+	st.release <- struct{}{}
+	r.Close()
+	if n := st.loads.Load(); n != 2 {
+		t.Fatalf("loads = %d, want 2: one background refresh for all readers", n)
+	}
+	if s := r.Cached(); s == first || !s.LoadedAt.Equal(registrytestNow.Add(time.Minute)) {
+		t.Fatalf("after the refresh: %v", s)
+	}
+}
+
+// A failed background refresh keeps the last good snapshot for every
+// reader and is reported; the failing registry is retried once per TTL,
+// not after every request.
+func TestFailedBackgroundRefreshKeepsSnapshot(t *testing.T) {
+	var mu sync.Mutex
+	now := registrytestNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	st := &gateStore{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	close(st.release)
+	r := registry.New(st, "p", registry.Options{CacheTTL: time.Minute, Now: clock})
+	defer r.Close()
+	ctx := context.Background()
+	first, _ := r.Snapshot(ctx)
+	<-st.entered
+	st.fail.Store(true)
+	advance(time.Hour)
+	if s, err := r.Snapshot(ctx); s != first || err != nil {
+		t.Fatalf("expired snapshot with a failing store: %p %v", s, err)
+	}
+	<-st.entered // the background refresh
+	deadline := time.Now().Add(10 * time.Second)
+	for r.LastError() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if r.LastError() == nil || r.Cached() != first {
+		t.Fatalf("after the failed refresh: err %v, snapshot replaced %v", r.LastError(), r.Cached() != first)
+	}
+	// Within a TTL of the failure, readers do not start another load.
+	for i := 0; i < 100; i++ {
+		if s, err := r.Snapshot(ctx); s != first || err != nil {
+			t.Fatalf("reader after the failure: %p %v", s, err)
+		}
+	}
+	advance(59 * time.Second)
+	r.Snapshot(ctx)
+	if n := st.loads.Load(); n != 2 {
+		t.Fatalf("loads within a TTL of the failure = %d, want 2", n)
+	}
+	// A TTL after the failure, one retry; it succeeds and replaces the snapshot.
+	st.fail.Store(false)
+	advance(time.Second)
+	r.Snapshot(ctx)
+	<-st.entered
+	for r.Cached() == first && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if r.Cached() == first || r.LastError() != nil || st.loads.Load() != 3 {
+		t.Fatalf("retry a TTL after the failure: replaced %v, err %v, loads %d", r.Cached() != first, r.LastError(), st.loads.Load())
+	}
+}
+
+// Concurrent Refresh calls share loads: a caller whose call began before a
+// load started returns that load's result instead of loading again (16
+// callers used to make 16 serialized loads).
+func TestConcurrentRefreshSharesLoads(t *testing.T) {
+	st := &gateStore{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	r := registry.New(st, "p", registry.Options{})
+	ctx := context.Background()
+	go func() { r.Refresh(ctx) }()
+	<-st.entered // load 1 is held; 16 more callers arrive meanwhile
+	var arrived, wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		arrived.Add(1)
+		go func() { defer wg.Done(); arrived.Done(); r.Refresh(ctx) }()
+	}
+	arrived.Wait()
+	close(st.release) // later loads pass the gate at once
+	wg.Wait()
+	// Load 1, then one load for the callers that waited on it; a caller
+	// scheduled only after that load began may add one more.
+	if n := st.loads.Load(); n < 2 || n > 3 {
+		t.Fatalf("17 concurrent refreshes made %d loads, want 2 (or 3)", n)
 	}
 }

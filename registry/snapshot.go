@@ -105,20 +105,52 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// Registry is a Store plus a cache of the current project's snapshot. It is
-// safe for concurrent use. Snapshot serves the cached snapshot until it is
-// older than the TTL; a refresh happens on the calling goroutine unless a
-// background refresher (Run) keeps it fresh.
+// Registry is a Store plus the current project's snapshot, shared by every
+// reader (online reads, push, stream, write, materialize, CLI). It is safe
+// for concurrent use, and readers never parse the registry on their own
+// goroutine once a snapshot is loaded:
+//
+//   - Snapshot returns the cached snapshot. When it is older than the TTL,
+//     Snapshot starts one background refresh (at most one at a time, however
+//     many callers see it expire) and still returns the cached snapshot; the
+//     next caller after the refresh gets the new one. Only the very first
+//     load, when nothing is cached, happens on the caller's goroutine, and
+//     concurrent first callers share it.
+//   - Run refreshes on a ticker as well, so a server's readers never see an
+//     expired snapshot at all.
+//   - A failed refresh keeps the last good snapshot for every reader alike
+//     and is reported by LastError until a refresh succeeds.
+//   - Update writes through the store and then reloads on the writer's
+//     goroutine, so the writer reads its own write and readers pay nothing.
+//
+// The TTL (the configuration's registry cache_ttl_seconds) is the one
+// setting for both the expiry and Run's interval.
 type Registry struct {
 	store   Store
 	project string
-	// ttl 0 means the cached snapshot never expires.
-	ttl time.Duration
-	now func() time.Time
+	now     func() time.Time
+
+	ttl atomic.Int64 // time.Duration; 0 means the snapshot never expires
 
 	cur     atomic.Pointer[Snapshot]
-	loadMu  sync.Mutex
 	lastErr atomic.Pointer[refreshError]
+
+	// Loads are serialized by loadMu and numbered: a caller that needs a
+	// load started after its call (Refresh) takes a ticket before the
+	// lock, and returns the result of a load that another caller started
+	// after that instead of loading again.
+	loadMu    sync.Mutex
+	started   atomic.Uint64 // tickets issued to loads that have begun
+	completed uint64        // ticket of the latest finished load (under loadMu)
+	result    *Snapshot     // outcome of that load (under loadMu)
+	resultErr error
+
+	// background is set while a background refresh runs.
+	background atomic.Bool
+	// bg is the context of background refreshes, cancelled by Close.
+	bg     context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 type refreshError struct {
@@ -128,7 +160,8 @@ type refreshError struct {
 
 // Options configures a Registry.
 type Options struct {
-	// CacheTTL is how long a snapshot is served before reloading; 0 = never expire.
+	// CacheTTL is how long a snapshot is served before a background
+	// refresh replaces it, and Run's interval; 0 = never expire.
 	CacheTTL time.Duration
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
@@ -140,7 +173,10 @@ func New(store Store, project string, opts Options) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{store: store, project: project, ttl: opts.CacheTTL, now: now}
+	r := &Registry{store: store, project: project, now: now}
+	r.ttl.Store(int64(opts.CacheTTL))
+	r.bg, r.cancel = context.WithCancel(context.Background())
+	return r
 }
 
 // Store returns the underlying store.
@@ -149,23 +185,79 @@ func (r *Registry) Store() Store { return r.store }
 // Project returns the project this registry serves.
 func (r *Registry) Project() string { return r.project }
 
-// Snapshot returns the cached snapshot, reloading it first when it is
-// missing or expired.
+// TTL returns how long a snapshot is served before it is refreshed.
+func (r *Registry) TTL() time.Duration { return time.Duration(r.ttl.Load()) }
+
+// SetTTL changes the TTL (for example from feast serve's
+// --registry_ttl_sec); 0 means the snapshot never expires.
+func (r *Registry) SetTTL(d time.Duration) { r.ttl.Store(int64(d)) }
+
+// Close stops background refreshes and waits for a running one to end. It
+// does not close the store.
+func (r *Registry) Close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Snapshot returns the cached snapshot, starting a background refresh when
+// it has expired. Only when no snapshot was ever loaded does it load one on
+// the calling goroutine.
 func (r *Registry) Snapshot(ctx context.Context) (*Snapshot, error) {
-	if s := r.cur.Load(); s != nil && (r.ttl == 0 || r.now().Sub(s.LoadedAt) < r.ttl) {
-		return s, nil
+	s := r.cur.Load()
+	if s == nil {
+		return r.Refresh(ctx)
 	}
-	return r.Refresh(ctx)
+	if ttl := r.TTL(); ttl > 0 && r.due(s, ttl) {
+		r.refreshInBackground()
+	}
+	return s, nil
+}
+
+// due reports whether s has expired and no refresh failed within the last
+// ttl either: a registry that fails to load is retried once per TTL, not
+// after every request.
+func (r *Registry) due(s *Snapshot, ttl time.Duration) bool {
+	now := r.now()
+	if now.Sub(s.LoadedAt) < ttl {
+		return false
+	}
+	e := r.lastErr.Load()
+	return e == nil || now.Sub(e.at) >= ttl
+}
+
+// refreshInBackground starts a refresh unless one is running.
+func (r *Registry) refreshInBackground() {
+	if r.bg.Err() != nil || !r.background.CompareAndSwap(false, true) {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.background.Store(false)
+		r.Refresh(r.bg)
+	}()
 }
 
 // Cached returns the last loaded snapshot without any I/O, or nil.
 func (r *Registry) Cached() *Snapshot { return r.cur.Load() }
 
-// Refresh reloads the snapshot from the store. On error the previous
-// snapshot stays in place and the error is remembered (LastError).
+// Refresh loads the snapshot from the store, or returns the result of a
+// load that started after the call (so that concurrent callers share one
+// load). On error the previous snapshot stays in place and the error is
+// remembered (LastError).
 func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
+	want := r.started.Load() + 1
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
+	if r.completed >= want {
+		return r.result, r.resultErr
+	}
+	r.completed = r.started.Add(1)
+	r.result, r.resultErr = r.load(ctx)
+	return r.result, r.resultErr
+}
+
+func (r *Registry) load(ctx context.Context) (*Snapshot, error) {
 	reg, err := r.store.Load(ctx, r.project)
 	if err == nil {
 		err = r.check(reg)
@@ -202,9 +294,11 @@ func (r *Registry) LastError() error {
 	return nil
 }
 
-// Run refreshes the snapshot every interval until ctx is done. Failures keep
-// the last good snapshot and are passed to onError (which may be nil).
-func (r *Registry) Run(ctx context.Context, interval time.Duration, onError func(error)) {
+// Run refreshes the snapshot every TTL until ctx is done (or the registry
+// is closed); with a TTL of 0 it returns at once. Failures keep the last
+// good snapshot and are passed to onError (which may be nil).
+func (r *Registry) Run(ctx context.Context, onError func(error)) {
+	interval := r.TTL()
 	if interval <= 0 {
 		return
 	}
@@ -214,6 +308,8 @@ func (r *Registry) Run(ctx context.Context, interval time.Duration, onError func
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.bg.Done():
+			return
 		case <-t.C:
 			if _, err := r.Refresh(ctx); err != nil && onError != nil {
 				onError(err)
@@ -222,11 +318,16 @@ func (r *Registry) Run(ctx context.Context, interval time.Duration, onError func
 	}
 }
 
-// Update changes the registry through the store and drops the cache.
+// Update changes the registry through the store, then reloads the snapshot
+// on the caller's goroutine so that the caller reads its own write. A
+// failed reload keeps the previous snapshot (LastError reports it) and does
+// not fail the update, which was committed.
 func (r *Registry) Update(ctx context.Context, fn func(*core.Registry) error) error {
-	err := r.store.Update(ctx, r.project, fn)
-	r.cur.Store(nil)
-	return err
+	if err := r.store.Update(ctx, r.project, fn); err != nil {
+		return err
+	}
+	r.Refresh(ctx)
+	return nil
 }
 
 // ApplyMaterialization records [start, end] on view, after its data was written.

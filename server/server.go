@@ -64,9 +64,10 @@ type Options struct {
 	// Timeout bounds each request; 0 means DefaultTimeout, negative means
 	// none.
 	Timeout time.Duration
-	// RegistryTTL is the background refresh interval of the registry
-	// snapshot; 0 means the configuration's registry cache_ttl_seconds,
-	// and when that is 0 too the snapshot is loaded once.
+	// RegistryTTL, when not 0, replaces the configuration's registry
+	// cache_ttl_seconds for the store's registry: the one setting for how
+	// long a snapshot is served and how often Run refreshes it. Negative
+	// (or a cache_ttl_seconds of 0) means the snapshot is loaded once.
 	RegistryTTL time.Duration
 	// NoAccessLog disables the per-request access log.
 	NoAccessLog bool
@@ -125,8 +126,8 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 	if cfg.FeatureServer.ReadOnly {
 		opts.ReadOnly = true
 	}
-	if opts.RegistryTTL == 0 {
-		opts.RegistryTTL = cfg.Registry.CacheTTL()
+	if opts.RegistryTTL != 0 {
+		fs.Registry().SetTTL(max(opts.RegistryTTL, 0))
 	}
 	if len(opts.AuthTokens) == 0 && !opts.DisableAuth && cfg.Auth.Type == "token" {
 		opts.AuthTokens = cfg.Auth.Tokens
@@ -213,17 +214,14 @@ func (s *Server) onlineReader(ctx context.Context) (online.Reader, error) {
 
 // Run keeps the registry snapshot fresh until ctx is done: it loads it now
 // (logging a failure; requests get 503 until a load succeeds) and then
-// every RegistryTTL. A failed refresh keeps the last good snapshot, counts
+// every registry TTL (cache_ttl_seconds or Options.RegistryTTL). A failed refresh keeps the last good snapshot, counts
 // in feast_registry_refresh_errors_total and shows on /health.
 func (s *Server) Run(ctx context.Context) {
 	if _, err := s.refresh(ctx); err != nil {
 		s.log.Error("load registry", "err", err)
 	}
 	s.warnOnlineStore(ctx)
-	if s.opts.RegistryTTL <= 0 {
-		return
-	}
-	s.fs.Registry().Run(ctx, s.opts.RegistryTTL, func(err error) {
+	s.fs.Registry().Run(ctx, func(err error) {
 		if ctx.Err() != nil {
 			return
 		}
