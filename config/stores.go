@@ -16,7 +16,7 @@ type SQLiteOnlineConfig struct {
 // RedisOnlineConfig configures the Redis online store (type: redis), in
 // Feast's format.
 type RedisOnlineConfig struct {
-	// RedisType is "redis" (default) or "redis_cluster".
+	// RedisType is "redis" (default), "redis_cluster" or "redis_sentinel".
 	RedisType string `yaml:"redis_type"`
 	// ConnectionString is "host:port[,host:port...][,password=...][,db=N][,ssl=true]".
 	// Default localhost:6379.
@@ -24,7 +24,8 @@ type RedisOnlineConfig struct {
 	// KeyTTLSeconds, when > 0, expires each entity hash after that many
 	// seconds from its last write (Feast's key_ttl_seconds). 0 = never.
 	KeyTTLSeconds int `yaml:"key_ttl_seconds"`
-	// SentinelMaster is accepted for compatibility with Feast configs.
+	// SentinelMaster is the master set name for redis_type
+	// redis_sentinel; connection_string then lists the sentinels.
 	SentinelMaster string `yaml:"sentinel_master"`
 	// FullScanForDeletion and SkipDedup are accepted for compatibility.
 	FullScanForDeletion *bool `yaml:"full_scan_for_deletion"`
