@@ -10,7 +10,7 @@ TAGS ?= duckdb_arrow
 BIN := bin
 DEMO_DIR ?= /tmp/feast-demo
 
-.PHONY: all build demo test test-short lint fuzz proto bench clean
+.PHONY: all build demo test test-short lint staticcheck fuzz proto bench clean
 
 all: build
 
@@ -37,9 +37,17 @@ test-short:
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),10s) TAGS=$(TAGS) ./scripts/fuzz.sh
 
+## lint: gofmt, go vet and staticcheck (pinned; installed into bin/ by the staticcheck target).
 lint:
 	gofmt -l . | (! grep .)
-	$(GO) vet ./...
+	$(GO) vet -tags $(TAGS) ./...
+	$(MAKE) staticcheck
+
+STATICCHECK_VERSION ?= v0.8.2
+staticcheck:
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(BIN)/staticcheck -tags $(TAGS) ./...
+	cd deploy && ../$(BIN)/staticcheck ./...
 
 ## proto: regenerate the committed Go code from proto/feast/**/*.proto (needs protoc: apt-get install protobuf-compiler).
 proto:
