@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -152,14 +153,17 @@ func TestLocalWritesEveryRowAndReportsProgress(t *testing.T) {
 	}
 }
 
-// blockingWriter blocks every write until released, so the test can see
-// how far the reader runs ahead of the writers.
+// blockingWriter blocks every write until released (or cancelled), so the
+// test can see how far the reader runs ahead of the writers.
 type blockingWriter struct {
 	release chan struct{}
+	writing atomic.Int32 // writes waiting for release
 	writes  atomic.Int32
 }
 
 func (w *blockingWriter) Write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
+	w.writing.Add(1)
+	defer w.writing.Add(-1)
 	select {
 	case <-w.release:
 	case <-ctx.Done():
@@ -169,26 +173,37 @@ func (w *blockingWriter) Write(ctx context.Context, b online.WriteBatch) (online
 	return online.WriteStats{Written: len(b.Rows)}, nil
 }
 
+// With every writer blocked, the reader stops once the queue is full. The
+// run is in a synctest bubble: synctest.Wait returns only when every
+// goroutine of the run is blocked, that is when the reader can go no
+// further (or has read the whole source), so the count is final, not a
+// sample taken after some delay.
 func TestLocalMemoryIsBounded(t *testing.T) {
-	src := &genSource{n: 1_000_000, size: 1000, ts: time.Now()}
-	w := &blockingWriter{release: make(chan struct{})}
-	eng := materialize.NewLocal(src, w, materialize.LocalOptions{Workers: 2, BatchSize: 1000, Queue: 4})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := eng.Materialize(ctx, materialize.Task{Project: "p", View: view}, &recordingProgress{})
-		done <- err
-	}()
-	time.Sleep(200 * time.Millisecond)
-	// With writers blocked, the reader may hold at most Queue + Workers
-	// batches (+1 being handed over): it must not read the whole source.
-	if got := src.produced.Load(); got > 4+2+2 {
-		t.Fatalf("reader ran ahead: %d batches produced with writers blocked", got)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled run returned %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const workers, queue = 2, 4
+		src := &genSource{n: 1_000_000, size: 1000, ts: time.Now()}
+		w := &blockingWriter{release: make(chan struct{})}
+		eng := materialize.NewLocal(src, w, materialize.LocalOptions{Workers: workers, BatchSize: 1000, Queue: queue})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := eng.Materialize(ctx, materialize.Task{Project: "p", View: view}, &recordingProgress{})
+			done <- err
+		}()
+		synctest.Wait()
+		if got := w.writing.Load(); got != workers {
+			t.Errorf("%d writes in progress, want every worker (%d) blocked in one", got, workers)
+		}
+		// The reader may hold at most Queue + Workers batches, +1 it is
+		// handing over: it must not read the whole source.
+		if got := src.produced.Load(); got > queue+workers+1 {
+			t.Errorf("reader ran ahead: %d batches produced with writers blocked", got)
+		}
+		cancel() // on failure too: the bubble must end with the run returned
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled run returned %v", err)
+		}
+	})
 }
 
 func TestLocalWriteFailureIsReported(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -483,15 +484,18 @@ func TestServeCancelledBeforeStart(t *testing.T) {
 
 // A request in flight when the shutdown begins runs to the end with a live
 // context (a push cut short would be half applied) and gets its answer.
+// The handler is let go only once the shutdown is draining (see
+// shutdownDraining): by then a shutdown that cancels request contexts or drops
+// connections has done so.
 func TestShutdownLetsRequestsFinish(t *testing.T) {
 	f := st.New(t, st.SQLite())
 	s := newServer(t, f, Options{})
 	started, release := make(chan struct{}), make(chan struct{})
-	var ctxErr error
+	ctxErr := make(chan error, 1)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
-		ctxErr = r.Context().Err()
+		ctxErr <- r.Context().Err()
 		w.Write([]byte("done"))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -519,15 +523,59 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	}()
 	<-started
 	cancel()
-	time.Sleep(100 * time.Millisecond) // the shutdown is under way
+	// Wait for the shutdown to be draining, failing if it ends the request
+	// or returns instead.
+	deadline := time.After(10 * time.Second)
+	for !shutdownDraining() {
+		select {
+		case a := <-got:
+			close(release)
+			t.Fatalf("the request ended before it was let go: %d %q %v", a.code, a.body, a.err)
+		case err := <-served:
+			close(release)
+			t.Fatalf("ServeListeners returned (%v) with a request in flight", err)
+		case <-deadline:
+			close(release)
+			t.Fatal("the shutdown never waited for the request in flight")
+		case <-time.After(time.Millisecond):
+		}
+	}
 	close(release)
 	a := <-got
-	if a.err != nil || a.code != 200 || a.body != "done" || ctxErr != nil {
-		t.Fatalf("in-flight request: %+v, context error %v", a, ctxErr)
+	if err := <-ctxErr; a.err != nil || a.code != 200 || a.body != "done" || err != nil {
+		t.Fatalf("in-flight request: %d %q %v, context error %v", a.code, a.body, a.err, err)
 	}
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// shutdownDraining reports whether the HTTP server's graceful shutdown is
+// waiting for requests in flight: the goroutine of ServeListeners is
+// parked in the select of fasthttp's ShutdownWithContext, which it reaches
+// only after closing the listener and cancelling fasthttp's request
+// contexts, and parks in only while a request is open. Should fasthttp
+// change, the test fails (the shutdown "never waited"), it does not pass
+// untested.
+func shutdownDraining() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, frames, _ := strings.Cut(g, "\n")
+		if strings.Contains(header, "[select") &&
+			strings.HasPrefix(frames, "github.com/valyala/fasthttp.(*Server).ShutdownWithContext(") &&
+			strings.Contains(frames, "/server.(*Server).ServeListeners(") {
+			return true
+		}
+	}
+	return false
 }
 
 // The listener refuses an unauthenticated body without reading it (401),
