@@ -68,8 +68,11 @@ type Options struct {
 }
 
 // Store is the DuckDB offline store. It is safe for concurrent use; each
-// job holds its own DuckDB connection.
+// job holds its own DuckDB connection. Its PullLatest and PullAll are those
+// of offline.SQLPuller, run on DuckDB.
 type Store struct {
+	// sqlPuller gives Store PullLatest and PullAll.
+	sqlPuller
 	opts      Options
 	connector *duckdb.Connector
 	db        *sql.DB
@@ -80,6 +83,10 @@ type Store struct {
 }
 
 var _ offline.Store = (*Store)(nil)
+
+// sqlPuller is embedded in Store under a name of its own, which keeps the
+// field out of the package's API (its methods are promoted all the same).
+type sqlPuller = offline.SQLPuller
 
 // Open opens an in-memory DuckDB for a repository, per the offline_store
 // section of feature_store.yaml.
@@ -98,6 +105,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	s := &Store{opts: opts, tmp: opts.TempDir}
+	s.sqlPuller = sqlPuller{Dialect: s.dialect, Relation: s.relation, Stream: s.streamPull}
 	if s.tmp == "" {
 		dir, err := os.MkdirTemp("", "feast-duckdb-")
 		if err != nil {
@@ -403,15 +411,20 @@ func (j *job) run(ctx context.Context, st sqlgen.Statements, fn func(query strin
 // queryStream runs a query and streams its result as Arrow batches: DuckDB
 // writes it to a temporary uncompressed Parquet file (streaming, spilling
 // to its temp directory as needed) that is read back batch by batch and
-// removed when the reader is released. The reader reports the result's
-// row count through NumRows.
-func (s *Store) queryStream(ctx context.Context, conn *sql.Conn, query string) (array.RecordReader, error) {
+// removed when the reader is released, after which onRelease runs when not
+// nil. The reader reports the result's row count through NumRows.
+func (s *Store) queryStream(ctx context.Context, conn *sql.Conn, query string, onRelease func()) (array.RecordReader, error) {
 	path := filepath.Join(s.tmp, s.tempName("result")+".parquet")
 	if _, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quoteString(path)+" (FORMAT parquet, COMPRESSION uncompressed)"); err != nil {
 		os.Remove(path)
 		return nil, err
 	}
-	rr, err := offline.ReadParquet(ctx, path, 64*1024, func() { os.Remove(path) })
+	rr, err := offline.ReadParquet(ctx, path, 64*1024, func() {
+		os.Remove(path)
+		if onRelease != nil {
+			onRelease()
+		}
+	})
 	if err != nil {
 		os.Remove(path)
 	}
@@ -437,7 +450,7 @@ func (j *job) Columns() []string { return j.columns }
 func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
 	var schema *arrow.Schema
 	err := j.run(ctx, j.schemaStmts, func(q string) error {
-		rr, err := j.s.queryStream(ctx, j.conn, q)
+		rr, err := j.s.queryStream(ctx, j.conn, q, nil)
 		if err != nil {
 			return err
 		}
@@ -456,7 +469,7 @@ func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
 func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
 	var rr array.RecordReader
 	err := j.run(ctx, j.stmts, func(q string) (err error) {
-		rr, err = j.s.queryStream(ctx, j.conn, q)
+		rr, err = j.s.queryStream(ctx, j.conn, q, nil)
 		return err
 	})
 	if err != nil {
@@ -505,55 +518,17 @@ func (j *job) Close() error {
 	return err
 }
 
-// PullLatest implements offline.Store.
-func (s *Store) PullLatest(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, true)
-}
-
-// PullAll implements offline.Store.
-func (s *Store) PullAll(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, false)
-}
-
-func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end time.Time, latest bool) (array.RecordReader, error) {
-	v, err := offline.SourceView(view, s.relation)
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
-	}
-	q := sqlgen.PullSQL(s.dialect, sqlgen.Pull{View: v, Start: start, End: end, Latest: latest},
-		offline.PullEventTimestamp, offline.PullCreatedTimestamp)
+// streamPull runs a pull query on a connection of its own and streams the
+// result (offline.SQLPuller.Stream); the connection closes when the reader
+// is released.
+func (s *Store) streamPull(ctx context.Context, query string) (array.RecordReader, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
+		return nil, err
 	}
-	rr, err := s.queryStream(ctx, conn, q)
+	rr, err := s.queryStream(ctx, conn, query, func() { conn.Close() })
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
 	}
-	return &releaseHook{RecordReader: rr, done: func() { conn.Close() }}, nil
-}
-
-// releaseHook runs done after the wrapped reader's last release.
-type releaseHook struct {
-	array.RecordReader
-	refs int
-	done func()
-}
-
-// NumRows forwards the wrapped reader's row count (offline.RowCounter).
-func (r *releaseHook) NumRows() int64 { return offline.NumRows(r.RecordReader) }
-
-func (r *releaseHook) Retain() { r.refs++; r.RecordReader.Retain() }
-
-func (r *releaseHook) Release() {
-	r.RecordReader.Release()
-	if r.refs > 0 {
-		r.refs--
-		return
-	}
-	if r.done != nil {
-		r.done()
-		r.done = nil
-	}
+	return rr, err
 }

@@ -33,7 +33,11 @@ const batchSize = 64 * 1024
 
 // Store is the PostgreSQL offline store. It is safe for concurrent use;
 // each job holds one pooled connection (its entity table is temporary).
+// Its PullLatest and PullAll are those of offline.SQLPuller, run on
+// PostgreSQL.
 type Store struct {
+	// sqlPuller gives Store PullLatest and PullAll.
+	sqlPuller
 	pool    *pgxpool.Pool
 	dialect sqlgen.PostgresDialect
 	seq     atomic.Int64
@@ -43,6 +47,10 @@ type Store struct {
 }
 
 var _ offline.Store = (*Store)(nil)
+
+// sqlPuller is embedded in Store under a name of its own, which keeps the
+// field out of the package's API (its methods are promoted all the same).
+type sqlPuller = offline.SQLPuller
 
 // ConnString renders the connection settings as a pgx connection string:
 // DSN when set, else key=value pairs from the fields.
@@ -103,7 +111,9 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres offline store: %w", redact.Error(err, conn))
 	}
-	return &Store{pool: pool, Now: time.Now}, nil
+	s := &Store{pool: pool, Now: time.Now}
+	s.sqlPuller = sqlPuller{Dialect: s.dialect, Relation: s.relation, Stream: s.streamPull}
+	return s, nil
 }
 
 // Close closes the pool.
@@ -312,31 +322,18 @@ func (j *job) Close() error {
 	return err
 }
 
-// PullLatest implements offline.Store.
-func (s *Store) PullLatest(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, true)
-}
-
-// PullAll implements offline.Store.
-func (s *Store) PullAll(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, false)
-}
-
-func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end time.Time, latest bool) (array.RecordReader, error) {
-	v, err := offline.SourceView(view, s.relation)
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
-	}
-	q := sqlgen.PullSQL(s.dialect, sqlgen.Pull{View: v, Start: start, End: end, Latest: latest},
-		offline.PullEventTimestamp, offline.PullCreatedTimestamp)
+// streamPull runs a pull query on a pooled connection and streams its rows
+// (offline.SQLPuller.Stream); the connection goes back to the pool when
+// the reader is released.
+func (s *Store) streamPull(ctx context.Context, query string) (array.RecordReader, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
+		return nil, err
 	}
-	rows, err := conn.Query(ctx, q)
+	rows, err := conn.Query(ctx, query)
 	if err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
+		return nil, err
 	}
 	return newRowsReader(ctx, rows, batchSize, conn.Release), nil
 }
