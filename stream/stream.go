@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,7 +122,7 @@ func New(ctx context.Context, fs *feast.FeatureStore, opts Options) (*Runner, er
 		if fv.StreamSource == nil || fv.StreamSource.Kind != model.SourceKafka {
 			continue
 		}
-		if len(opts.Views) > 0 && !contains(opts.Views, name) {
+		if len(opts.Views) > 0 && !slices.Contains(opts.Views, name) {
 			continue
 		}
 		bySource[fv.StreamSource.Name] = append(bySource[fv.StreamSource.Name], name)
@@ -481,15 +482,6 @@ func unwrapUnion(v any) any {
 		}
 	}
 	return v
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // metrics are the stream consumer metrics. A nil *metrics records nothing.
