@@ -8,6 +8,7 @@ import (
 	"github.com/feastgo/feast/internal/suggest"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline/sqlgen"
+	"github.com/feastgo/feast/values"
 )
 
 // Kind is the coarse type of a column, enough to check entity columns
@@ -253,4 +254,37 @@ func EntitylessPlan(req *HistoricalRequest, relation RelationFunc, now time.Time
 		views = append(views, v)
 	}
 	return views, start, end, nil
+}
+
+// EntityTimeError reports an entity row whose timestamp is outside the
+// range every event timestamp is stored in (years 0001 to 9999, the
+// protobuf Timestamp's), usually a number in the wrong unit.
+type EntityTimeError struct {
+	Column string
+	Row    int64 // 0-based, in input order
+	Value  string
+}
+
+func (e *EntityTimeError) Error() string {
+	return fmt.Sprintf("entity rows: column %s: row %d: timestamp %s is outside 0001-01-01..9999-12-31 "+
+		"(epoch milliseconds or microseconds read as seconds?)", e.Column, e.Row, e.Value)
+}
+
+// Unwrap makes errors.Is(err, values.ErrTimeRange) true.
+func (e *EntityTimeError) Unwrap() error { return values.ErrTimeRange }
+
+// CheckEntityTimes runs sqlgen.OutOfRangeSQL for e through query, which
+// scans the single result row if there is one (found false when there is
+// none), and returns an *EntityTimeError for the row it finds.
+func CheckEntityTimes(d sqlgen.Dialect, e sqlgen.Entities, query func(sql string, row *int64, value *string) (found bool, err error)) error {
+	var row int64
+	var value string
+	found, err := query(sqlgen.OutOfRangeSQL(d, e, values.MinTime, values.MaxTime), &row, &value)
+	if err != nil {
+		return fmt.Errorf("check entity timestamps: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	return &EntityTimeError{Column: e.Timestamp, Row: row, Value: value}
 }

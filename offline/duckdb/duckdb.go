@@ -371,6 +371,16 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 	if req.FilterByCreatedTimestamp {
 		h.Strategy = sqlgen.Window // the only one that filters by created ts
 	}
+	err = offline.CheckEntityTimes(s.dialect, h.Entities, func(q string, row *int64, value *string) (bool, error) {
+		err := j.conn.QueryRowContext(ctx, q).Scan(row, value)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return err
+	}
 	if j.stmts, err = sqlgen.HistoricalStatements(s.dialect, h, j.table, false); err != nil {
 		return err
 	}

@@ -158,6 +158,8 @@ func parseTime(s string) (time.Time, error) {
 //	pull VIEW latest|all start=TS end=TS
 //	expect                        (header of names, then rows)
 //	expect error SUBSTRING
+//
+// A timestamp cell is RFC 3339 (or a shorter layout) or epoch:SECONDS.
 func ParseCases(file, text string) ([]*Case, error) {
 	var cases []*Case
 	var cur *Case

@@ -61,6 +61,14 @@ func ParseValue(typ, s string) (any, error) {
 	case "bool":
 		return strconv.ParseBool(s)
 	case "timestamp", "timestamptz":
+		// epoch:SECONDS writes instants RFC 3339 cannot (years past 9999).
+		if secs, ok := strings.CutPrefix(s, "epoch:"); ok {
+			n, err := strconv.ParseInt(secs, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bad timestamp %q: %w", s, err)
+			}
+			return time.Unix(n, 0).UTC(), nil
+		}
 		for _, l := range timeLayouts {
 			if t, err := time.Parse(l, s); err == nil {
 				return t.UTC(), nil

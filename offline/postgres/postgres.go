@@ -212,8 +212,19 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 		return err
 	}
 	j.columns = plan.Columns
+	entities := sqlgen.Entities{Relation: table, RowID: s.dialect.QuoteIdent(rowCol), Columns: plan.EntityColumns, Timestamp: plan.Timestamp}
+	err = offline.CheckEntityTimes(s.dialect, entities, func(q string, row *int64, value *string) (bool, error) {
+		err := c.QueryRow(ctx, q).Scan(row, value)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return err
+	}
 	j.query, err = sqlgen.HistoricalSQL(s.dialect, sqlgen.Historical{
-		Entities:        sqlgen.Entities{Relation: table, RowID: s.dialect.QuoteIdent(rowCol), Columns: plan.EntityColumns, Timestamp: plan.Timestamp},
+		Entities:        entities,
 		Views:           plan.Views,
 		FilterByCreated: req.FilterByCreatedTimestamp,
 		Strategy:        sqlgen.Window,

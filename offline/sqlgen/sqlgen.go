@@ -774,3 +774,14 @@ func EntitylessSQL(d Dialect, views []View, start, end time.Time, tsCol, rowCol 
 		strings.Join(parts, " UNION ALL "), strings.Join(order, ", "))
 	return g.b.String(), all
 }
+
+// OutOfRangeSQL selects the first entity row, in RowID order, whose
+// timestamp lies outside [min, max]: its 0-based position among the entity
+// rows and the timestamp as text. It selects nothing when every timestamp
+// is in range (NULLs included: they match no feature row).
+func OutOfRangeSQL(d Dialect, e Entities, min, max time.Time) string {
+	ts := d.ToTimestampTZ(d.QuoteIdent(e.Timestamp))
+	return fmt.Sprintf("SELECT (SELECT count(*) FROM %[1]s WHERE %[2]s < x.r) AS n, x.t FROM "+
+		"(SELECT %[2]s AS r, CAST(%[3]s AS VARCHAR) AS t FROM %[1]s WHERE %[4]s < %[5]s OR %[4]s > %[6]s ORDER BY %[2]s LIMIT 1) AS x",
+		e.Relation, e.RowID, d.QuoteIdent(e.Timestamp), ts, d.TimestampLiteral(min), d.TimestampLiteral(max))
+}
