@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"google.golang.org/grpc/codes"
@@ -76,11 +77,17 @@ func classify(err error) (int, codes.Code) {
 // tell again.
 const retryAfterUnavailable = "1"
 
-// errorMessage is the message clients get for err: its text, prefixed with
-// "online store unavailable: " when the online store cannot be reached.
-func errorMessage(err error) string {
+// errorMessage is the message clients get for err, on HTTP and gRPC alike:
+// its text, prefixed with "online store unavailable: " when the online
+// store cannot be reached, and followed by the request timeout and how to
+// raise it when that timeout ended the request.
+func (s *Server) errorMessage(err error) string {
 	if errors.Is(err, online.ErrUnavailable) {
 		return online.ErrUnavailable.Error() + ": " + err.Error()
+	}
+	if code, _ := classify(err); code == http.StatusGatewayTimeout && s.opts.Timeout > 0 {
+		return fmt.Sprintf("%v (the request took longer than the server's request timeout of %s, or the client's deadline; "+
+			"raise it with feast serve --timeout, or send smaller requests)", err, s.opts.Timeout)
 	}
 	return err.Error()
 }

@@ -218,7 +218,7 @@ func (s *Server) grpcError(method string, err error) error {
 	if httpCode >= 500 {
 		s.log.Error("grpc request failed", "method", method, "code", code.String(), "err", err)
 	}
-	return status.Error(code, err.Error())
+	return status.Error(code, s.errorMessage(err))
 }
 
 // grpcToHTTP maps a gRPC code to the HTTP status used as the metrics label.

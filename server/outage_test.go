@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/online"
@@ -293,13 +294,25 @@ func TestClassifyUnavailable(t *testing.T) {
 	if code, gc := classify(err); code != http.StatusServiceUnavailable || gc != codes.Unavailable {
 		t.Fatalf("classify = %d, %v", code, gc)
 	}
-	if got := errorMessage(err); got != "online store unavailable: read online features: redis: read v: no answer within 1s: context deadline exceeded" {
+	s := &Server{opts: Options{Timeout: DefaultTimeout}, log: discardLogger()}
+	const want = "online store unavailable: read online features: redis: read v: no answer within 1s: context deadline exceeded"
+	if got := s.errorMessage(err); got != want {
 		t.Fatalf("message %q", got)
+	}
+	// gRPC clients get the same message, with code UNAVAILABLE.
+	if st := status.Convert(s.grpcError("/m", err)); st.Code() != codes.Unavailable || st.Message() != want {
+		t.Fatalf("gRPC status %v %q", st.Code(), st.Message())
 	}
 	if retryAfter(err) != "1" || retryAfter(errors.New("other")) != "" || retryAfter(context.DeadlineExceeded) != "" {
 		t.Fatal("Retry-After only for an unreachable store")
 	}
 	if code, _ := classify(context.DeadlineExceeded); code != http.StatusGatewayTimeout {
 		t.Fatalf("the request's own deadline is still 504, got %d", code)
+	}
+	// A request the request timeout ended says which timeout and how to
+	// raise it.
+	timedOut := fmt.Errorf("read online features: %w", context.DeadlineExceeded)
+	if got := s.errorMessage(timedOut); !strings.Contains(got, "request timeout of 30s") || !strings.Contains(got, "feast serve --timeout") {
+		t.Fatalf("timeout message %q", got)
 	}
 }

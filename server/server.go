@@ -340,7 +340,7 @@ func (s *Server) errorResponse(dst []byte, err error, path string) (int, []byte)
 	if code == 499 {
 		return code, dst
 	}
-	return code, appendError(dst, errorMessage(err))
+	return code, appendError(dst, s.errorMessage(err))
 }
 
 // statusWriter records the status code written.
