@@ -170,5 +170,11 @@ func TestHealthHidesRefreshErrorWithAuth(t *testing.T) {
 		if code != 200 || !strings.Contains(body, `"status":"degraded"`) || leaks == auth {
 			t.Errorf("auth=%v: %d %s", auth, code, body)
 		}
+		// /ready answers without a token too.
+		code, body = do(t, s.Handler(), "GET", "/ready", "")
+		leaks = strings.Contains(body, "registry.db") || strings.Contains(body, f.Dir)
+		if code != 200 || !strings.Contains(body, `"last_refresh_error"`) || leaks == auth {
+			t.Errorf("/ready auth=%v: %d %s", auth, code, body)
+		}
 	}
 }

@@ -41,7 +41,13 @@ func classify(err error) (int, codes.Code) {
 	var mbe *http.MaxBytesError
 	var ipe *push.InvalidError
 	var psnf *push.SourceNotFoundError
+	var partial *push.PartialError
 	switch {
+	case errors.As(err, &partial):
+		// The offline part was written: not a 503 with Retry-After, which
+		// would invite resending the whole push and appending the offline
+		// rows twice; the message says to retry with to=online.
+		return http.StatusInternalServerError, codes.Internal
 	case errors.As(err, &ipe), errors.As(err, &psnf):
 		// Feast answers a push it cannot accept with 422.
 		return http.StatusUnprocessableEntity, codes.InvalidArgument
@@ -93,9 +99,11 @@ func (s *Server) errorMessage(err error) string {
 }
 
 // retryAfter is the Retry-After header value for err ("" for none):
-// failures of an unreachable online store pass, so clients may retry.
+// failures of an unreachable online store pass, so clients may retry,
+// except a push whose offline part was written (see classify).
 func retryAfter(err error) string {
-	if errors.Is(err, online.ErrUnavailable) {
+	var partial *push.PartialError
+	if errors.Is(err, online.ErrUnavailable) && !errors.As(err, &partial) {
 		return retryAfterUnavailable
 	}
 	return ""

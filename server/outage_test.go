@@ -25,6 +25,7 @@ import (
 
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/push"
 	st "github.com/feastgo/feast/server/servingtest"
 )
 
@@ -308,6 +309,16 @@ func TestClassifyUnavailable(t *testing.T) {
 	}
 	if code, _ := classify(context.DeadlineExceeded); code != http.StatusGatewayTimeout {
 		t.Fatalf("the request's own deadline is still 504, got %d", code)
+	}
+	// An online_and_offline push whose offline part was written is 500
+	// without Retry-After even when the online store is unreachable:
+	// resending the whole push would append the offline rows twice.
+	partial := &push.PartialError{Source: "s", Written: push.Offline, Err: err}
+	if code, _ := classify(partial); code != http.StatusInternalServerError || retryAfter(partial) != "" {
+		t.Fatalf("partial push: %d, Retry-After %q", code, retryAfter(partial))
+	}
+	if got := s.errorMessage(partial); !strings.Contains(got, "retry with to=online") {
+		t.Fatalf("partial push message %q", got)
 	}
 	// A request the request timeout ended says which timeout and how to
 	// raise it.

@@ -52,7 +52,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusServiceUnavailable
 	}
 	if err := reg.LastError(); err != nil {
-		body.Registry.LastRefreshError = err.Error()
+		body.Registry.LastRefreshError = s.publicError(err, "refresh failed")
 	}
 	body.OnlineStore = s.onlineStoreHealth(ctx)
 	if body.OnlineStore.Status != "ok" && body.OnlineStore.Status != "none" {
@@ -76,9 +76,12 @@ func (s *Server) onlineStoreHealth(ctx context.Context) onlineStoreHealth {
 	case errors.Is(err, feast.ErrNoOnlineStore):
 		h.Status = "none"
 	case errors.Is(err, online.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		h.Status, h.Error = "unavailable", err.Error()
+		h.Status, h.Error = "unavailable", s.publicError(err, "cannot be reached")
 	default:
-		h.Status, h.Error = "error", err.Error()
+		h.Status, h.Error = "error", s.publicError(err, "ping failed")
+	}
+	if h.Status != "ok" && h.Status != "none" {
+		s.log.Warn("readiness: online store not ready", "status", h.Status, "err", err)
 	}
 	return h
 }

@@ -270,6 +270,17 @@ type registryHealth struct {
 	LastRefreshError string  `json:"last_refresh_error,omitempty"`
 }
 
+// publicError is err's text for the endpoints that answer without a token
+// (/health, /ready): with auth on they do not say which database, host or
+// user a store is reached at, only what failed; the server log has the
+// whole error.
+func (s *Server) publicError(err error, what string) string {
+	if len(s.opts.AuthTokens) == 0 {
+		return err.Error()
+	}
+	return what + " (details in the server log)"
+}
+
 // handleHealth serves GET /health: 200 once a registry snapshot is loaded
 // (even when the latest refresh failed, which the body reports), else 503.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -286,10 +297,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		// /health answers without a token, so with auth on it does not
 		// say which database, host or user the registry is read from:
 		// the server log has the whole error.
-		h.Registry.LastRefreshError = "refresh failed (details in the server log)"
-		if len(s.opts.AuthTokens) == 0 {
-			h.Registry.LastRefreshError = err.Error()
-		}
+		h.Registry.LastRefreshError = s.publicError(err, "refresh failed")
 		if code == http.StatusOK {
 			h.Status = "degraded"
 		}
