@@ -60,6 +60,7 @@ Start with:
 		root.AddCommand(c)
 	}
 	addLaterCommands(root, g)
+	root.AddCommand(newImportCmd(g))
 	return root
 }
 
