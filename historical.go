@@ -197,8 +197,8 @@ func (fs *FeatureStore) GetHistoricalFeatures(ctx context.Context, entities offl
 
 // OfflineStore returns the offline store, opening it on first use.
 func (fs *FeatureStore) OfflineStore(ctx context.Context) (offline.Store, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.offlineMu.Lock()
+	defer fs.offlineMu.Unlock()
 	if fs.offline != nil {
 		return fs.offline, nil
 	}

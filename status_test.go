@@ -103,9 +103,9 @@ func TestStatusAfterMaterialize(t *testing.T) {
 		t.Fatal(err)
 	}
 	newest := now.Add(-time.Hour)
-	fs.mu.Lock()
+	fs.onlineMu.Lock()
 	fs.online = &newestStore{Store: base, newest: map[string]time.Time{"demo/driver_hourly_stats": newest}}
-	fs.mu.Unlock()
+	fs.onlineMu.Unlock()
 
 	clock = now.Add(2 * time.Hour)
 	sts, err = fs.Status(ctx, StatusOptions{Views: []string{"driver_hourly_stats"}})

@@ -58,9 +58,13 @@ type FeatureStore struct {
 	now      func() time.Time
 	registry *registry.Registry
 
-	mu      sync.Mutex
-	online  online.Store
-	offline offlineHandle
+	// The online and offline stores are opened on first use, each under
+	// its own lock: an offline database that hangs while connecting must
+	// not hold up online reads and writes.
+	onlineMu  sync.Mutex
+	online    online.Store
+	offlineMu sync.Mutex
+	offline   offlineHandle
 
 	// onlinePlans caches resolved online requests for the current snapshot.
 	onlinePlans planCache
@@ -128,8 +132,8 @@ func (fs *FeatureStore) LoadDefinitions() (*definitions.Repo, error) {
 
 // OnlineStore returns the online store, opening it on first use.
 func (fs *FeatureStore) OnlineStore(ctx context.Context) (online.Store, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.onlineMu.Lock()
+	defer fs.onlineMu.Unlock()
 	if fs.online != nil {
 		return fs.online, nil
 	}
@@ -146,17 +150,19 @@ var ErrNoOnlineStore = onlinestore.ErrNone
 
 // Close closes every store that was opened.
 func (fs *FeatureStore) Close() error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	var errs []error
+	fs.onlineMu.Lock()
 	if fs.online != nil {
 		errs = append(errs, fs.online.Close())
 		fs.online = nil
 	}
+	fs.onlineMu.Unlock()
+	fs.offlineMu.Lock()
 	if fs.offline != nil {
 		errs = append(errs, fs.offline.Close())
 		fs.offline = nil
 	}
+	fs.offlineMu.Unlock()
 	fs.registry.Close()
 	errs = append(errs, fs.registry.Store().Close())
 	return errors.Join(errs...)

@@ -54,8 +54,8 @@ type PostgresConfig struct {
 	// fields above (an extension of Feast's config).
 	DSN string `yaml:"dsn"`
 	// ConnectTimeout bounds connecting, in seconds (libpq's
-	// connect_timeout; one in the DSN wins); 0 means 1 second. Online store
-	// only, as is ReadTimeout.
+	// connect_timeout; one in the DSN wins); 0 means 1 second for the
+	// online store and 10 seconds for the offline store.
 	ConnectTimeout float64 `yaml:"connect_timeout"`
 	// ReadTimeout bounds each online read and readiness check, in seconds;
 	// 0 means 1 second.

@@ -32,7 +32,7 @@ func Open(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (
 	case "postgres":
 		s, err := postgres.Open(ctx, cfg.Postgres)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres offline store: %w", err)
+			return nil, err // it says "open postgres offline store: ..."
 		}
 		return s, nil
 	}

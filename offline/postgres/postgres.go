@@ -91,6 +91,12 @@ func ConnString(cfg config.PostgresConfig) string {
 	return strings.Join(kv, " ")
 }
 
+// DefaultConnectTimeout bounds connecting to the offline PostgreSQL when
+// neither connect_timeout nor a DSN's connect_timeout says otherwise: an
+// unreachable database fails a retrieval, push or materialization in
+// seconds instead of hanging until the caller's deadline.
+const DefaultConnectTimeout = 10 * time.Second
+
 // Open connects to PostgreSQL. Sessions run with time zone UTC (naive
 // timestamps are UTC) and, when db_schema is set, that search_path.
 func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
@@ -98,6 +104,12 @@ func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {
 	pc, err := pgxpool.ParseConfig(conn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres offline store: %w", redact.Error(err, conn))
+	}
+	if !strings.Contains(conn, "connect_timeout") {
+		pc.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		if cfg.ConnectTimeout > 0 {
+			pc.ConnConfig.ConnectTimeout = time.Duration(cfg.ConnectTimeout * float64(time.Second))
+		}
 	}
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	if cfg.DBSchema != "" {
