@@ -132,9 +132,9 @@ type exporter struct {
 	sources map[string]*model.DataSource // written data sources by name
 	// registered names the data sources the registry holds on their own.
 	registered map[string]bool
-	byKey   map[string]*exportObject
-	views   map[string]*model.FeatureView
-	odfvs   map[string]*model.OnDemandFeatureView
+	byKey      map[string]*exportObject
+	views      map[string]*model.FeatureView
+	odfvs      map[string]*model.OnDemandFeatureView
 }
 
 func (b *exporter) add(kind, name string, node *yaml.Node, deps ...string) {
@@ -279,7 +279,7 @@ func (b *exporter) source(s *model.DataSource, embeddedIn string) {
 			m.set("date_partition_column", str(s.DatePartitionColumn))
 		}
 		if len(s.FieldMapping) > 0 {
-			m.set("field_mapping", strMapNode(s.FieldMapping, false))
+			m.set("field_mapping", strMapNode(s.FieldMapping, true))
 		}
 	}
 	if s.Kind == model.SourceKafka && s.WatermarkDelay > 0 {
@@ -392,8 +392,13 @@ func (b *exporter) featureView(fv *model.FeatureView) {
 func (b *exporter) onDemandView(p *core.OnDemandFeatureView) {
 	o, err := model.OnDemandFeatureViewFromProto(p)
 	if err != nil {
-		b.add(kindODFV, o.Name, nil)
-		b.byKey[kindODFV+"/"+o.Name].dropped = true
+		name := p.GetSpec().GetName()
+		b.add(kindODFV, name, nil)
+		b.byKey[kindODFV+"/"+name].dropped = true
+		if o == nil { // a CEL transformation that does not decode
+			b.gap(Gap{Kind: kindODFV, Name: name, Dropped: true, Reason: err.Error(), Hint: "define it by hand with a CEL `expression:` per output field"})
+			return
+		}
 		b.gap(udfGap(p, o))
 		return
 	}
@@ -515,7 +520,7 @@ func (b *exporter) featureService(fs *model.FeatureService) {
 				pm.set("alias", str(p.Alias))
 			}
 			if len(p.JoinKeyMap) > 0 {
-				pm.set("join_key_map", strMapNode(p.JoinKeyMap, false))
+				pm.set("join_key_map", strMapNode(p.JoinKeyMap, true))
 			}
 			items.Content = append(items.Content, pm.node)
 		}
@@ -761,11 +766,17 @@ func userTags(tags map[string]string) map[string]string {
 
 func str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") {
+	switch {
+	case strings.Contains(s, "\n"):
 		n.Style = yaml.LiteralStyle
+	case yaml11Bool[strings.ToLower(s)]:
+		// YAML 1.1 readers (PyYAML) would read these as booleans.
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
+
+var yaml11Bool = map[string]bool{"y": true, "yes": true, "n": true, "no": true, "on": true, "off": true, "true": true, "false": true}
 
 func boolNode(v bool) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(v)}
