@@ -145,7 +145,12 @@ func (g *globals) run(ctx context.Context, views []string, run func(*feast.Featu
 		fmt.Fprintf(g.stderr, "batch engine: %s (in-process)\n", fs.Config().BatchEngine.Type)
 	}
 	results, err := run(fs, opts)
-	cli.PrintSummary(g.stdout, results)
+	// A run that failed before any view (a store that cannot be opened, an
+	// unknown view, end before start) has no table to print: the error
+	// says what went wrong, not "No online feature views to materialize."
+	if len(results) > 0 || err == nil {
+		cli.PrintSummary(g.stdout, results)
+	}
 	return err
 }
 

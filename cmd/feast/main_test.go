@@ -159,3 +159,20 @@ func keysOf[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// A materialization that fails before any view prints the error, not an
+// empty summary claiming there was nothing to materialize.
+func TestMaterializeFailureHasNoEmptySummary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", dir)
+	mustRun(t, "-c", dir, "apply")
+	for _, args := range [][]string{
+		{"materialize-incremental", "-v", "no_such_view", "2024-05-01T00:00:00Z"},
+		{"materialize", "2024-05-02T00:00:00Z", "2024-05-01T00:00:00Z"},
+	} {
+		out, _, err := run(t, append([]string{"-c", dir}, args...)...)
+		if err == nil || strings.Contains(out, "No online feature views to materialize.") {
+			t.Errorf("feast %s: err %v, stdout %q", strings.Join(args, " "), err, out)
+		}
+	}
+}

@@ -87,6 +87,11 @@ func (g *globals) runMaterialize(cmd *cobra.Command, run func(*feast.FeatureStor
 	progress := newProgressReporter(g.stderr)
 	results, err := run(fs, feast.MaterializeOptions{Views: views, Progress: progress, Wait: wait})
 	progress.Close()
-	cli.PrintSummary(g.stdout, results)
+	// A run that failed before any view (a store that cannot be opened, an
+	// unknown view, end before start) has no table to print: the error
+	// says what went wrong, not "No online feature views to materialize."
+	if len(results) > 0 || err == nil {
+		cli.PrintSummary(g.stdout, results)
+	}
 	return err
 }
