@@ -298,7 +298,7 @@ func exportRegistry(reg *core.Registry, project string, layout definitions.Layou
 		if fields := unknownFields(o.Msg.ProtoReflect(), ""); len(fields) > 0 {
 			exp.AddGap(definitions.Gap{Kind: definitionKind(o.Kind), Name: o.Name,
 				Reason: "holds fields this version does not know (" + strings.Join(fields, ", ") + ")",
-				Hint:   "they come from a newer Feast; apply would drop them"})
+				Hint:   "they come from a newer Feast; apply keeps them while the object is unchanged, but an apply that changes the object rewrites it without them"})
 		}
 	}
 	for _, g := range unmanaged(reg, project) {
