@@ -7,9 +7,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +31,16 @@ type Repo struct {
 	FeatureServices []*model.FeatureService
 	// Files lists the definition files read, relative to the repository.
 	Files []string
+	// PythonFiles lists the Feast Python definition files (*.py importing
+	// feast) found in the repository, relative to it and sorted. They are
+	// not read: see PythonFiles.
+	PythonFiles []string
+}
+
+// Empty reports whether the repository defines no object at all.
+func (r *Repo) Empty() bool {
+	return len(r.Entities) == 0 && len(r.DataSources) == 0 && len(r.FeatureViews) == 0 &&
+		len(r.OnDemandViews) == 0 && len(r.FeatureServices) == 0
 }
 
 // Problem is one definition error.
@@ -102,6 +114,9 @@ func Load(repoPath string, opts Options) (*Repo, error) {
 		}
 	}
 	l.resolve()
+	if l.repo.PythonFiles, err = PythonFiles(repoPath); err != nil {
+		return nil, err
+	}
 	if len(l.problems) > 0 {
 		sort.SliceStable(l.problems, func(i, j int) bool {
 			if l.problems[i].File != l.problems[j].File {
@@ -153,6 +168,59 @@ func findFiles(repoPath string) ([]string, error) {
 			return nil
 		}
 		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// feastImport matches a line that imports Python Feast.
+var feastImport = regexp.MustCompile(`(?m)^[ \t]*(import[ \t]+feast\b|from[ \t]+feast[ \t.])`)
+
+// PythonFiles returns the *.py files under repoPath that import feast (a
+// line "import feast..." or "from feast..."), relative and sorted: Python
+// Feast definitions, which this implementation does not read. It skips
+// hidden directories, data/, node_modules, __pycache__, virtual
+// environments (venv, site-packages, any directory holding
+// pyvenv.cfg) and paths matched by .feastignore.
+func PythonFiles(repoPath string) ([]string, error) {
+	ignores := readFeastIgnore(repoPath)
+	var files []string
+	err := filepath.WalkDir(repoPath, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(repoPath, p)
+		if d.IsDir() {
+			if rel == "." {
+				return nil
+			}
+			switch name := d.Name(); {
+			case strings.HasPrefix(name, "."), name == "data" && filepath.Dir(rel) == ".",
+				name == "node_modules", name == "__pycache__", name == "venv", name == "site-packages",
+				ignored(rel, ignores):
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "pyvenv.cfg")); err == nil {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.ToLower(filepath.Ext(p)) != ".py" || !d.Type().IsRegular() || ignored(rel, ignores) {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("read definitions: %w", err)
+		}
+		defer f.Close()
+		head, err := io.ReadAll(io.LimitReader(f, 1<<20))
+		if err != nil {
+			return fmt.Errorf("read definitions: %w", err)
+		}
+		if feastImport.Match(head) {
+			files = append(files, filepath.ToSlash(rel))
+		}
 		return nil
 	})
 	sort.Strings(files)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,54 @@ func TestParseDuration(t *testing.T) {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestPythonFiles finds the .py files importing feast, skipping virtual
+// environments, caches, hidden directories, data/ and .feastignore, and
+// Load reports them without reading them.
+func TestPythonFiles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"example_repo.py":         "# Feast definitions\nfrom feast import Entity\n",
+		"pkg/views.py":            "import os\nimport feast.types\n",
+		"pkg/indented.py":         "try:\n    from feast.types import Int64\nexcept ImportError:\n    pass\n",
+		"plain.py":                "import os\n# from feast import Entity is only a comment here\nx = 'import feast'\n",
+		"feastish.py":             "import feastish\nfrom feast_utils import x\n",
+		"venv/lib/site.py":        "import feast\n",
+		"env2/pyvenv.cfg":         "home = /usr/bin\n",
+		"env2/lib/a.py":           "import feast\n",
+		"__pycache__/x.py":        "import feast\n",
+		".hidden/x.py":            "import feast\n",
+		"data/x.py":               "import feast\n",
+		"ignored/x.py":            "import feast\n",
+		".feastignore":            "ignored/\n",
+		"features.yaml":           "entities:\n  - {name: driver, join_keys: [driver_id], value_type: INT64}\n",
+		"example_repo.pyc":        "import feast\n",
+		"lib/site-packages/f.py":  "import feast\n",
+		"notebooks/explore.ipynb": "import feast\n",
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repo, err := Load(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"example_repo.py", "pkg/indented.py", "pkg/views.py"}
+	if !slices.Equal(repo.PythonFiles, want) {
+		t.Errorf("PythonFiles = %q, want %q", repo.PythonFiles, want)
+	}
+	if repo.Empty() || len(repo.Entities) != 1 {
+		t.Errorf("the YAML definitions were not read: %+v", repo)
+	}
+	if empty, err := Load(t.TempDir(), Options{}); err != nil || !empty.Empty() || empty.PythonFiles != nil {
+		t.Errorf("empty repository: %+v, %v", empty, err)
 	}
 }
