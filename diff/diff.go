@@ -56,6 +56,10 @@ type ObjectDiff struct {
 	// Current is the object in the registry (nil when created); Desired is
 	// the object from the repository (nil when deleted).
 	Current, Desired proto.Message
+	// Unmanaged marks a deletion of an object that lacks the ManagedByTag:
+	// Python Feast, another tool or an older feast-go created it, and apply
+	// refuses to delete it unless told to.
+	Unmanaged bool
 }
 
 // InfraDiff is a change to online-store infrastructure.
@@ -71,6 +75,78 @@ type Plan struct {
 	Infra   []InfraDiff
 }
 
+// ManagedByTag and ManagedByValue are the tag every object written by
+// feast-go's apply carries in its spec tags; apply deletes only objects that
+// carry it unless told otherwise.
+const (
+	ManagedByTag   = definitions.ToolTagPrefix + "managed-by"
+	ManagedByValue = "feast-go"
+)
+
+// Managed reports whether a registry object carries the ManagedByTag with
+// the ManagedByValue.
+func Managed(m proto.Message) bool {
+	return tagsOf(m)[ManagedByTag] == ManagedByValue
+}
+
+// tagsOf returns an object's spec tags (nil for kinds without tags).
+func tagsOf(m proto.Message) map[string]string {
+	switch x := m.(type) {
+	case *core.DataSource:
+		return x.GetTags()
+	case *core.Entity:
+		return x.GetSpec().GetTags()
+	case *core.FeatureView:
+		return x.GetSpec().GetTags()
+	case *core.StreamFeatureView:
+		return x.GetSpec().GetTags()
+	case *core.OnDemandFeatureView:
+		return x.GetSpec().GetTags()
+	case *core.FeatureService:
+		return x.GetSpec().GetTags()
+	}
+	return nil
+}
+
+// markManaged sets the ManagedByTag in the spec tags of an object built
+// from the repository.
+func markManaged(m proto.Message) {
+	set := func(tags *map[string]string) {
+		if *tags == nil {
+			*tags = map[string]string{}
+		}
+		(*tags)[ManagedByTag] = ManagedByValue
+	}
+	switch x := m.(type) {
+	case *core.DataSource:
+		set(&x.Tags)
+	case *core.Entity:
+		set(&x.Spec.Tags)
+	case *core.FeatureView:
+		set(&x.Spec.Tags)
+	case *core.StreamFeatureView:
+		set(&x.Spec.Tags)
+	case *core.OnDemandFeatureView:
+		set(&x.Spec.Tags)
+	case *core.FeatureService:
+		set(&x.Spec.Tags)
+	default:
+		panic(fmt.Sprintf("diff: cannot tag %T", m))
+	}
+}
+
+// UnmanagedDeletes returns the deletions of objects feast-go did not
+// create (see ObjectDiff.Unmanaged).
+func (p *Plan) UnmanagedDeletes() []ObjectDiff {
+	var out []ObjectDiff
+	for _, o := range p.Objects {
+		if o.Action == Delete && o.Unmanaged {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // HasChanges reports whether applying the plan would change anything.
 func (p *Plan) HasChanges() bool {
 	for _, o := range p.Objects {
@@ -81,8 +157,17 @@ func (p *Plan) HasChanges() bool {
 	return len(p.Infra) > 0
 }
 
-// Desired converts a repository's objects to registry protos for project.
+// Desired converts a repository's objects to registry protos for project,
+// each tagged with the ManagedByTag.
 func Desired(repo *definitions.Repo, project string) []registry.Object {
+	out := desired(repo, project)
+	for _, o := range out {
+		markManaged(o.Msg)
+	}
+	return out
+}
+
+func desired(repo *definitions.Repo, project string) []registry.Object {
 	var out []registry.Object
 	for _, s := range repo.DataSources {
 		out = append(out, registry.Object{Kind: registry.KindDataSource, Name: s.Name, Msg: s.ToProto(project)})
@@ -143,7 +228,10 @@ func Compute(current *core.Registry, project string, desired []registry.Object) 
 	}
 	for _, c := range registry.Objects(current, project) {
 		if !seen[string(c.Kind)+"/"+c.Name] {
-			p.Objects = append(p.Objects, ObjectDiff{Kind: c.Kind, Name: c.Name, Action: Delete, Current: c.Msg})
+			// The dummy entity is an artifact of entity-less views, which
+			// any apply that needs it writes again: not an object of its own.
+			unmanaged := !Managed(c.Msg) && !(c.Kind == registry.KindEntity && c.Name == model.DummyEntityName)
+			p.Objects = append(p.Objects, ObjectDiff{Kind: c.Kind, Name: c.Name, Action: Delete, Current: c.Msg, Unmanaged: unmanaged})
 		}
 	}
 	order := map[registry.Kind]int{}

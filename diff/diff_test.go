@@ -190,3 +190,62 @@ func TestComputeObjectsWithoutSpec(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestDesiredTagsEveryKind: every object built from the repository carries
+// the managed-by tag, next to the repository's own tags.
+func TestDesiredTagsEveryKind(t *testing.T) {
+	const defs = base + `
+  - name: events
+    entities: [driver]
+    source: push
+    schema: [{name: clicks, dtype: Int64}]
+on_demand_feature_views:
+  - name: plus
+    sources: [stats]
+    schema: [{name: c, dtype: Int64, expression: "trips + 1"}]
+feature_services:
+  - {name: svc, features: [stats]}
+`
+	withPush := strings.Replace(defs, "data_sources:\n", "data_sources:\n  - {name: push, type: push, batch_source: src}\n", 1)
+	kinds := map[registry.Kind]bool{}
+	for _, o := range Desired(load(t, withPush), "p") {
+		kinds[o.Kind] = true
+		if !Managed(o.Msg) {
+			t.Errorf("%s %s is not tagged", o.Kind, o.Name)
+		}
+		if o.Name == "stats" && tagsOf(o.Msg)["team"] != "a" {
+			t.Errorf("the repository's tags were lost: %v", tagsOf(o.Msg))
+		}
+	}
+	for _, k := range []registry.Kind{registry.KindDataSource, registry.KindEntity, registry.KindFeatureView, registry.KindOnDemandView, registry.KindFeatureService} {
+		if !kinds[k] {
+			t.Errorf("no %s in the test repository", k)
+		}
+	}
+}
+
+// TestComputeMarksUnmanagedDeletes: deleting an object without the
+// managed-by tag is marked; objects of our own apply, and the dummy
+// entity, are not.
+func TestComputeMarksUnmanagedDeletes(t *testing.T) {
+	r := &core.Registry{}
+	apply(r, Desired(load(t, base), "p"))
+	registry.Put(r, registry.Object{Kind: registry.KindEntity, Name: "py", Msg: &core.Entity{Spec: &core.EntitySpecV2{Name: "py", Project: "p"}}})
+	registry.Put(r, registry.Object{Kind: registry.KindEntity, Name: "__dummy", Msg: &core.Entity{Spec: &core.EntitySpecV2{Name: "__dummy", Project: "p"}}})
+	registry.Put(r, registry.Object{Kind: registry.KindFeatureService, Name: "other", Msg: &core.FeatureService{Spec: &core.FeatureServiceSpec{
+		Name: "other", Project: "p", Tags: map[string]string{ManagedByTag: "someone-else"}}}})
+	p := Compute(r, "p", nil)
+	var got []string
+	for _, o := range p.UnmanagedDeletes() {
+		got = append(got, string(o.Kind)+" "+o.Name)
+	}
+	if want := []string{"entity py", "feature service other"}; !slices.Equal(got, want) {
+		t.Errorf("unmanaged deletes = %q, want %q", got, want)
+	}
+	// An object adopted from another tool is updated with the tag.
+	untagged := &core.Entity{Spec: &core.EntitySpecV2{Name: "driver", Project: "p", JoinKey: "driver_id", ValueType: types.ValueType_INT64}}
+	registry.Put(r, registry.Object{Kind: registry.KindEntity, Name: "driver", Msg: untagged})
+	if got, want := renderPlan(Compute(r, "p", Desired(load(t, base), "p"))), "Updated entity driver\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n"; !strings.Contains(got, want) {
+		t.Errorf("plan of an adopted entity:\n%s\nwant it to contain:\n%s", got, want)
+	}
+}
