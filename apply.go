@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,9 @@ type Plan struct {
 	*diff.Plan
 	// Repo is the validated repository the plan was computed from.
 	Repo *definitions.Repo
+	// Warnings are things the plan ignored that the user should know about
+	// (Feast Python files next to YAML definitions), for the CLI to print.
+	Warnings []string
 	// keep and drop are the online views to create/update and remove.
 	keep, drop []*model.FeatureView
 }
@@ -36,8 +40,13 @@ func (fs *FeatureStore) Plan(ctx context.Context) (*Plan, error) {
 	return fs.PlanRepo(ctx, repo)
 }
 
-// PlanRepo compares already loaded definitions with the registry.
+// PlanRepo compares already loaded definitions with the registry. It
+// refuses a repository that holds Feast Python definitions and no YAML
+// definitions (see PythonOnlyError).
 func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*Plan, error) {
+	if err := fs.checkPython(repo); err != nil {
+		return nil, err
+	}
 	current, err := fs.registry.Store().Load(ctx, fs.cfg.Project)
 	if err == nil {
 		err = registry.CheckIntegrity(current, fs.cfg.Project)
@@ -47,6 +56,10 @@ func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*
 	}
 	desired := diff.Desired(repo, fs.cfg.Project)
 	p := &Plan{Plan: diff.Compute(current, fs.cfg.Project, desired), Repo: repo}
+	if len(repo.PythonFiles) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("ignoring Feast Python definition files (%s): feast-go reads only YAML definitions; "+
+			"convert them with \"feast import\" (see docs/migrating.md), or move them out of the repository", fileList(repo.PythonFiles)))
+	}
 	if fs.cfg.OnlineStore.Type == "none" {
 		return p, nil
 	}
@@ -91,11 +104,104 @@ func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*
 	return p, nil
 }
 
+// PythonOnlyError is returned by planning and applying a repository that
+// holds Feast Python definition files and no YAML definitions: applying it
+// would delete every object of the project from the registry.
+type PythonOnlyError struct {
+	Repo, Project string
+	Files         []string // the Python files, relative to Repo
+}
+
+func (e *PythonOnlyError) Error() string {
+	return fmt.Sprintf("feature repository %s holds Feast Python definitions (%s) and no YAML definitions: "+
+		"refusing to plan or apply, which would delete every object of project %q from the registry. "+
+		"Convert them with \"feast import\" (see docs/migrating.md), or move them out of the repository",
+		e.Repo, fileList(e.Files), e.Project)
+}
+
+// fileList names up to three files, then how many more there are.
+func fileList(files []string) string {
+	const show = 3
+	if len(files) <= show {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(files[:show], ", "), len(files)-show)
+}
+
+func (fs *FeatureStore) checkPython(repo *definitions.Repo) error {
+	if len(repo.PythonFiles) > 0 && repo.Empty() {
+		return &PythonOnlyError{Repo: fs.cfg.RepoPath, Project: fs.cfg.Project, Files: repo.PythonFiles}
+	}
+	return nil
+}
+
+// UnmanagedError is returned by Apply and Teardown when they would delete
+// registry objects that feast-go did not create (objects without the
+// diff.ManagedByTag: written by Python Feast, another tool sharing the
+// registry, or a feast-go older than the tag) and deleting them was not
+// allowed.
+type UnmanagedError struct {
+	Project string
+	Objects []string // e.g. "feature view driver_stats"
+	// Teardown is set when the error comes from Teardown.
+	Teardown bool
+}
+
+func (e *UnmanagedError) Error() string {
+	const show = 10
+	list, more := e.Objects, ""
+	if len(list) > show {
+		more = fmt.Sprintf(" and %d more", len(list)-show)
+		list = list[:show]
+	}
+	what, keep := "apply", "Define them in the repository to keep them, or pass"
+	if e.Teardown {
+		what, keep = "teardown", "Pass"
+	}
+	return fmt.Sprintf("%s refuses to delete %d object(s) of project %q that feast-go did not create (no %q tag; Python Feast or another tool may own them): %s%s. "+
+		"%s --allow-delete-unmanaged to delete them",
+		what, len(e.Objects), e.Project, diff.ManagedByTag+": "+diff.ManagedByValue, strings.Join(list, ", "), more, keep)
+}
+
+func unmanagedError(project string, objs []diff.ObjectDiff) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	e := &UnmanagedError{Project: project}
+	for _, o := range objs {
+		e.Objects = append(e.Objects, string(o.Kind)+" "+o.Name)
+	}
+	return e
+}
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// AllowDeleteUnmanaged lets Apply delete objects the repository no
+	// longer defines even when feast-go did not create them (they lack
+	// the diff.ManagedByTag). Without it Apply fails with an
+	// *UnmanagedError before changing anything.
+	AllowDeleteUnmanaged bool
+}
+
 // Apply carries out a plan: it creates online tables for new views, commits
 // every registry change in one atomic update, and only then drops the
 // tables of removed views, so a failure never leaves the registry pointing
-// at missing infrastructure.
-func (fs *FeatureStore) Apply(ctx context.Context, p *Plan) error {
+// at missing infrastructure. It deletes only objects feast-go created (see
+// ApplyOptions.AllowDeleteUnmanaged), checking again inside the atomic
+// update against the registry as it is then.
+func (fs *FeatureStore) Apply(ctx context.Context, p *Plan, opts ...ApplyOptions) error {
+	var opt ApplyOptions
+	for _, o := range opts {
+		opt.AllowDeleteUnmanaged = opt.AllowDeleteUnmanaged || o.AllowDeleteUnmanaged
+	}
+	if err := fs.checkPython(p.Repo); err != nil {
+		return err
+	}
+	if p.Plan != nil && !opt.AllowDeleteUnmanaged {
+		if err := unmanagedError(fs.cfg.Project, p.UnmanagedDeletes()); err != nil {
+			return err
+		}
+	}
 	var store interface {
 		Update(context.Context, string, []*model.FeatureView, []*model.FeatureView) error
 	}
@@ -117,6 +223,11 @@ func (fs *FeatureStore) Apply(ctx context.Context, p *Plan) error {
 		// Recompute against the registry as it is inside the update, so a
 		// concurrent apply's changes are not overwritten with stale meta.
 		latest := diff.Compute(r, fs.cfg.Project, diff.Desired(p.Repo, fs.cfg.Project))
+		if !opt.AllowDeleteUnmanaged {
+			if err := unmanagedError(fs.cfg.Project, latest.UnmanagedDeletes()); err != nil {
+				return err
+			}
+		}
 		for _, o := range latest.Objects {
 			switch o.Action {
 			case diff.Create:
@@ -215,11 +326,29 @@ func setMeta(m proto.Message, created, updated *timestamppb.Timestamp) {
 	}
 }
 
-// Teardown removes the project's online data and registry objects.
-func (fs *FeatureStore) Teardown(ctx context.Context) error {
+// TeardownOptions tune Teardown.
+type TeardownOptions struct {
+	// AllowDeleteUnmanaged lets Teardown delete the project even when it
+	// holds objects feast-go did not create (see ApplyOptions).
+	AllowDeleteUnmanaged bool
+}
+
+// Teardown removes the project's online data and registry objects. When
+// the project holds objects feast-go did not create (objects without the
+// diff.ManagedByTag, saved datasets, validation references, permissions,
+// label views) it fails with an *UnmanagedError before removing anything,
+// unless TeardownOptions.AllowDeleteUnmanaged is set.
+func (fs *FeatureStore) Teardown(ctx context.Context, opts ...TeardownOptions) error {
 	current, err := fs.registry.Store().Load(ctx, fs.cfg.Project)
 	if err != nil {
 		return fmt.Errorf("load registry: %w", err)
+	}
+	allow := false
+	for _, o := range opts {
+		allow = allow || o.AllowDeleteUnmanaged
+	}
+	if objs := unmanagedObjects(current, fs.cfg.Project); len(objs) > 0 && !allow {
+		return &UnmanagedError{Project: fs.cfg.Project, Objects: objs, Teardown: true}
 	}
 	snap := registry.NewSnapshot(current, fs.cfg.Project, fs.now())
 	if fs.cfg.OnlineStore.Type != "none" {
@@ -240,6 +369,40 @@ func (fs *FeatureStore) Teardown(ctx context.Context) error {
 		return fmt.Errorf("teardown registry: %w", err)
 	}
 	return nil
+}
+
+// unmanagedObjects lists the objects of project that feast-go did not
+// create: objects of the kinds apply manages without the managed-by tag
+// (the dummy entity aside), and every saved dataset, validation reference,
+// permission and label view, which feast-go never writes.
+func unmanagedObjects(r *core.Registry, project string) []string {
+	var out []string
+	for _, o := range registry.Objects(r, project) {
+		if !diff.Managed(o.Msg) && !(o.Kind == registry.KindEntity && o.Name == model.DummyEntityName) {
+			out = append(out, string(o.Kind)+" "+o.Name)
+		}
+	}
+	for _, m := range r.GetSavedDatasets() {
+		if m.GetSpec().GetProject() == project {
+			out = append(out, "saved dataset "+m.GetSpec().GetName())
+		}
+	}
+	for _, m := range r.GetValidationReferences() {
+		if m.GetProject() == project {
+			out = append(out, "validation reference "+m.GetName())
+		}
+	}
+	for _, m := range r.GetPermissions() {
+		if m.GetSpec().GetProject() == project {
+			out = append(out, "permission "+m.GetSpec().GetName())
+		}
+	}
+	for _, m := range r.GetLabelViews() {
+		if m.GetSpec().GetProject() == project {
+			out = append(out, "label view "+m.GetSpec().GetName())
+		}
+	}
+	return out
 }
 
 func sortedNames[V any](m map[string]V) []string {
