@@ -166,7 +166,7 @@ func TestRedisOutage(t *testing.T) {
 			expectRecovery(t, call)
 		})
 	}
-	for _, op := range []string{"read", "ping"} {
+	for _, op := range []string{"read", "ping", "write"} {
 		if n := testutil.ToFloat64(s.metrics.onlineErrors.WithLabelValues(op, "unavailable")); n < 1 {
 			t.Errorf("feast_online_store_errors_total{operation=%q,reason=\"unavailable\"} = %v", op, n)
 		}

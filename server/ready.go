@@ -150,3 +150,35 @@ func (s *Server) warnOnlineStore(ctx context.Context) {
 	s.log.Warn("online store unreachable at start; serving, online requests answer 503 until it is back",
 		"online_store", s.fs.Config().OnlineStore.Type, "err", err)
 }
+
+// pushStore is the feature store as the server's pusher sees it: the
+// online store is opened through the server's opener (open failures
+// counted; an unreachable store answers at once for openRetryInterval, as
+// for reads) and its failed writes count in
+// feast_online_store_errors_total{operation="write"}.
+type pushStore struct {
+	*feast.FeatureStore
+	s *Server
+}
+
+func (p pushStore) OnlineStore(ctx context.Context) (online.Store, error) {
+	st, err := p.s.openOnlineStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return countedWrites{Store: st, m: p.s.metrics}, nil
+}
+
+// countedWrites counts failed online writes.
+type countedWrites struct {
+	online.Store
+	m *metrics
+}
+
+func (c countedWrites) Write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
+	st, err := c.Store.Write(ctx, b)
+	if err != nil {
+		c.m.onlineStoreError("write", err)
+	}
+	return st, err
+}

@@ -32,6 +32,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/registry"
 )
 
@@ -153,7 +154,7 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
-	if s.pusher, err = feast.NewPusher(fs, feast.PushOptions{Registerer: opts.Registerer}); err != nil {
+	if s.pusher, err = push.New(pushStore{FeatureStore: fs, s: s}, push.Options{Registerer: opts.Registerer}); err != nil {
 		return nil, fmt.Errorf("register push metrics: %w", err)
 	}
 	s.endpoints = map[string]*endpointMetrics{}
