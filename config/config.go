@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/feastgo/feast/internal/redact"
 	didyoumean "github.com/feastgo/feast/internal/suggest"
 )
 
@@ -573,6 +574,11 @@ func (p *parser) parseRegistry(n *yaml.Node, out *RegistryConfig) {
 	}
 	switch out.RegistryType {
 	case "", "file":
+		if scheme, ok := SQLRegistryScheme(out.Path); ok {
+			p.errorf(n, "registry: path %q is a %s database URL but registry_type is file (the default); "+
+				"add registry_type: sql to the registry section, e.g. registry: {registry_type: sql, path: %q}",
+				redact.String(out.Path), scheme, redact.String(out.Path))
+		}
 		out.RegistryType = "file"
 		if out.Path == "" {
 			out.Path = "data/registry.db"
@@ -606,6 +612,24 @@ func (p *parser) parseBatchEngine(n *yaml.Node, out *BatchEngineConfig) {
 	default:
 		p.errorf(n, "batch_engine: unknown type %q (supported: local, beam)", out.Type)
 	}
+}
+
+// SQLRegistryScheme reports whether path is a database URL a SQL registry
+// opens (postgresql://, mysql://, sqlite:///, with SQLAlchemy driver
+// suffixes such as postgresql+psycopg://), and its scheme. A file registry
+// given such a path would otherwise fail with the object-store driver's
+// "no driver registered".
+func SQLRegistryScheme(path string) (string, bool) {
+	scheme, _, ok := strings.Cut(path, "://")
+	if !ok {
+		return "", false
+	}
+	base, _, _ := strings.Cut(strings.ToLower(scheme), "+")
+	switch base {
+	case "postgresql", "postgres", "mysql", "mariadb", "sqlite":
+		return scheme, true
+	}
+	return "", false
 }
 
 // ResolvePath resolves a repository-relative path.

@@ -161,3 +161,32 @@ func TestEnvironmentsExample(t *testing.T) {
 		t.Errorf("production values: %+v", cfg)
 	}
 }
+
+// A database URL in a file registry's path says to add registry_type: sql,
+// instead of failing later with the object-store driver's message.
+func TestSQLURLInFileRegistry(t *testing.T) {
+	for _, tc := range []struct{ yaml, scheme string }{
+		{"registry: postgresql://feast:s3cret@db:5432/feast\n", "postgresql"},
+		{"registry:\n  path: mysql+pymysql://u:s3cret@db/feast\n", "mysql+pymysql"},
+		{"registry:\n  registry_type: file\n  path: sqlite:///data/registry.db\n", "sqlite"},
+	} {
+		_, err := Parse("feature_store.yaml", "/r", []byte("project: p\n"+tc.yaml), noEnv)
+		if err == nil {
+			t.Fatalf("%q: no error", tc.yaml)
+		}
+		msg := err.Error()
+		for _, want := range []string{"is a " + tc.scheme + " database URL", "add registry_type: sql to the registry section", "registry: {registry_type: sql, path: "} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%q: error %q lacks %q", tc.yaml, msg, want)
+			}
+		}
+		if strings.Contains(msg, "s3cret") {
+			t.Errorf("error shows the password: %s", msg)
+		}
+	}
+	for _, ok := range []string{"registry: s3://bucket/registry.pb\n", "registry: data/registry.db\n", "registry:\n  registry_type: sql\n  path: postgresql://db/feast\n"} {
+		if _, err := Parse("feature_store.yaml", "/r", []byte("project: p\n"+ok), noEnv); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}

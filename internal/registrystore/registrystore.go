@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/registry/sqlstore"
 )
@@ -33,6 +34,10 @@ func Open(ctx context.Context, cfg config.RegistryConfig, repoPath string) (regi
 		}
 		return s, nil
 	case "file", "":
+		if scheme, ok := config.SQLRegistryScheme(cfg.Path); ok {
+			return nil, fmt.Errorf("registry path %q is a %s database URL, which only a SQL registry opens: set registry_type: sql (RegistryType \"sql\")",
+				redact.String(cfg.Path), scheme)
+		}
 		s, err := registry.OpenFile(ctx, paths.ResolvePath(cfg.Path))
 		if err != nil {
 			return nil, fmt.Errorf("open file registry: %w", err)
