@@ -45,6 +45,8 @@ type target struct {
 	dialect dialectName
 	driver  string
 	dsn     string
+	// file is the database file of a SQLite URL, as written.
+	file string
 }
 
 // parseURL turns a SQLAlchemy-style URL, as Feast's feature_store.yaml holds
@@ -78,7 +80,7 @@ func parseURL(raw string) (target, error) {
 		// Updates across connections and processes (waiting up to the busy
 		// timeout).
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
-		return target{dialect: sqliteDialect, driver: "sqlite", dsn: dsn}, nil
+		return target{dialect: sqliteDialect, driver: "sqlite", dsn: dsn, file: path}, nil
 	}
 	return target{}, fmt.Errorf("registry url %q: unsupported scheme %q (want postgresql://, mysql:// or sqlite:///)", redact.String(raw), scheme)
 }

@@ -11,6 +11,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +75,16 @@ func OpenWithOptions(ctx context.Context, url string, opts Options) (*Store, err
 	tgt, err := parseURL(url)
 	if err != nil {
 		return nil, err
+	}
+	if tgt.file != "" {
+		// As the file registry does, create the database's folder; SQLite
+		// would only say "unable to open database file".
+		if dir := filepath.Dir(tgt.file); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("open registry database %s: folder %s is missing and cannot be created (%w); create it or change the registry path",
+					redact.String(url), dir, err)
+			}
+		}
 	}
 	db, err := sql.Open(tgt.driver, tgt.dsn)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -511,5 +513,30 @@ func TestUpdateRetriesConflicts(t *testing.T) {
 	calls = 0
 	if err := s.Update(ctx, "p", func(*core.Registry) error { calls++; return boom }); err != boom || calls != 1 {
 		t.Fatalf("Update = %v after %d calls, want boom after 1", err, calls)
+	}
+}
+
+// A SQLite registry in a folder that does not exist yet creates the folder,
+// as the file registry does, instead of SQLite's "unable to open database
+// file"; a folder that cannot be created is named.
+func TestSQLiteCreatesFolder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	url := "sqlite:///" + filepath.Join(dir, "data", "sub", "registry.db")
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open in a missing folder: %v", err)
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Join(dir, "data", "sub", "registry.db")); err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, "sqlite:///"+filepath.Join(blocker, "registry.db"))
+	if err == nil || !strings.Contains(err.Error(), "folder "+blocker+" is missing and cannot be created") {
+		t.Fatalf("error = %v, want one naming the folder", err)
 	}
 }
