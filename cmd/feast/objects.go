@@ -100,7 +100,7 @@ func newConfigurationCmd(g *globals) *cobra.Command {
 			out := map[string]any{
 				"project": cfg.Project, "provider": cfg.Provider,
 				"registry":     map[string]any{"registry_type": cfg.Registry.RegistryType, "path": redact.String(cfg.Registry.Path), "cache_ttl_seconds": int(cfg.Registry.CacheTTL().Seconds())},
-				"online_store": onlineSummary(cfg), "offline_store": map[string]any{"type": cfg.OfflineStore.Type},
+				"online_store": onlineSummary(cfg), "offline_store": offlineSummary(cfg),
 				"batch_engine": map[string]any{"type": cfg.BatchEngine.Type}, "entity_key_serialization_version": cfg.EntityKeySerializationVersion,
 			}
 			enc := yaml.NewEncoder(g.stdout)
@@ -118,16 +118,38 @@ func onlineSummary(cfg *config.RepoConfig) map[string]any {
 	case "redis":
 		return map[string]any{"type": "redis", "redis_type": o.Redis.RedisType, "connection_string": redact.String(o.Redis.ConnectionString), "key_ttl_seconds": o.Redis.KeyTTLSeconds}
 	case "postgres":
-		m := map[string]any{"type": "postgres", "host": o.Postgres.Host, "port": o.Postgres.Port, "database": o.Postgres.Database, "db_schema": o.Postgres.DBSchema, "user": o.Postgres.User}
-		if o.Postgres.Password != "" {
-			m["password"] = redact.Mask
-		}
-		if o.Postgres.DSN != "" {
-			m["dsn"] = redact.String(o.Postgres.DSN)
+		return postgresSummary(o.Postgres)
+	}
+	return map[string]any{"type": o.Type}
+}
+
+// offlineSummary shows which offline store an environment selects: the
+// database host, port, database, schema and user of postgres (password
+// and DSN secrets masked), or DuckDB's limits.
+func offlineSummary(cfg *config.RepoConfig) map[string]any {
+	o := cfg.OfflineStore
+	switch o.Type {
+	case "postgres":
+		return postgresSummary(o.Postgres)
+	case "duckdb":
+		m := map[string]any{"type": "duckdb", "memory_limit": o.MemoryLimit}
+		if o.Threads != 0 {
+			m["threads"] = o.Threads
 		}
 		return m
 	}
 	return map[string]any{"type": o.Type}
+}
+
+func postgresSummary(p config.PostgresConfig) map[string]any {
+	m := map[string]any{"type": "postgres", "host": p.Host, "port": p.Port, "database": p.Database, "db_schema": p.DBSchema, "user": p.User}
+	if p.Password != "" {
+		m["password"] = redact.Mask
+	}
+	if p.DSN != "" {
+		m["dsn"] = redact.String(p.DSN)
+	}
+	return m
 }
 
 type objectCmd struct {

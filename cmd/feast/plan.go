@@ -18,7 +18,7 @@ const allowDeleteUnmanagedHelp = "let apply delete objects the repository does n
 	diff.ManagedByTag + " tag: Python Feast or another tool may own them)"
 
 func newPlanCmd(g *globals) *cobra.Command {
-	var exitCode, allowUnmanaged bool
+	var exitCode, allowUnmanaged, skipSources bool
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what apply would change in the registry and the online store",
@@ -30,6 +30,8 @@ written.
 Deletions of objects feast-go did not create (they lack the feast-go/managed-by
 tag) are marked: apply refuses them unless --allow-delete-unmanaged is passed.
 A repository holding Feast Python definitions and no YAML definitions is refused.
+A file source whose local file, glob or folder does not exist is an error
+(remote URLs are not checked; --skip-source-validation skips the check).
 
 In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 		Args: cobra.NoArgs,
@@ -43,6 +45,11 @@ In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 			if err != nil {
 				return err
 			}
+			if !skipSources {
+				if err := fs.CheckSourcePaths(p.Repo); err != nil {
+					return err
+				}
+			}
 			printWarnings(g, p)
 			printPlan(g.stdout, p, allowUnmanaged)
 			if exitCode && p.HasChanges() {
@@ -53,13 +60,13 @@ In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 	}
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit with status 2 when there are changes (for CI)")
 	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, allowDeleteUnmanagedHelp)
-	cmd.Flags().Bool("skip-source-validation", false, "accepted for Feast compatibility")
+	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that local file source paths exist")
 	cmd.Flags().Bool("skip-feature-view-validation", false, "accepted for Feast compatibility")
 	return cmd
 }
 
 func newApplyCmd(g *globals) *cobra.Command {
-	var allowUnmanaged bool
+	var allowUnmanaged, skipSources bool
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Apply the repository's definitions to the registry and the online store",
@@ -72,7 +79,9 @@ feast-go/managed-by: feast-go, which apply sets on every object it writes).
 When objects of the project that the repository does not define were created
 by Python Feast or another tool sharing the registry, apply fails before
 changing anything unless --allow-delete-unmanaged is passed. A repository
-holding Feast Python definitions and no YAML definitions is refused.`,
+holding Feast Python definitions and no YAML definitions is refused. A file
+source whose local file, glob or folder does not exist is an error (remote
+URLs are not checked; --skip-source-validation skips the check).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs, err := g.open(cmd.Context())
@@ -83,6 +92,11 @@ holding Feast Python definitions and no YAML definitions is refused.`,
 			p, err := fs.Plan(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if !skipSources {
+				if err := fs.CheckSourcePaths(p.Repo); err != nil {
+					return err
+				}
 			}
 			printWarnings(g, p)
 			printPlan(g.stdout, p, allowUnmanaged)
@@ -97,7 +111,7 @@ holding Feast Python definitions and no YAML definitions is refused.`,
 		},
 	}
 	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, allowDeleteUnmanagedHelp)
-	cmd.Flags().Bool("skip-source-validation", false, "accepted for Feast compatibility")
+	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that local file source paths exist")
 	cmd.Flags().Bool("skip-feature-view-validation", false, "accepted for Feast compatibility")
 	cmd.Flags().Bool("no-progress", false, "accepted for Feast compatibility")
 	cmd.Flags().Bool("no-promote", false, "accepted for Feast compatibility")

@@ -93,6 +93,13 @@ func TestReplanWithPostgresSource(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// plan and apply check that the source's file exists.
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data", "driver_stats.parquet"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	mustRun(t, "-c", dir, "apply")
 	if got := mustRun(t, "-c", dir, "plan", "--exit-code"); got != "No changes to registry\nNo changes to infrastructure\n" {
 		t.Errorf("plan after apply:\n%s", got)

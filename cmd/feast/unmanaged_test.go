@@ -40,6 +40,8 @@ func smallRepo(t *testing.T, files map[string]string) string {
 		}
 	}
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	// plan and apply check that the source's file exists.
+	os.WriteFile(filepath.Join(dir, "data", "a.parquet"), nil, 0o644)
 	return dir
 }
 
