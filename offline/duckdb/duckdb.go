@@ -221,6 +221,11 @@ func (s *Store) relation(src *model.DataSource) (string, error) {
 	if src.Path == "" {
 		return "", fmt.Errorf("file source %s has no path", src.Name)
 	}
+	if p := s.resolvePath(src.Path); !strings.Contains(p, "://") && !hasGlob(p) {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("file source %s: path %s does not exist (looked for %s); fix the path in its definition and run feast apply", src.Name, src.Path, p)
+		}
+	}
 	return s.fileRelation(src.Path, strings.ToLower(src.FileFormat))
 }
 

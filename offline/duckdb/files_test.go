@@ -362,3 +362,14 @@ func TestInfiniteTimestamps(t *testing.T) {
 		s.Close()
 	}
 }
+
+// A file source whose file is missing fails with the source's name and
+// path, not DuckDB's SQL.
+func TestMissingSourceFile(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	src := &model.DataSource{Name: "stats_src", Kind: model.SourceFile, Path: "data/none.parquet", TimestampField: "event_timestamp"}
+	_, err := s.PullAll(context.Background(), statsView(src), t0, t0.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "file source stats_src: path data/none.parquet does not exist") || strings.Contains(err.Error(), "read_parquet") {
+		t.Fatalf("err = %v", err)
+	}
+}
