@@ -35,7 +35,7 @@ func TestBuildCommandsUseMakeTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = append(files, "../README.md", "../CONTRIBUTING.md", "../deploy/Dockerfile")
+	files = append(files, "../README.md", "../CONTRIBUTING.md", "../deploy/Dockerfile", "../deploy/examples/github-actions/feast.yml")
 	build := regexp.MustCompile(`\bgo (build|install|run)\b[^\n` + "`" + `]*(\./cmd/|feastgo/feast/cmd/)`)
 	found := 0
 	for _, f := range files {

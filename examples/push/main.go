@@ -11,8 +11,10 @@
 // driver statistics is generated. In a real pipeline, Next would read from
 // Kafka, Kinesis or Pub/Sub and commit its position after Push returned.
 //
-//	feast init demo && cd demo && feast apply
-//	go run github.com/feastgo/feast/examples/push -repo . -batches 10
+// From a clone of the repository:
+//
+//	feast init /tmp/demo && feast -c /tmp/demo apply
+//	go run -tags duckdb_arrow ./examples/push -repo /tmp/demo -batches 10
 package main
 
 import (

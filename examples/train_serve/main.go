@@ -4,9 +4,11 @@
 // next to it; the serving side loads both and asks the online store for
 // exactly those features, so model and features ship together.
 //
-//	feast init demo && cd demo && feast apply && feast materialize-incremental now
-//	go run github.com/feastgo/feast/examples/train_serve -repo . -model model/ train
-//	go run github.com/feastgo/feast/examples/train_serve -repo . -model model/ serve 1001 1002 1003
+// From a clone of the repository:
+//
+//	feast init /tmp/demo && feast -c /tmp/demo apply && feast -c /tmp/demo materialize-incremental now
+//	go run -tags duckdb_arrow ./examples/train_serve -repo /tmp/demo -model /tmp/demo/model train
+//	go run -tags duckdb_arrow ./examples/train_serve -repo /tmp/demo -model /tmp/demo/model serve 1001 1002 1003
 //
 // The "model" is deliberately small: it learns each feature's mean and
 // standard deviation and scores a driver by the sum of its z-scores. What
