@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -42,15 +44,34 @@ Start with:
   feast init my_repo && cd my_repo && feast apply`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags before the subcommand name belong to feast itself, as in
+		// Feast's CLI: in "feast -f repo/feature_store.yaml
+		// get-online-features -f view:feat" the first -f is the global
+		// --feature-store-yaml and the second the command's --features.
+		TraverseChildren: true,
+		// With TraverseChildren cobra no longer rejects an unknown command
+		// itself: the root does, as cobra would, and otherwise shows help.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+			}
+			return errors.New(msg)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return g.setupLogging()
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.chdir, "chdir", "c", os.Getenv("FEATURE_REPO_DIR"), "run as if started in this feature repository directory")
-	pf.StringVarP(&g.yamlPath, "feature-store-yaml", "f", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+")")
+	pf.StringVarP(&g.yamlPath, "feature-store-yaml", "f", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+"); before the command name, -f is always this flag even for commands where -f means --features")
 	pf.StringVar(&g.logLevel, "log-level", "warning", "log level: debug, info, warning, error")
 	root.AddCommand(
 		newVersionCmd(g), newInitCmd(g), newPlanCmd(g), newApplyCmd(g), newTeardownCmd(g),
@@ -61,6 +82,7 @@ Start with:
 	}
 	addLaterCommands(root, g)
 	root.AddCommand(newImportCmd(g))
+	root.AddCommand(newProjectsCmd(g), newDeleteCmd(g), newValidateCmd(g), newEndpointCmd(g))
 	return root
 }
 

@@ -161,9 +161,13 @@ func newGetOnlineFeaturesCmd(g *globals) *cobra.Command {
 		Long: `Reads the latest feature values from the online store and prints them as a JSON
 object mapping each column (join keys first) to its values, like Feast's to_dict().
 Repeat -e for more entity rows; values are typed by the feature views' join keys.
+Flags follow Feast's CLI: -e is --entities and -f is --features; to name the
+feature_store.yaml, put the global -f before the command name (or use
+--feature-store-yaml anywhere).
 
   feast get-online-features -e driver_id=1001 -e driver_id=1002 \
-      -f driver_hourly_stats:conv_rate -f driver_hourly_stats:acc_rate`,
+      -f driver_hourly_stats:conv_rate -f driver_hourly_stats:acc_rate
+  feast -f repo/feature_store.yaml get-online-features -e driver_id=1001 -f driver_hourly_stats:conv_rate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -205,8 +209,9 @@ Repeat -e for more entity rows; values are typed by the feature views' join keys
 		},
 	}
 	f := cmd.Flags()
-	// Shadow the global --feature-store-yaml/-f: here -f is --features, as in Feast.
-	f.StringVar(&g.yamlPath, "feature-store-yaml", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+")")
+	// Shadow the global --feature-store-yaml/-f: here -f is --features, as
+	// in Feast. The global -f still works before the command name.
+	f.StringVar(&g.yamlPath, "feature-store-yaml", os.Getenv(config.EnvFilePath), "path to feature_store.yaml (env "+config.EnvFilePath+"; -f before the command name)")
 	f.StringArrayVarP(&entities, "entities", "e", nil, "entity column value as name=value (repeatable: one value per entity row)")
 	f.StringArrayVarP(&features, "features", "f", nil, "feature reference view:feature (repeatable)")
 	f.StringVar(&service, "feature-service", "", "feature service to read instead of --features")
