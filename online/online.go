@@ -45,11 +45,13 @@ func (e *unavailableError) Unwrap() error        { return e.err }
 func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 // WithTimeout bounds a store call by the backend's own timeout d (none when
-// d <= 0). Pass the call's error to the returned check: when it stems from
-// that timeout expiring while ctx was still live, check returns it marked
-// Unavailable and naming the timeout; a deadline or cancellation of ctx
-// itself stays as it is (the caller gave up, the store did not fail).
-func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, func(error) error) {
+// d <= 0), configured by setting (for example "socket_timeout in the redis
+// connection_string"). Pass the call's error to the returned check: when it
+// stems from that timeout expiring while ctx was still live, check returns
+// it marked Unavailable, naming the timeout and the setting that raises
+// it; a deadline or cancellation of ctx itself stays as it is (the caller
+// gave up, the store did not fail).
+func WithTimeout(ctx context.Context, d time.Duration, setting string) (context.Context, context.CancelFunc, func(error) error) {
 	if d <= 0 {
 		return ctx, func() {}, func(err error) error { return err }
 	}
@@ -61,7 +63,7 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 		if err == nil || ctx.Err() != nil || time.Now().Before(deadline) {
 			return err
 		}
-		return Unavailable(fmt.Errorf("no answer within %s: %w", d, err))
+		return Unavailable(fmt.Errorf("no answer within %s (%s; raise it if the store is only slow): %w", d, setting, err))
 	}
 	return tctx, cancel, check
 }

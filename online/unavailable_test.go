@@ -28,18 +28,18 @@ func TestUnavailable(t *testing.T) {
 
 func TestWithTimeout(t *testing.T) {
 	ctx := context.Background()
-	tctx, cancel, check := WithTimeout(ctx, 10*time.Millisecond)
+	tctx, cancel, check := WithTimeout(ctx, 10*time.Millisecond, "read_timeout")
 	defer cancel()
 	<-tctx.Done()
 	err := check(tctx.Err())
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer within 10ms") {
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer within 10ms (read_timeout; raise it if the store is only slow)") {
 		t.Fatalf("the store's own timeout: %v", err)
 	}
 
 	// The caller's deadline expiring first is the caller's business.
 	parent, pcancel := context.WithTimeout(ctx, 5*time.Millisecond)
 	defer pcancel()
-	tctx, cancel, check = WithTimeout(parent, time.Hour)
+	tctx, cancel, check = WithTimeout(parent, time.Hour, "read_timeout")
 	defer cancel()
 	<-tctx.Done()
 	if err := check(tctx.Err()); errors.Is(err, ErrUnavailable) {
@@ -47,12 +47,12 @@ func TestWithTimeout(t *testing.T) {
 	}
 
 	// Errors before the timeout pass through; no timeout, no bound.
-	_, cancel, check = WithTimeout(ctx, time.Hour)
+	_, cancel, check = WithTimeout(ctx, time.Hour, "read_timeout")
 	defer cancel()
 	if err := check(errBoom); err != errBoom {
 		t.Fatalf("early error: %v", err)
 	}
-	nctx, cancel, check := WithTimeout(ctx, 0)
+	nctx, cancel, check := WithTimeout(ctx, 0, "read_timeout")
 	defer cancel()
 	if _, ok := nctx.Deadline(); ok || check(errBoom) != errBoom {
 		t.Fatal("d <= 0 must not bound the call")

@@ -120,7 +120,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) ping(ctx context.Context) error {
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
 	return check(markUnavailable(ctx, s.pool.Ping(tctx)))
 }
@@ -427,7 +427,7 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 	if batch.Len() == 0 {
 		return out, nil
 	}
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
 	err := s.pool.SendBatch(tctx, &batch).Close()
 	if err == nil {

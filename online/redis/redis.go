@@ -233,7 +233,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) ping(ctx context.Context) error {
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "socket_timeout in the redis connection_string")
 	defer cancel()
 	return check(markUnavailable(ctx, s.client.Do(tctx, s.client.B().Ping().Build()).Error()))
 }
@@ -596,7 +596,7 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 			cmds = append(cmds, s.client.B().Hmget().Key(bstr(arena[start:len(arena):len(arena)])).Field(vf.hmget...).Build())
 		}
 	}
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "socket_timeout in the redis connection_string")
 	defer cancel()
 	resps := s.client.DoMulti(tctx, cmds...)
 	c := 0

@@ -134,7 +134,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) ping(ctx context.Context) error {
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
 	var n int
 	return check(markUnavailable(ctx, s.db.QueryRowContext(tctx, "SELECT count(*) FROM sqlite_master").Scan(&n)))
@@ -422,7 +422,7 @@ func placeholders(n int) string {
 // whose table does not exist reads as not found.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
 	out := make([]online.ReadResult, len(reqs))
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout)
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
 	for i := range reqs {
 		res, err := s.read(tctx, &reqs[i])
