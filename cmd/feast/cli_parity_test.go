@@ -370,6 +370,10 @@ func initPlanApply(t *testing.T, template, planWants string) {
 	if again := mustRun(t, "-c", dir, "plan"); !strings.HasPrefix(again, "No changes to registry\n") {
 		t.Errorf("plan after apply:\n%s", again)
 	}
+	project := filepath.Base(dir)
+	if out := mustRun(t, "-c", dir, "projects", "list"); !strings.Contains(out, "\n"+project+" ") {
+		t.Errorf("projects list lacks %s:\n%s", project, out)
+	}
 	if _, errOut, err := run(t, "-c", dir, "materialize-incremental", "now"); err != nil {
 		t.Fatalf("materialize: %v\n%s", err, errOut)
 	}
