@@ -33,8 +33,8 @@ type importOptions struct {
 func newImportCmd(g *globals) *cobra.Command {
 	var o importOptions
 	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Write YAML definitions from the objects a registry holds (e.g. one Python Feast applied)",
+		Use:   "import [flags] [FILE.py | DIR ...]",
+		Short: "Write YAML definitions from the objects a registry holds (e.g. one Python Feast applied) or from Feast Python files",
 		Long: `Reads a project's objects from a registry and writes them as YAML definitions, so
 that "feast plan" right after, against the same registry, shows no changes.
 
@@ -53,12 +53,31 @@ stderr and in a comment at the top of the file that holds, or would hold, the
 object, with a hint; for Python UDFs the hint shows the UDF source and a skeleton
 to complete with CEL expressions.
 
+With FILE.py arguments, or a DIR holding *.py files that import feast, the
+Python definitions are read instead of a registry: statically, without running
+them, so neither Python nor Feast needs to be installed. The files of one
+command share their names (a view may use an entity another file defines). The
+declarative style is read: module-level assignments of Entity, FileSource,
+PostgreSQLSource, PushSource, KafkaSource, RequestSource, FeatureView (schema of
+Field(name=..., dtype=...)), FeatureService (views, view[["feature"]],
+.with_name(), .with_join_key_map()), timedelta(...), ValueType.X, Array(X), and
+@on_demand_feature_view functions, which are listed with a CEL skeleton because
+Python UDFs do not run here. Anything computed (calls to other functions,
+comprehensions, f-strings, loops, names that are not defined in the files read)
+is listed with its file and line. The project is the one feature_store.yaml
+names (or --project).
+
 Existing files are never overwritten unless --force is given.`,
 		Example: `  feast import
   feast import --layout object --out imported/
-  feast import --registry postgresql://feast@db/feast --project demo --out repo/`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  feast import --registry postgresql://feast@db/feast --project demo --out repo/
+  feast import example_repo.py
+  feast import --out yaml_repo/ feature_repo/`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return runPythonImport(g, o, args)
+			}
 			return runImport(cmd.Context(), g, o)
 		},
 	}
@@ -101,12 +120,28 @@ func runImport(ctx context.Context, g *globals, o importOptions) error {
 	if out == "" {
 		out = repoPath
 	}
+	names, err := writeImported(g, out, files, o.force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "Imported %d object(s) of project %s into %s:\n", exp.Written(), project, out)
+	for _, n := range names {
+		fmt.Fprintf(g.stdout, "  %s\n", n)
+	}
+	printGaps(g.stderr, exp.Gaps())
+	return nil
+}
+
+// writeImported writes the imported definition files into out, refusing
+// to overwrite existing files unless force, and returns their names,
+// sorted.
+func writeImported(g *globals, out string, files map[string][]byte, force bool) ([]string, error) {
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if !o.force {
+	if !force {
 		var existing []string
 		for _, n := range names {
 			if _, err := os.Lstat(filepath.Join(out, filepath.FromSlash(n))); err == nil {
@@ -114,7 +149,7 @@ func runImport(ctx context.Context, g *globals, o importOptions) error {
 			}
 		}
 		if len(existing) > 0 {
-			return fmt.Errorf("refusing to overwrite %d existing file(s) in %s: %s (move them away, pick another --out, or pass --force)",
+			return nil, fmt.Errorf("refusing to overwrite %d existing file(s) in %s: %s (move them away, pick another --out, or pass --force)",
 				len(existing), out, strings.Join(existing, ", "))
 		}
 	}
@@ -132,18 +167,13 @@ func runImport(ctx context.Context, g *globals, o importOptions) error {
 	for _, n := range names {
 		p := filepath.Join(out, filepath.FromSlash(n))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.WriteFile(p, files[n], 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	fmt.Fprintf(g.stdout, "Imported %d object(s) of project %s into %s:\n", exp.Written(), project, out)
-	for _, n := range names {
-		fmt.Fprintf(g.stdout, "  %s\n", n)
-	}
-	printGaps(g.stderr, exp.Gaps())
-	return nil
+	return names, nil
 }
 
 // importSource resolves the registry, the directory relative registry paths
