@@ -419,15 +419,16 @@ func placeholders(n int) string {
 }
 
 // Read answers each request with SELECTs of at most 500 entity keys. A view
-// whose table does not exist reads as not found.
+// whose table does not exist reads as not found. The read timeout bounds
+// each SELECT (a database that does not answer one in time, usually because
+// another process holds a lock, is unavailable), not the whole read, so a
+// large read on a busy machine is not taken for an outage.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
 	out := make([]online.ReadResult, len(reqs))
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
-	defer cancel()
 	for i := range reqs {
-		res, err := s.read(tctx, &reqs[i])
+		res, err := s.read(ctx, &reqs[i])
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: read %s: %w", reqs[i].View.Name, check(markUnavailable(ctx, err)))
+			return nil, fmt.Errorf("sqlite: read %s: %w", reqs[i].View.Name, err)
 		}
 		out[i] = res
 	}
@@ -469,45 +470,61 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 		args = append(args, featureArgs...)
 		q := "SELECT entity_key, feature_name, value, event_ts FROM " + tbl +
 			" WHERE entity_key IN (" + placeholders(end-start) + ") AND feature_name IN (" + placeholders(nf) + ")"
-		rs, err := s.db.QueryContext(ctx, q, args...)
+		found, err := s.readChunk(ctx, q, args, res, index, featureIdx)
 		if err != nil {
-			if isNoTable(err) {
-				return res, nil
-			}
 			return nil, err
 		}
-		var key, value []byte
-		var name string
-		var ts sql.NullInt64
-		for rs.Next() {
-			if err := rs.Scan(&key, &name, &value, &ts); err != nil {
-				rs.Close()
-				return nil, err
-			}
-			fi, ok := featureIdx[name]
-			if !ok {
-				continue
-			}
-			v := new(types.Value)
-			if len(value) > 0 {
-				if err := online.UnmarshalValue(value, v); err != nil {
-					rs.Close()
-					return nil, fmt.Errorf("decode %s: %w", name, err)
-				}
-			}
-			fv := online.FeatureValue{Value: v, EventTS: time.Unix(ts.Int64, 0).UTC(), Found: true}
-			for _, ei := range index[string(key)] {
-				res[ei][fi] = fv
-			}
-		}
-		if err := rs.Close(); err != nil {
-			return nil, err
-		}
-		if err := rs.Err(); err != nil {
-			return nil, err
+		if !found {
+			return res, nil // no table
 		}
 	}
 	return res, nil
+}
+
+// readChunk runs one SELECT of read within the read timeout and stores its
+// rows in res. found is false when the view's table does not exist.
+func (s *Store) readChunk(ctx context.Context, q string, args []any, res online.ReadResult, index map[string][]int, featureIdx map[string]int) (found bool, err error) {
+	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
+	defer cancel()
+	defer func() {
+		if err != nil {
+			err = check(markUnavailable(ctx, err))
+		}
+	}()
+	rs, err := s.db.QueryContext(tctx, q, args...)
+	if err != nil {
+		if isNoTable(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer rs.Close()
+	var key, value []byte
+	var name string
+	var ts sql.NullInt64
+	for rs.Next() {
+		if err := rs.Scan(&key, &name, &value, &ts); err != nil {
+			return false, err
+		}
+		fi, ok := featureIdx[name]
+		if !ok {
+			continue
+		}
+		v := new(types.Value)
+		if len(value) > 0 {
+			if err := online.UnmarshalValue(value, v); err != nil {
+				return false, fmt.Errorf("decode %s: %w", name, err)
+			}
+		}
+		fv := online.FeatureValue{Value: v, EventTS: time.Unix(ts.Int64, 0).UTC(), Found: true}
+		for _, ei := range index[string(key)] {
+			res[ei][fi] = fv
+		}
+	}
+	if err := rs.Close(); err != nil {
+		return false, err
+	}
+	return true, rs.Err()
 }
 
 func isNoTable(err error) bool {
