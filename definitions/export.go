@@ -436,6 +436,7 @@ func udfGap(p *core.OnDemandFeatureView, o *model.OnDemandFeatureView) Gap {
 		mode = udf.GetMode()
 	}
 	if body == "" {
+		//lint:ignore SA1019 registries written by older Feast versions hold the UDF only in this deprecated field
 		body = s.GetUserDefinedFunction().GetBodyText()
 	}
 	what := "a Python UDF"

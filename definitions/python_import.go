@@ -554,13 +554,12 @@ func strList(v pyVal) ([]string, bool) {
 
 // pyArgs are a call's arguments by parameter name.
 type pyArgs struct {
-	im     *pyImporter
-	mod    *pyModule
-	call   *pyNode
-	nodes  map[string]*pyNode
-	order  []string
-	obj    *pyObj // the object built, for gaps
-	failed bool
+	im    *pyImporter
+	mod   *pyModule
+	call  *pyNode
+	nodes map[string]*pyNode
+	order []string
+	obj   *pyObj // the object built, for gaps
 }
 
 func (im *pyImporter) bind(mod *pyModule, call *pyNode, positional ...string) (*pyArgs, *pyErr) {

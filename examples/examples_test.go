@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -118,8 +117,7 @@ func buildMain(t *testing.T, name string) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gobin, "build", "-tags", "duckdb_arrow", "-o", filepath.Join(t.TempDir(), name), "./"+name).CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", filepath.Join(t.TempDir(), name), "./"+name).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)
 	}

@@ -104,8 +104,6 @@ type Server struct {
 	// (the ones behind auth), by path; written only by New.
 	endpoints map[string]*endpointMetrics
 	pusher    *feast.Pusher
-
-	lastRefresh atomic.Pointer[time.Time]
 }
 
 // New creates a server for fs. It does not load the registry; Run (or the
