@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -266,6 +267,24 @@ func markUnavailable(ctx context.Context, err error) error {
 	return err
 }
 
+// retryBroken runs f, and once more when it failed on a broken connection
+// and ctx is live. Only for idempotent work: conditional writes, deletes.
+func retryBroken(ctx context.Context, f func() error) error {
+	err := f()
+	if err != nil && ctx.Err() == nil && brokenConnection(err) {
+		err = f()
+	}
+	return err
+}
+
+// brokenConnection reports whether err is a connection that broke under
+// the command (not a refused connection or a timeout, which a retry right
+// away would only repeat).
+func brokenConnection(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
 // loadScript loads writeScript on every node.
 func (s *Store) loadScript(ctx context.Context) error {
 	for addr, n := range s.client.Nodes() {
@@ -288,7 +307,7 @@ func (s *Store) InfraName(string, *model.FeatureView) string { return "" }
 // Update deletes the data of the dropped views; kept views need nothing.
 func (s *Store) Update(ctx context.Context, project string, _, drop []*model.FeatureView) error {
 	for _, fv := range drop {
-		if err := s.deleteView(ctx, project, fv); err != nil {
+		if err := retryBroken(ctx, func() error { return s.deleteView(ctx, project, fv) }); err != nil {
 			return fmt.Errorf("redis: update %s: %w", fv.Name, err)
 		}
 	}
@@ -299,7 +318,7 @@ func (s *Store) Update(ctx context.Context, project string, _, drop []*model.Fea
 // hash of project; a hash left empty disappears.
 func (s *Store) Teardown(ctx context.Context, project string, views []*model.FeatureView) error {
 	for _, fv := range views {
-		if err := s.deleteView(ctx, project, fv); err != nil {
+		if err := retryBroken(ctx, func() error { return s.deleteView(ctx, project, fv) }); err != nil {
 			return fmt.Errorf("redis: teardown %s: %w", fv.Name, err)
 		}
 	}
@@ -315,9 +334,19 @@ func Key(entityKey []byte, project string) []byte {
 // TimestampField is the hash field holding a view's event timestamp.
 func TimestampField(view string) string { return "_ts:" + view }
 
-// Write stores the rows; see the package comment for the conditions.
+// Write stores the rows; see the package comment for the conditions. A
+// write that fails on a broken connection (EOF, reset: typically the first
+// use of a pooled connection after Redis restarted) is tried once more on
+// a fresh one (retryBroken): the writes are conditional on the event
+// timestamp (or plain HSETs of the same values), so a row applied by the
+// first try is not applied twice. Deleting a view's fields is retried the
+// same way.
 func (s *Store) Write(ctx context.Context, b online.WriteBatch) (online.WriteStats, error) {
-	st, err := s.write(ctx, b)
+	var st online.WriteStats
+	err := retryBroken(ctx, func() (err error) {
+		st, err = s.write(ctx, b)
+		return err
+	})
 	if err != nil {
 		return online.WriteStats{}, fmt.Errorf("redis: write %s: %w", b.View.Name, markUnavailable(ctx, err))
 	}
