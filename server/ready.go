@@ -162,11 +162,16 @@ type pushStore struct {
 }
 
 func (p pushStore) OnlineStore(ctx context.Context) (online.Store, error) {
+	if w := p.s.writer.Load(); w != nil {
+		return *w, nil
+	}
 	st, err := p.s.openOnlineStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return countedWrites{Store: st, m: p.s.metrics}, nil
+	var w online.Store = countedWrites{Store: st, m: p.s.metrics}
+	p.s.writer.Store(&w)
+	return w, nil
 }
 
 // countedWrites counts failed online writes.

@@ -96,6 +96,8 @@ type Server struct {
 
 	readerMu sync.Mutex
 	reader   atomic.Pointer[timedReader]
+	// writer is the online store the pusher writes through, once open.
+	writer atomic.Pointer[online.Store]
 	opener   onlineOpener
 
 	handler http.Handler
