@@ -98,7 +98,7 @@ type Server struct {
 	reader   atomic.Pointer[timedReader]
 	// writer is the online store the pusher writes through, once open.
 	writer atomic.Pointer[online.Store]
-	opener   onlineOpener
+	opener onlineOpener
 
 	handler http.Handler
 	online  *endpointMetrics
