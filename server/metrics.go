@@ -93,7 +93,7 @@ func newMetrics(reg prometheus.Registerer, snapshotAge func() float64, refreshFa
 		}),
 		onlineErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "feast_online_store_errors_total",
-			Help: "Online store calls that failed, by operation (open, read, ping) and reason (unavailable: unreachable or not answering in time; error: anything else).",
+			Help: "Online store calls that failed, by operation (open, read, write, ping) and reason (unavailable: unreachable or not answering in time; error: anything else).",
 		}, []string{"operation", "reason"}),
 		entities: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "feast_request_entities",
