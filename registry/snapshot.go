@@ -106,7 +106,8 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Registry is a Store plus the current project's snapshot, shared by every
-// reader (online reads, push, stream, write, materialize, CLI). It is safe
+// reader (online reads, push, stream, write); materialization and status
+// call Refresh to read the latest registry, sharing a load in progress. It is safe
 // for concurrent use, and readers never parse the registry on their own
 // goroutine once a snapshot is loaded:
 //

@@ -181,13 +181,11 @@ func (s *Server) refreshFailing() float64 {
 	return 0
 }
 
-// snapshot returns the current snapshot without waiting for a refresh; it
-// loads one synchronously only when none was ever loaded.
+// snapshot returns the current snapshot without waiting for a refresh
+// (registry.Registry.Snapshot: an expired one starts a background refresh);
+// it loads one synchronously only when none was ever loaded.
 func (s *Server) snapshot(ctx context.Context) (*registry.Snapshot, error) {
-	if snap := s.fs.Registry().Cached(); snap != nil {
-		return snap, nil
-	}
-	snap, err := s.fs.Registry().Refresh(ctx)
+	snap, err := s.fs.Registry().Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoSnapshot, err)
 	}
