@@ -74,6 +74,20 @@ type FeatureServerConfig struct {
 	// timestamp is more than this far ahead of the server's clock; 0 means
 	// DefaultMaxFutureEventTime, negative means no check.
 	MaxFutureEventTimeSeconds int64 `yaml:"max_future_event_time_seconds"`
+	// AuditLog writes one structured log line (logger "feast.audit") per
+	// write, materialization and denied request. Feast's
+	// metrics.audit_logging turns it on too.
+	AuditLog bool `yaml:"audit_log"`
+}
+
+// AuditLogging reports whether audit_log or Feast's metrics.audit_logging
+// is on.
+func (c FeatureServerConfig) AuditLogging() bool {
+	if c.AuditLog {
+		return true
+	}
+	b, _ := c.Metrics["audit_logging"].(bool)
+	return b
 }
 
 // Defaults of the feature_server write limits. 100,000 rows is about 5 MB
@@ -123,12 +137,86 @@ func (c FeatureServerConfig) MaxFutureEventTime() time.Duration {
 	return time.Duration(c.MaxFutureEventTimeSeconds) * time.Second
 }
 
-// AuthConfig is the auth section.
+// AuthConfig is the auth section, with Feast's keys
+// (feast/permissions/auth_model.py) and a few of ours.
 type AuthConfig struct {
-	// Type is no_auth (default) or token: with token, requests must carry
-	// "Authorization: Bearer <one of Tokens>".
+	// Type is no_auth (default), token (ours: "Authorization: Bearer <one
+	// of Tokens>"), oidc or kubernetes.
 	Type   string   `yaml:"type"`
 	Tokens []string `yaml:"tokens"`
+
+	// oidc: tokens are JWTs verified with the provider's keys, found
+	// through AuthDiscoveryURL (an OpenID discovery document).
+	AuthDiscoveryURL string `yaml:"auth_discovery_url"`
+	// ClientID names the client whose roles are read from Keycloak's
+	// resource_access.<client_id>.roles claim.
+	ClientID   string `yaml:"client_id"`
+	UIClientID string `yaml:"ui_client_id"`
+	// VerifySSL (default true) and CACertPath configure TLS to the provider.
+	VerifySSL  *bool  `yaml:"verify_ssl"`
+	CACertPath string `yaml:"ca_cert_path"`
+	// Audience and Issuer, when set, must equal the token's aud / iss.
+	Audience string `yaml:"audience"`
+	Issuer   string `yaml:"issuer"`
+	// JWKSCacheLifespanSeconds is how often the key set is refreshed in the
+	// background (default 300); JWKSRequestTimeoutSeconds bounds one fetch
+	// (default 10).
+	JWKSCacheLifespanSeconds  int     `yaml:"jwks_cache_lifespan_seconds"`
+	JWKSRequestTimeoutSeconds float64 `yaml:"jwks_request_timeout_seconds"`
+	// Client-side OIDC settings of Python Feast's clients: accepted, unused
+	// by the server.
+	Username                  string `yaml:"username"`
+	Password                  string `yaml:"password"`
+	ClientSecret              string `yaml:"client_secret"`
+	Token                     string `yaml:"token"`
+	TokenEnvVar               string `yaml:"token_env_var"`
+	TokenRefreshMarginSeconds int    `yaml:"token_refresh_margin_seconds"`
+
+	// kubernetes: service-account tokens checked with a TokenReview, roles
+	// from the RoleBindings in Namespace (default: the pod's namespace).
+	// UserToken is the Python client's setting, unused by the server.
+	UserToken string `yaml:"user_token"`
+	Namespace string `yaml:"namespace"`
+	// Kubeconfig is a kubeconfig file to reach the API server with; empty
+	// means the in-cluster configuration, then $KUBECONFIG.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// CacheTTLSeconds is how long a token's identity is reused before the
+	// API server is asked again (default 30; 0 disables the cache).
+	CacheTTLSeconds *int `yaml:"cache_ttl_seconds"`
+}
+
+// Default OIDC and Kubernetes cache settings.
+const (
+	DefaultJWKSCacheLifespan  = 300 * time.Second
+	DefaultJWKSRequestTimeout = 10 * time.Second
+	DefaultKubernetesCacheTTL = 30 * time.Second
+)
+
+// JWKSCacheLifespan is jwks_cache_lifespan_seconds or its default.
+func (c AuthConfig) JWKSCacheLifespan() time.Duration {
+	if c.JWKSCacheLifespanSeconds > 0 {
+		return time.Duration(c.JWKSCacheLifespanSeconds) * time.Second
+	}
+	return DefaultJWKSCacheLifespan
+}
+
+// JWKSRequestTimeout is jwks_request_timeout_seconds or its default.
+func (c AuthConfig) JWKSRequestTimeout() time.Duration {
+	if c.JWKSRequestTimeoutSeconds > 0 {
+		return time.Duration(c.JWKSRequestTimeoutSeconds * float64(time.Second))
+	}
+	return DefaultJWKSRequestTimeout
+}
+
+// VerifyTLS is verify_ssl (default true).
+func (c AuthConfig) VerifyTLS() bool { return c.VerifySSL == nil || *c.VerifySSL }
+
+// KubernetesCacheTTL is cache_ttl_seconds or its default.
+func (c AuthConfig) KubernetesCacheTTL() time.Duration {
+	if c.CacheTTLSeconds == nil {
+		return DefaultKubernetesCacheTTL
+	}
+	return time.Duration(max(*c.CacheTTLSeconds, 0)) * time.Second
 }
 
 // Error is a configuration problem, located in the file.
@@ -330,8 +418,16 @@ func (p *parser) parseRoot(root *yaml.Node, cfg *RepoConfig) {
 				if len(cfg.Auth.Tokens) == 0 {
 					p.errorf(v, "auth.type token needs at least one entry in auth.tokens")
 				}
+			case "oidc":
+				if cfg.Auth.AuthDiscoveryURL == "" {
+					p.errorf(v, "auth.type oidc needs auth.auth_discovery_url (the provider's /.well-known/openid-configuration URL)")
+				}
+				if cfg.Auth.JWKSCacheLifespanSeconds < 0 || cfg.Auth.JWKSRequestTimeoutSeconds < 0 {
+					p.errorf(v, "auth.jwks_cache_lifespan_seconds and auth.jwks_request_timeout_seconds must be > 0")
+				}
+			case "kubernetes":
 			default:
-				p.errorf(v, "auth.type %q is not supported (supported: no_auth, token)", cfg.Auth.Type)
+				p.errorf(v, "auth.type %q is not supported (supported: no_auth, token, oidc, kubernetes)", cfg.Auth.Type)
 			}
 		case "entity_key_serialization_version":
 			if err := v.Decode(&cfg.EntityKeySerializationVersion); err != nil || cfg.EntityKeySerializationVersion != 3 {

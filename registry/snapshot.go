@@ -32,6 +32,8 @@ type Snapshot struct {
 	FeatureViews    map[string]*model.FeatureView // batch and stream views
 	OnDemandViews   map[string]*model.OnDemandFeatureView
 	FeatureServices map[string]*model.FeatureService
+	// Permissions are the project's access rules (Feast Permission objects).
+	Permissions map[string]*model.Permission
 
 	// Features maps "view:feature" to its view and field.
 	Features map[string]FeatureRef
@@ -51,6 +53,12 @@ func NewSnapshot(r *core.Registry, project string, now time.Time) *Snapshot {
 		Entities: map[string]*model.Entity{}, DataSources: map[string]*model.DataSource{},
 		FeatureViews: map[string]*model.FeatureView{}, OnDemandViews: map[string]*model.OnDemandFeatureView{},
 		FeatureServices: map[string]*model.FeatureService{}, Features: map[string]FeatureRef{},
+		Permissions: map[string]*model.Permission{},
+	}
+	for _, m := range r.GetPermissions() {
+		if m.GetSpec().GetProject() == project {
+			s.Permissions[m.GetSpec().GetName()] = model.PermissionFromProto(m)
+		}
 	}
 	for _, o := range Objects(r, project) {
 		switch m := o.Msg.(type) {

@@ -139,102 +139,6 @@ func (x *ValidationReference) GetTags() map[string]string {
 	return nil
 }
 
-type PermissionSpec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Project       string                 `protobuf:"bytes,2,opt,name=project,proto3" json:"project,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PermissionSpec) Reset() {
-	*x = PermissionSpec{}
-	mi := &file_feast_core_Opaque_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PermissionSpec) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PermissionSpec) ProtoMessage() {}
-
-func (x *PermissionSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_feast_core_Opaque_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PermissionSpec.ProtoReflect.Descriptor instead.
-func (*PermissionSpec) Descriptor() ([]byte, []int) {
-	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *PermissionSpec) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *PermissionSpec) GetProject() string {
-	if x != nil {
-		return x.Project
-	}
-	return ""
-}
-
-type Permission struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Spec          *PermissionSpec        `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Permission) Reset() {
-	*x = Permission{}
-	mi := &file_feast_core_Opaque_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Permission) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Permission) ProtoMessage() {}
-
-func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_feast_core_Opaque_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Permission.ProtoReflect.Descriptor instead.
-func (*Permission) Descriptor() ([]byte, []int) {
-	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *Permission) GetSpec() *PermissionSpec {
-	if x != nil {
-		return x.Spec
-	}
-	return nil
-}
-
 type LabelViewSpec struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -245,7 +149,7 @@ type LabelViewSpec struct {
 
 func (x *LabelViewSpec) Reset() {
 	*x = LabelViewSpec{}
-	mi := &file_feast_core_Opaque_proto_msgTypes[4]
+	mi := &file_feast_core_Opaque_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +161,7 @@ func (x *LabelViewSpec) String() string {
 func (*LabelViewSpec) ProtoMessage() {}
 
 func (x *LabelViewSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_feast_core_Opaque_proto_msgTypes[4]
+	mi := &file_feast_core_Opaque_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +174,7 @@ func (x *LabelViewSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelViewSpec.ProtoReflect.Descriptor instead.
 func (*LabelViewSpec) Descriptor() ([]byte, []int) {
-	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{4}
+	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LabelViewSpec) GetName() string {
@@ -296,7 +200,7 @@ type LabelView struct {
 
 func (x *LabelView) Reset() {
 	*x = LabelView{}
-	mi := &file_feast_core_Opaque_proto_msgTypes[5]
+	mi := &file_feast_core_Opaque_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +212,7 @@ func (x *LabelView) String() string {
 func (*LabelView) ProtoMessage() {}
 
 func (x *LabelView) ProtoReflect() protoreflect.Message {
-	mi := &file_feast_core_Opaque_proto_msgTypes[5]
+	mi := &file_feast_core_Opaque_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +225,7 @@ func (x *LabelView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelView.ProtoReflect.Descriptor instead.
 func (*LabelView) Descriptor() ([]byte, []int) {
-	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{5}
+	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LabelView) GetSpec() *LabelViewSpec {
@@ -339,7 +243,7 @@ type FeatureViewVersionHistory struct {
 
 func (x *FeatureViewVersionHistory) Reset() {
 	*x = FeatureViewVersionHistory{}
-	mi := &file_feast_core_Opaque_proto_msgTypes[6]
+	mi := &file_feast_core_Opaque_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +255,7 @@ func (x *FeatureViewVersionHistory) String() string {
 func (*FeatureViewVersionHistory) ProtoMessage() {}
 
 func (x *FeatureViewVersionHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_feast_core_Opaque_proto_msgTypes[6]
+	mi := &file_feast_core_Opaque_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +268,7 @@ func (x *FeatureViewVersionHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureViewVersionHistory.ProtoReflect.Descriptor instead.
 func (*FeatureViewVersionHistory) Descriptor() ([]byte, []int) {
-	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{6}
+	return file_feast_core_Opaque_proto_rawDescGZIP(), []int{4}
 }
 
 var File_feast_core_Opaque_proto protoreflect.FileDescriptor
@@ -382,13 +286,7 @@ const file_feast_core_Opaque_proto_rawDesc = "" +
 	"\x04tags\x18\x05 \x03(\v2).feast.core.ValidationReference.TagsEntryR\x04tags\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +
-	"\x0ePermissionSpec\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aproject\x18\x02 \x01(\tR\aproject\"<\n" +
-	"\n" +
-	"Permission\x12.\n" +
-	"\x04spec\x18\x01 \x01(\v2\x1a.feast.core.PermissionSpecR\x04spec\"=\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
 	"\rLabelViewSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aproject\x18\x02 \x01(\tR\aproject\":\n" +
@@ -408,26 +306,23 @@ func file_feast_core_Opaque_proto_rawDescGZIP() []byte {
 	return file_feast_core_Opaque_proto_rawDescData
 }
 
-var file_feast_core_Opaque_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_feast_core_Opaque_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_feast_core_Opaque_proto_goTypes = []any{
 	(*FeatureTable)(nil),              // 0: feast.core.FeatureTable
 	(*ValidationReference)(nil),       // 1: feast.core.ValidationReference
-	(*PermissionSpec)(nil),            // 2: feast.core.PermissionSpec
-	(*Permission)(nil),                // 3: feast.core.Permission
-	(*LabelViewSpec)(nil),             // 4: feast.core.LabelViewSpec
-	(*LabelView)(nil),                 // 5: feast.core.LabelView
-	(*FeatureViewVersionHistory)(nil), // 6: feast.core.FeatureViewVersionHistory
-	nil,                               // 7: feast.core.ValidationReference.TagsEntry
+	(*LabelViewSpec)(nil),             // 2: feast.core.LabelViewSpec
+	(*LabelView)(nil),                 // 3: feast.core.LabelView
+	(*FeatureViewVersionHistory)(nil), // 4: feast.core.FeatureViewVersionHistory
+	nil,                               // 5: feast.core.ValidationReference.TagsEntry
 }
 var file_feast_core_Opaque_proto_depIdxs = []int32{
-	7, // 0: feast.core.ValidationReference.tags:type_name -> feast.core.ValidationReference.TagsEntry
-	2, // 1: feast.core.Permission.spec:type_name -> feast.core.PermissionSpec
-	4, // 2: feast.core.LabelView.spec:type_name -> feast.core.LabelViewSpec
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 0: feast.core.ValidationReference.tags:type_name -> feast.core.ValidationReference.TagsEntry
+	2, // 1: feast.core.LabelView.spec:type_name -> feast.core.LabelViewSpec
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_feast_core_Opaque_proto_init() }
@@ -441,7 +336,7 @@ func file_feast_core_Opaque_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_feast_core_Opaque_proto_rawDesc), len(file_feast_core_Opaque_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -262,7 +262,7 @@ var File_feast_core_Registry_proto protoreflect.FileDescriptor
 const file_feast_core_Registry_proto_rawDesc = "" +
 	"\n" +
 	"\x19feast/core/Registry.proto\x12\n" +
-	"feast.core\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bfeast/core/DataSource.proto\x1a\x17feast/core/Entity.proto\x1a\x1ffeast/core/FeatureService.proto\x1a\x1cfeast/core/FeatureView.proto\x1a\x1cfeast/core/InfraObject.proto\x1a$feast/core/OnDemandFeatureView.proto\x1a\x17feast/core/Opaque.proto\x1a\x18feast/core/Project.proto\x1a\x1dfeast/core/SavedDataset.proto\x1a\"feast/core/StreamFeatureView.proto\"\x91\t\n" +
+	"feast.core\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bfeast/core/DataSource.proto\x1a\x17feast/core/Entity.proto\x1a\x1ffeast/core/FeatureService.proto\x1a\x1cfeast/core/FeatureView.proto\x1a\x1cfeast/core/InfraObject.proto\x1a$feast/core/OnDemandFeatureView.proto\x1a\x1bfeast/core/Permission.proto\x1a\x17feast/core/Opaque.proto\x1a\x18feast/core/Project.proto\x1a\x1dfeast/core/SavedDataset.proto\x1a\"feast/core/StreamFeatureView.proto\"\x91\t\n" +
 	"\bRegistry\x12.\n" +
 	"\bentities\x18\x01 \x03(\v2\x12.feast.core.EntityR\bentities\x12?\n" +
 	"\x0efeature_tables\x18\x02 \x03(\v2\x18.feast.core.FeatureTableR\rfeatureTables\x12<\n" +
@@ -356,6 +356,7 @@ func file_feast_core_Registry_proto_init() {
 	file_feast_core_FeatureView_proto_init()
 	file_feast_core_InfraObject_proto_init()
 	file_feast_core_OnDemandFeatureView_proto_init()
+	file_feast_core_Permission_proto_init()
 	file_feast_core_Opaque_proto_init()
 	file_feast_core_Project_proto_init()
 	file_feast_core_SavedDataset_proto_init()
