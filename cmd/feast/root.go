@@ -83,6 +83,7 @@ Start with:
 	addLaterCommands(root, g)
 	root.AddCommand(newImportCmd(g))
 	root.AddCommand(newProjectsCmd(g), newDeleteCmd(g), newValidateCmd(g), newEndpointCmd(g))
+	root.AddCommand(newPermissionsCmd(g))
 	return root
 }
 
