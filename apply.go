@@ -295,6 +295,8 @@ func carryMeta(current, desired proto.Message, now time.Time) proto.Message {
 		created = cur.GetMeta().GetCreatedTimestamp()
 	case *core.DataSource:
 		created = cur.GetMeta().GetCreatedTimestamp()
+	case *core.Permission:
+		created = cur.GetMeta().GetCreatedTimestamp()
 	}
 	if created == nil {
 		created = timestamppb.New(now)
@@ -323,6 +325,8 @@ func setMeta(m proto.Message, created, updated *timestamppb.Timestamp) {
 		x.Meta = &core.FeatureServiceMeta{CreatedTimestamp: created, LastUpdatedTimestamp: updated}
 	case *core.DataSource:
 		x.Meta = &core.DataSource_SourceMeta{CreatedTimestamp: created, LastUpdatedTimestamp: updated}
+	case *core.Permission:
+		x.Meta = &core.PermissionMeta{CreatedTimestamp: created, LastUpdatedTimestamp: updated}
 	}
 }
 
@@ -334,10 +338,10 @@ type TeardownOptions struct {
 }
 
 // Teardown removes the project's online data and registry objects. When
-// the project holds objects feast-go did not create (objects without the
-// diff.ManagedByTag, saved datasets, validation references, permissions,
-// label views) it fails with an *UnmanagedError before removing anything,
-// unless TeardownOptions.AllowDeleteUnmanaged is set.
+// the project holds objects feast-go did not create (objects, permissions
+// included, without the diff.ManagedByTag; saved datasets, validation
+// references, label views) it fails with an *UnmanagedError before
+// removing anything, unless TeardownOptions.AllowDeleteUnmanaged is set.
 func (fs *FeatureStore) Teardown(ctx context.Context, opts ...TeardownOptions) error {
 	current, err := fs.registry.Store().Load(ctx, fs.cfg.Project)
 	if err != nil {
@@ -372,9 +376,10 @@ func (fs *FeatureStore) Teardown(ctx context.Context, opts ...TeardownOptions) e
 }
 
 // unmanagedObjects lists the objects of project that feast-go did not
-// create: objects of the kinds apply manages without the managed-by tag
-// (the dummy entity aside), and every saved dataset, validation reference,
-// permission and label view, which feast-go never writes.
+// create: objects of the kinds apply manages (permissions included)
+// without the managed-by tag (the dummy entity aside), and every saved
+// dataset, validation reference and label view, which feast-go never
+// writes.
 func unmanagedObjects(r *core.Registry, project string) []string {
 	var out []string
 	for _, o := range registry.Objects(r, project) {
@@ -390,11 +395,6 @@ func unmanagedObjects(r *core.Registry, project string) []string {
 	for _, m := range r.GetValidationReferences() {
 		if m.GetProject() == project {
 			out = append(out, "validation reference "+m.GetName())
-		}
-	}
-	for _, m := range r.GetPermissions() {
-		if m.GetSpec().GetProject() == project {
-			out = append(out, "permission "+m.GetSpec().GetName())
 		}
 	}
 	for _, m := range r.GetLabelViews() {

@@ -29,6 +29,8 @@ type Repo struct {
 	FeatureViews    []*model.FeatureView
 	OnDemandViews   []*model.OnDemandFeatureView
 	FeatureServices []*model.FeatureService
+	// Permissions are Feast's access rules (the permissions section).
+	Permissions []*model.Permission
 	// Files lists the definition files read, relative to the repository.
 	Files []string
 	// PythonFiles lists the Feast Python definition files (*.py importing
@@ -40,7 +42,7 @@ type Repo struct {
 // Empty reports whether the repository defines no object at all.
 func (r *Repo) Empty() bool {
 	return len(r.Entities) == 0 && len(r.DataSources) == 0 && len(r.FeatureViews) == 0 &&
-		len(r.OnDemandViews) == 0 && len(r.FeatureServices) == 0
+		len(r.OnDemandViews) == 0 && len(r.FeatureServices) == 0 && len(r.Permissions) == 0
 }
 
 // Problem is one definition error.
@@ -83,7 +85,7 @@ func (ps Problems) Error() string {
 }
 
 // Sections are the top-level keys of a definitions file.
-var Sections = []string{"entities", "data_sources", "feature_views", "on_demand_feature_views", "feature_services"}
+var Sections = []string{"entities", "data_sources", "feature_views", "on_demand_feature_views", "feature_services", "permissions"}
 
 // ODFVChecker compiles and type-checks on-demand expressions against their
 // input fields; Load reports its errors as definition problems.
@@ -385,6 +387,8 @@ func (l *loader) parseFile(file string, data []byte) bool {
 					l.parseODFV(file, item)
 				case "feature_services":
 					l.parseFeatureService(file, item)
+				case "permissions":
+					l.parsePermission(file, item)
 				}
 			}
 		}

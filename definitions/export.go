@@ -20,7 +20,8 @@ type Layout string
 // Layouts.
 const (
 	// LayoutKind writes one file per kind: entities.yaml, data_sources.yaml,
-	// feature_views.yaml, on_demand_feature_views.yaml, feature_services.yaml.
+	// feature_views.yaml, on_demand_feature_views.yaml, feature_services.yaml,
+	// permissions.yaml.
 	LayoutKind Layout = "kind"
 	// LayoutObject writes one file per object: <section>/<name>.yaml.
 	LayoutObject Layout = "object"
@@ -43,7 +44,7 @@ const (
 // sectionOf maps an object kind to its top-level key.
 var sectionOf = map[string]string{
 	kindEntity: "entities", kindSource: "data_sources", kindView: "feature_views",
-	kindODFV: "on_demand_feature_views", kindService: "feature_services",
+	kindODFV: "on_demand_feature_views", kindService: "feature_services", kindPermission: "permissions",
 }
 
 // Gap is something in the registry that the written definitions do not
@@ -202,6 +203,23 @@ func (b *exporter) collect(reg *core.Registry, project string) {
 	sort.SliceStable(services, func(i, j int) bool { return services[i].Name < services[j].Name })
 	for _, fs := range services {
 		b.featureService(fs)
+	}
+	var perms []*model.Permission
+	for _, p := range reg.GetPermissions() {
+		if p.GetSpec().GetProject() == project {
+			perms = append(perms, model.PermissionFromProto(p))
+		}
+	}
+	sort.SliceStable(perms, func(i, j int) bool { return perms[i].Name < perms[j].Name })
+	for _, p := range perms {
+		if reason, bad := permissionGap(p); bad {
+			b.add(kindPermission, p.Name, nil)
+			b.byKey[kindPermission+"/"+p.Name].dropped = true
+			b.gap(Gap{Kind: kindPermission, Name: p.Name, Dropped: true, Reason: reason,
+				Hint: "it comes from a newer Feast: keep managing it there, or define it by hand without that type or action"})
+			continue
+		}
+		b.permission(p)
 	}
 }
 

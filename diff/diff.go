@@ -104,6 +104,8 @@ func tagsOf(m proto.Message) map[string]string {
 		return x.GetSpec().GetTags()
 	case *core.FeatureService:
 		return x.GetSpec().GetTags()
+	case *core.Permission:
+		return x.GetSpec().GetTags()
 	}
 	return nil
 }
@@ -129,6 +131,8 @@ func markManaged(m proto.Message) {
 	case *core.OnDemandFeatureView:
 		set(&x.Spec.Tags)
 	case *core.FeatureService:
+		set(&x.Spec.Tags)
+	case *core.Permission:
 		set(&x.Spec.Tags)
 	default:
 		panic(fmt.Sprintf("diff: cannot tag %T", m))
@@ -200,7 +204,23 @@ func desired(repo *definitions.Repo, project string) []registry.Object {
 	for _, fs := range repo.FeatureServices {
 		out = append(out, registry.Object{Kind: registry.KindFeatureService, Name: fs.Name, Msg: fs.ToProto(project)})
 	}
+	for _, p := range repo.Permissions {
+		out = append(out, registry.Object{Kind: registry.KindPermission, Name: p.Name, Msg: PermissionProto(p, project)})
+	}
 	return out
+}
+
+// PermissionProto is the registry form of a permission as Python Feast
+// writes it: the policy carries no project, and AllowAll is an empty
+// policy (present, with no policy type), so that a permission Python Feast
+// wrote and the same permission defined here compare equal.
+func PermissionProto(p *model.Permission, project string) *core.Permission {
+	m := p.ToProto(project)
+	if m.Spec.Policy == nil {
+		m.Spec.Policy = &core.Policy{}
+	}
+	m.Spec.Policy.Project = ""
+	return m
 }
 
 // Compute diffs desired objects against the registry's objects of project.
@@ -266,6 +286,8 @@ func spec(m proto.Message) proto.Message {
 	case *core.OnDemandFeatureView:
 		s = proto.Clone(x.GetSpec())
 	case *core.FeatureService:
+		s = proto.Clone(x.GetSpec())
+	case *core.Permission:
 		s = proto.Clone(x.GetSpec())
 	default:
 		return m

@@ -29,6 +29,7 @@ var objectTypes = []struct {
 	{registry.KindStreamView, &core.StreamFeatureView{}},
 	{registry.KindOnDemandView, &core.OnDemandFeatureView{}},
 	{registry.KindFeatureService, &core.FeatureService{}},
+	{registry.KindPermission, &core.Permission{}},
 	{"", &core.Registry{}},
 }
 

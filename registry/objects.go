@@ -22,10 +22,13 @@ const (
 	KindOnDemandView   Kind = "on demand feature view"
 	KindStreamView     Kind = "stream feature view"
 	KindFeatureService Kind = "feature service"
+	KindPermission     Kind = "permission"
 )
 
-// Kinds lists the kinds plan and apply manage, in dependency order.
-var Kinds = []Kind{KindDataSource, KindEntity, KindFeatureView, KindStreamView, KindOnDemandView, KindFeatureService}
+// Kinds lists the kinds plan and apply manage, in dependency order
+// (permissions refer to other objects only by name pattern, so they come
+// last).
+var Kinds = []Kind{KindDataSource, KindEntity, KindFeatureView, KindStreamView, KindOnDemandView, KindFeatureService, KindPermission}
 
 // Object is one registry object of a project, as a proto message.
 type Object struct {
@@ -67,6 +70,11 @@ func Objects(r *core.Registry, project string) []Object {
 			out = append(out, Object{KindFeatureService, m.GetSpec().GetName(), m})
 		}
 	}
+	for _, m := range r.Permissions {
+		if m.GetSpec().GetProject() == project {
+			out = append(out, Object{KindPermission, m.GetSpec().GetName(), m})
+		}
+	}
 	return out
 }
 
@@ -93,6 +101,10 @@ func Put(r *core.Registry, o Object) {
 		})
 	case *core.FeatureService:
 		r.FeatureServices = putIn(r.FeatureServices, m, func(x *core.FeatureService) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
+		})
+	case *core.Permission:
+		r.Permissions = putIn(r.Permissions, m, func(x *core.Permission) bool {
 			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), m.GetSpec().GetProject(), m.GetSpec().GetName())
 		})
 	default:
@@ -123,6 +135,10 @@ func Remove(r *core.Registry, project string, kind Kind, name string) {
 		})
 	case KindFeatureService:
 		r.FeatureServices = removeFrom(r.FeatureServices, func(x *core.FeatureService) bool {
+			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
+		})
+	case KindPermission:
+		r.Permissions = removeFrom(r.Permissions, func(x *core.Permission) bool {
 			return sameSpec(x.GetSpec().GetProject(), x.GetSpec().GetName(), project, name)
 		})
 	}

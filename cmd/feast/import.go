@@ -44,7 +44,9 @@ registry (a file path, s3:// or gs:// URI, or a SQL URL: postgresql://, mysql://
 sqlite:///) and --out another directory.
 
 --layout kind (default) writes one file per kind: entities.yaml, data_sources.yaml,
-feature_views.yaml, on_demand_feature_views.yaml, feature_services.yaml.
+feature_views.yaml, on_demand_feature_views.yaml, feature_services.yaml,
+permissions.yaml (Feast permissions: types, name patterns, required tags,
+actions and policy, so that a registry shared with Python Feast keeps them).
 --layout object writes one file per object: <kind>/<name>.yaml.
 
 What cannot be carried over (on-demand views with Python UDFs, source types this

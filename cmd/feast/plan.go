@@ -168,10 +168,10 @@ func newTeardownCmd(g *globals) *cobra.Command {
 		Short: "Delete the project's online data and registry objects",
 		Long: `Deletes the online-store data and every registry object of the project.
 
-When the project holds objects feast-go did not create (without the tag
-feast-go/managed-by: feast-go, or saved datasets, validation references,
-permissions and label views, which feast-go never writes), teardown fails
-before deleting anything unless --allow-delete-unmanaged is passed.`,
+When the project holds objects feast-go did not create (objects, permissions
+included, without the tag feast-go/managed-by: feast-go, or saved datasets,
+validation references and label views, which feast-go never writes), teardown
+fails before deleting anything unless --allow-delete-unmanaged is passed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs, err := g.open(cmd.Context())
