@@ -12,6 +12,7 @@ import (
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/transform"
 )
@@ -34,6 +35,8 @@ type OnlinePlan struct {
 	// columns maps every accepted entity column name to its position:
 	// i >= 0 is keys[i], i < 0 is fields[-i-1].
 	columns map[string]int
+	// access are the objects a read acts on, for permission checks.
+	access []permissions.Resource
 }
 
 type planColumn struct {
@@ -74,6 +77,12 @@ type odfvInput struct {
 type planOutput struct {
 	view, odfv, index int
 }
+
+// AccessResources are the objects a read with this plan acts on, as Feast's
+// feature server checks READ_ONLINE: the feature service when the request
+// named one, else every feature view (including the inputs of on-demand
+// views) and on-demand view it reads. The slice is shared: do not modify.
+func (p *OnlinePlan) AccessResources() []permissions.Resource { return p.access }
 
 // Snapshot returns the registry snapshot the plan was resolved against.
 func (p *OnlinePlan) Snapshot() *registry.Snapshot { return p.snap }
@@ -281,6 +290,20 @@ func resolveOnline(snap *registry.Snapshot, features []string, service string, f
 		}
 	}
 	b.optionalKeys(snap)
+	if service != "" {
+		b.p.access = []permissions.Resource{permissions.FeatureService(snap.FeatureServices[service])}
+	} else {
+		for _, v := range b.p.views {
+			r := permissions.FeatureView(v.fv)
+			if o := snap.OnDemandViews[v.fv.Name]; o != nil && snap.FeatureViews[v.fv.Name] == nil {
+				r = permissions.OnDemandView(o) // written to the online store, read as a view
+			}
+			b.p.access = append(b.p.access, r)
+		}
+		for _, o := range b.p.odfvs {
+			b.p.access = append(b.p.access, permissions.OnDemandView(o.view))
+		}
+	}
 	return b.p, nil
 }
 

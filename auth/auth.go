@@ -11,6 +11,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 )
 
 // User is an authenticated identity, as Feast's User: a name and the roles,
@@ -20,6 +21,9 @@ type User struct {
 	Roles      []string
 	Groups     []string
 	Namespaces []string
+	// Expires is when the credential the user was derived from expires
+	// (a JWT's exp); zero when unknown. Caches of the user end there.
+	Expires time.Time
 
 	key string
 }

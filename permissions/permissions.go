@@ -63,7 +63,13 @@ type Set struct {
 	perms []compiled
 
 	mu    sync.RWMutex
-	cache map[string]error
+	cache map[cacheKey]error
+}
+
+type cacheKey struct {
+	user    string
+	request any
+	actions string
 }
 
 // maxCached bounds the decision cache; it is reset when full.
@@ -72,7 +78,7 @@ const maxCached = 100_000
 // Compile compiles perms. A name pattern that does not compile makes its
 // permission match nothing; Problems reports it.
 func Compile(perms []*model.Permission) *Set {
-	s := &Set{cache: map[string]error{}}
+	s := &Set{cache: map[cacheKey]error{}}
 	for _, p := range perms {
 		c := compiled{p: p}
 		for _, pat := range p.NamePatterns {
@@ -205,14 +211,15 @@ func hasAll(have, want []model.Action) bool {
 }
 
 // Check decides actions on every resource and returns the first denial.
-// Decisions are cached by key (the caller's name for the resolved request,
-// for example the feature service or the list of views) and the user's
-// identity; resources must be the same for the same key.
-func (s *Set) Check(u *auth.User, key string, resources []Resource, actions ...model.Action) error {
+// Decisions are cached by request (a comparable value naming the resolved
+// request, for example its plan pointer or the push source's name), the
+// user's identity and the actions: the same request must always stand for
+// the same resources.
+func (s *Set) Check(u *auth.User, request any, resources []Resource, actions ...model.Action) error {
 	if s == nil || len(s.perms) == 0 {
 		return nil
 	}
-	ck := u.Key() + "\x00" + key + "\x00" + actionKey(actions)
+	ck := cacheKey{user: u.Key(), request: request, actions: actionKey(actions)}
 	s.mu.RLock()
 	err, ok := s.cache[ck]
 	s.mu.RUnlock()

@@ -21,8 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/registry"
 )
 
@@ -170,7 +172,17 @@ type Request struct {
 	// NoTransform skips on-demand views that write to the online store
 	// (Feast's transform_on_write: false).
 	NoTransform bool
+	// Authorize, when set, is asked before anything is decoded or written,
+	// with the feature views the source feeds and WRITE_ONLINE and/or
+	// WRITE_OFFLINE by Mode; its error refuses the push.
+	Authorize Authorizer
 }
+
+// Authorizer decides whether a write may proceed. snap is the registry
+// snapshot the write was resolved against; request identifies the resolved
+// write (the same value always stands for the same resources, so decisions
+// can be cached by it); resources are the objects written.
+type Authorizer func(snap *registry.Snapshot, request any, resources []permissions.Resource, actions ...model.Action) error
 
 // Push writes records to every feature view fed by the push source (online),
 // and/or appends them to the push source's batch source (offline), as
@@ -204,6 +216,18 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if req.Authorize != nil {
+		var actions []model.Action
+		if req.Mode.online() {
+			actions = append(actions, model.ActionWriteOnline)
+		}
+		if req.Mode.offline() {
+			actions = append(actions, model.ActionWriteOffline)
+		}
+		if err := req.Authorize(schema.t.snap, schema.t, schema.t.access, actions...); err != nil {
+			return Result{}, err
+		}
+	}
 	return p.decodeAndWrite(ctx, schema, req.Records, req.Mode, req.NoTransform)
 }
 
@@ -216,6 +240,9 @@ type WriteRequest struct {
 	// hold its output columns) instead of computing them from its inputs
 	// (Feast's transform_on_write: false).
 	NoTransform bool
+	// Authorize, when set, is asked with the view and WRITE_ONLINE before
+	// anything is decoded or written; its error refuses the write.
+	Authorize Authorizer
 }
 
 // WriteToOnlineStore writes rows to the online store of one feature view,
@@ -234,6 +261,11 @@ func (p *Pusher) WriteToOnlineStore(ctx context.Context, req WriteRequest) (Resu
 	schema, err := p.viewSchema(ctx, req.View, req.NoTransform)
 	if err != nil {
 		return Result{}, err
+	}
+	if req.Authorize != nil {
+		if err := req.Authorize(schema.t.snap, schema.t, schema.t.access, model.ActionWriteOnline); err != nil {
+			return Result{}, err
+		}
 	}
 	return p.decodeAndWrite(ctx, schema, req.Records, Online, false)
 }
@@ -288,7 +320,7 @@ func (p *Pusher) schema(ctx context.Context, key string, build func(*registry.Sn
 	if err != nil {
 		return nil, err
 	}
-	t.project = snap.Project
+	t.project, t.snap = snap.Project, snap
 	p.mu.Lock()
 	if p.snap == snap {
 		p.cache[key] = t

@@ -8,6 +8,7 @@ import (
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/transform"
 )
@@ -17,6 +18,7 @@ import (
 type target struct {
 	name    string // push source or view, for errors and metrics
 	project string
+	snap    *registry.Snapshot
 	ts      string
 	created string
 	// mapping maps source column names (field mapping keys) to canonical names.
@@ -27,6 +29,10 @@ type target struct {
 	order        []string
 	writes       []viewWrite
 	batchSources []*model.DataSource
+	// access are the objects a write acts on, for permission checks: the
+	// feature views fed by a push source (as Feast's feature server
+	// checks), or the one view (or on-demand view) written.
+	access []permissions.Resource
 }
 
 type colSpec struct {
@@ -141,6 +147,9 @@ func pushSourceTarget(snap *registry.Snapshot, name string, stream bool, only []
 	if err := t.addODFVs(snap, views); err != nil {
 		return nil, err
 	}
+	for _, fv := range views {
+		t.access = append(t.access, permissions.FeatureView(fv))
+	}
 	return t, nil
 }
 
@@ -249,6 +258,7 @@ func (t *target) odfvWrite(snap *registry.Snapshot, o *model.OnDemandFeatureView
 func viewTarget(snap *registry.Snapshot, name string, raw bool) (*target, error) {
 	t := &target{name: name, mapping: map[string]string{}, cols: map[string]colSpec{}}
 	if fv, ok := snap.FeatureViews[name]; ok {
+		t.access = []permissions.Resource{permissions.FeatureView(fv)}
 		var src *model.DataSource
 		if fv.StreamSource != nil {
 			src = fv.StreamSource
@@ -276,6 +286,7 @@ func viewTarget(snap *registry.Snapshot, name string, raw bool) (*target, error)
 		sort.Strings(names)
 		return nil, &registry.NotFoundError{Kind: "feature view", Name: name, Project: snap.Project, Suggestions: config.Closest(name, names, 3)}
 	}
+	t.access = []permissions.Resource{permissions.OnDemandView(o)}
 	if !o.WriteToOnlineStore {
 		return nil, &InvalidError{Source: name, Row: -1, Reason: "on demand view is computed at read time; set write_to_online_store: true to write it"}
 	}

@@ -48,7 +48,7 @@ func TestCanonicalPathsAuthorizeBeforeBody(t *testing.T) {
 		// The headers announce a megabyte that is never sent: the
 		// answer must come before it.
 		code, body := rawRequest(t, addr, "POST "+target+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
-		if code != 401 || body != `{"error":"missing or invalid bearer token"}` {
+		if code != 401 || body != `{"error":"missing bearer token: send \"Authorization: Bearer <token>\""}` {
 			t.Errorf("%s without a token: %d %s", target, code, body)
 		}
 	}

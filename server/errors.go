@@ -9,7 +9,9 @@ import (
 	"google.golang.org/grpc/codes"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/auth"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/registry"
 	"github.com/feastgo/feast/values"
@@ -42,7 +44,16 @@ func classify(err error) (int, codes.Code) {
 	var ipe *push.InvalidError
 	var psnf *push.SourceNotFoundError
 	var partial *push.PartialError
+	var authErr *auth.Error
+	var denied *permissions.DeniedError
 	switch {
+	case errors.As(err, &authErr):
+		if authErr.Unavailable {
+			return http.StatusServiceUnavailable, codes.Unavailable
+		}
+		return http.StatusUnauthorized, codes.Unauthenticated
+	case errors.As(err, &denied):
+		return http.StatusForbidden, codes.PermissionDenied
 	case errors.As(err, &partial):
 		// The offline part was written: not a 503 with Retry-After, which
 		// would invite resending the whole push and appending the offline

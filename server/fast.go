@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/feastgo/feast/auth"
 )
 
 // The listener that Serve runs is fasthttp: per request it allocates
@@ -117,10 +119,12 @@ func (s *Server) newHTTPServer(base context.Context) *httpServer {
 // net/http checked the token before reading the body too.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	canonicalizeTarget(h)
-	if len(s.opts.AuthTokens) == 0 || s.endpoints[string(pathOf(h.RequestURI()))] == nil {
+	if !s.access.on() || s.endpoints[string(pathOf(h.RequestURI()))] == nil {
 		return fasthttp.RequestConfig{}
 	}
-	if s.authorize(string(h.Peek("Authorization"))) != nil {
+	// A verified token is cached (access.tokens): the handler's own check
+	// of it does not pay the verification again.
+	if _, err := s.access.authenticate(context.Background(), string(h.Peek("Authorization"))); err != nil && !auth.IsUnavailable(err) {
 		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 	}
 	return fasthttp.RequestConfig{}
@@ -213,13 +217,13 @@ func (s *Server) fastOnline(base context.Context, tracer trace.Tracer, rc *fasth
 			s.accessLog(ctx, "POST", "/get-online-features", code, d, rc.RemoteAddr().String())
 		}
 	}()
-	var auth string
-	if len(s.opts.AuthTokens) > 0 {
-		auth = string(rc.Request.Header.Peek("Authorization"))
-	}
-	if err := s.authorize(auth); err != nil {
-		s.fastError(rc, err, "/get-online-features")
-		return
+	if s.access.on() {
+		user, err := s.access.authenticate(ctx, string(rc.Request.Header.Peek("Authorization")))
+		if err != nil {
+			s.fastError(rc, err, "/get-online-features")
+			return
+		}
+		ctx = auth.WithUser(ctx, user)
 	}
 	if s.opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -266,8 +270,12 @@ func (s *Server) fastRequestError(rc *fasthttp.RequestCtx, err error) {
 	path := string(rc.Path())
 	var small *fasthttp.ErrSmallBuffer
 	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge) && s.endpoints[path] != nil && s.authorize(string(rc.Request.Header.Peek("Authorization"))) != nil:
-		err = errUnauthorized
+	case errors.Is(err, fasthttp.ErrBodyTooLarge) && s.endpoints[path] != nil && s.access.on():
+		if _, aerr := s.access.authenticate(context.Background(), string(rc.Request.Header.Peek("Authorization"))); aerr != nil {
+			err = aerr
+		} else {
+			err = &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes), kind: errTooLarge, cause: err}
+		}
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		err = &requestError{msg: fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes), kind: errTooLarge, cause: err}
 	case errors.As(err, &small):

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/serving"
 	"github.com/feastgo/feast/proto/feast/types"
 )
@@ -41,6 +43,9 @@ func (g *servingService) GetOnlineFeatures(ctx context.Context, in *serving.GetO
 	s := g.s
 	plan, err := s.plan(ctx, in.GetFeatures().GetVal(), in.GetFeatureService(), in.GetFullFeatureNames())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.access.check(ctx, plan.Snapshot(), plan, plan.AccessResources(), model.ActionReadOnline); err != nil {
 		return nil, err
 	}
 	req := feast.OnlineRequest{Entities: repeated(in.GetEntities()), RequestContext: repeated(in.GetRequestContext())}
@@ -165,8 +170,12 @@ func (s *Server) unaryInterceptor() grpc.UnaryServerInterceptor {
 			}
 		}()
 		if !isHealth {
-			if err := s.authorizeGRPC(ctx); err != nil {
+			user, err := s.authenticateGRPC(ctx)
+			if err != nil {
 				return nil, s.grpcError(info.FullMethod, err)
+			}
+			if user != nil {
+				ctx = auth.WithUser(ctx, user)
 			}
 		}
 		if s.opts.Timeout > 0 {
@@ -184,18 +193,18 @@ func (s *Server) unaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// authorizeGRPC checks the bearer token in the metadata of ctx when the
-// server has tokens.
-func (s *Server) authorizeGRPC(ctx context.Context) error {
-	if len(s.opts.AuthTokens) == 0 {
-		return nil
+// authenticateGRPC returns the user of the bearer token in the metadata of
+// ctx (nil when the server is open).
+func (s *Server) authenticateGRPC(ctx context.Context) (*auth.User, error) {
+	if !s.access.on() {
+		return nil, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	var h string
 	if v := md.Get("authorization"); len(v) > 0 {
 		h = v[0]
 	}
-	return s.authorize(h)
+	return s.access.authenticate(ctx, h)
 }
 
 // streamInterceptor applies auth to streaming RPCs, which are server
@@ -205,7 +214,7 @@ func (s *Server) authorizeGRPC(ctx context.Context) error {
 func (s *Server) streamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if info.FullMethod != healthpb.Health_Watch_FullMethodName {
-			if err := s.authorizeGRPC(ss.Context()); err != nil {
+			if _, err := s.authenticateGRPC(ss.Context()); err != nil {
 				return s.grpcError(info.FullMethod, err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/values"
 )
@@ -40,6 +41,9 @@ func (s *Server) serveOnline(ctx context.Context, data, dst []byte) ([]byte, err
 	}
 	plan, err := s.plan(ctx, body.features, body.featureService, body.fullFeatureNames)
 	if err != nil {
+		return dst, err
+	}
+	if err := s.access.check(ctx, plan.Snapshot(), plan, plan.AccessResources(), model.ActionReadOnline); err != nil {
 		return dst, err
 	}
 	req := feast.OnlineRequest{}

@@ -11,7 +11,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"google.golang.org/grpc"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/auth"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/registry"
@@ -83,6 +83,18 @@ type Options struct {
 	AuthTokens []string
 	// DisableAuth ignores the configuration's auth section.
 	DisableAuth bool
+	// Authenticator, when set, replaces the authentication the
+	// configuration's auth section selects (AuthTokens aside).
+	Authenticator auth.Authenticator
+	// EnforcePermissions enforces the registry's permissions for every
+	// authenticated user. It is on by default for auth types oidc and
+	// kubernetes, as in Feast (static tokens carry no identity to decide
+	// on).
+	EnforcePermissions bool
+	// AuditLog writes one line per write, materialization and denied
+	// request to the logger with the attribute logger=feast.audit (also
+	// feature_server.audit_log in the configuration).
+	AuditLog bool
 }
 
 // Server serves one FeatureStore. It is safe for concurrent use; the
@@ -100,6 +112,7 @@ type Server struct {
 	writer atomic.Pointer[online.Store]
 	opener onlineOpener
 
+	access  access
 	handler http.Handler
 	online  *endpointMetrics
 	// endpoints are the metrics of the endpoints that handle registers
@@ -136,6 +149,9 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 	if opts.DisableAuth {
 		opts.AuthTokens = nil
 	}
+	if cfg.FeatureServer.AuditLogging() {
+		opts.AuditLog = true
+	}
 	gather := opts.Gatherer
 	if opts.Registerer == nil {
 		r := prometheus.NewRegistry()
@@ -149,6 +165,9 @@ func New(fs *feast.FeatureStore, opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{fs: fs, opts: opts, log: opts.Logger, gather: gather}
+	if err := s.setupAccess(cfg); err != nil {
+		return nil, err
+	}
 	m, err := newMetrics(opts.Registerer, s.snapshotAge, s.refreshFailing, newFreshnessCollector(fs.Registry().Cached, fs.Now))
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -270,12 +289,15 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write
 	em := s.metrics.endpoint(path)
 	s.endpoints[path] = em
 	mux.Handle(pattern, s.instrument(em, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := s.authorize(r.Header.Get("Authorization"))
+		user, err := s.access.authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err == nil && write && s.opts.ReadOnly {
 			err = errReadOnly
 		}
 		if err == nil {
 			ctx := r.Context()
+			if user != nil {
+				ctx = auth.WithUser(ctx, user)
+			}
 			if s.opts.Timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
@@ -288,25 +310,6 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write
 			s.writeError(w, r, err)
 		}
 	})))
-}
-
-// authorize checks the bearer token when tokens are configured.
-func (s *Server) authorize(header string) error {
-	if len(s.opts.AuthTokens) == 0 {
-		return nil
-	}
-	tok, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok {
-		return errUnauthorized
-	}
-	valid := 0
-	for _, t := range s.opts.AuthTokens {
-		valid |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
-	}
-	if valid != 1 {
-		return errUnauthorized
-	}
-	return nil
 }
 
 // writeError maps err to a status (classify) and writes {"error": msg}.

@@ -291,7 +291,7 @@ func TestAuthToken(t *testing.T) {
 	f := st.New(t, st.SQLite())
 	forEachTransport(t, newServer(t, f, Options{AuthTokens: []string{"s3cret"}}), func(t *testing.T, call caller) {
 		req := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
-		if code, body := call(t, "POST", "/get-online-features", req); code != 401 || body != `{"error":"missing or invalid bearer token"}` {
+		if code, body := call(t, "POST", "/get-online-features", req); code != 401 || body != `{"error":"missing bearer token: send \"Authorization: Bearer <token>\""}` {
 			t.Errorf("no token: %d %s", code, body)
 		}
 		if code, _ := call(t, "POST", "/get-online-features", req, "Authorization", "Bearer wrong"); code != 401 {
@@ -602,7 +602,7 @@ func TestListenerLimits(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		conn.Close()
-		if resp.StatusCode != 401 || string(body) != `{"error":"missing or invalid bearer token"}` {
+		if resp.StatusCode != 401 || string(body) != `{"error":"missing bearer token: send \"Authorization: Bearer <token>\""}` {
 			t.Errorf("%s without a token: %d %s", path, resp.StatusCode, body)
 		}
 	}

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/push"
 	"github.com/feastgo/feast/values"
 )
@@ -106,7 +109,10 @@ func (s *Server) handlePush(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	res, err := s.pusher.Push(ctx, push.Request{
 		Source: b.PushSourceName, Records: recs, Mode: mode, NoTransform: b.noTransform(),
+		Authorize: s.access.authorizer(ctx),
 	})
+	s.access.auditedWrite(ctx, "push", err, slog.String("source", b.PushSourceName), slog.String("to", mode.String()),
+		slog.Int("rows", res.Rows), slog.Any("views", writtenViews(res)))
 	if err != nil {
 		return writeRefused(w, err)
 	}
@@ -134,7 +140,9 @@ func (s *Server) handleWriteToOnlineStore(ctx context.Context, w http.ResponseWr
 	}
 	res, err := s.pusher.WriteToOnlineStore(ctx, push.WriteRequest{
 		View: b.FeatureViewName, Records: recs, NoTransform: b.noTransform(),
+		Authorize: s.access.authorizer(ctx),
 	})
+	s.access.auditedWrite(ctx, "write-to-online-store", err, slog.String("view", b.FeatureViewName), slog.Int("rows", res.Rows))
 	if err != nil {
 		return writeRefused(w, err)
 	}
@@ -223,8 +231,66 @@ func (s *Server) handleMaterialize(ctx context.Context, w http.ResponseWriter, r
 			return badRequest(nil, fmt.Sprintf("start_ts %s must be before end_ts %s", start.Format(time.RFC3339), end.Format(time.RFC3339)))
 		}
 	}
+	if err := s.checkMaterialize(ctx, b.FeatureViews); err != nil {
+		return err
+	}
 	res, err := s.fs.Materialize(ctx, start, end, feast.MaterializeOptions{Views: b.FeatureViews})
+	s.auditMaterialize(ctx, "materialize", res, err, slog.Time("start", start), slog.Time("end", end))
 	return s.materialized(w, res, err)
+}
+
+// checkMaterialize checks WRITE_ONLINE on each feature view a
+// materialization writes: the ones named, or, when none are, every
+// online feature view of the project (Feast checks only named views).
+func (s *Server) checkMaterialize(ctx context.Context, names []string) error {
+	if !s.access.enforce {
+		return nil
+	}
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	var resources []permissions.Resource
+	if len(names) == 0 {
+		for _, n := range snap.FeatureViewNames() {
+			if fv := snap.FeatureViews[n]; fv.Online {
+				resources = append(resources, permissions.FeatureView(fv))
+			}
+		}
+	}
+	for _, n := range names {
+		fv, ok := snap.FeatureViews[n]
+		if !ok {
+			// An unknown view is the materialization's own 404.
+			continue
+		}
+		resources = append(resources, permissions.FeatureView(fv))
+	}
+	return s.access.check(ctx, snap, "materialize\x00"+strings.Join(names, "\x00"), resources, model.ActionWriteOnline)
+}
+
+// auditMaterialize writes the audit line of a materialization.
+func (s *Server) auditMaterialize(ctx context.Context, what string, res []feast.ViewResult, err error, attrs ...slog.Attr) {
+	if s.access.audit == nil {
+		return
+	}
+	views := make([]string, 0, len(res))
+	failed := err != nil
+	for _, vr := range res {
+		views = append(views, vr.View)
+		failed = failed || vr.Err != nil
+	}
+	attrs = append(attrs, slog.Any("views", views), slog.Bool("ok", !failed))
+	s.access.audited(ctx, what, attrs...)
+}
+
+// writtenViews names the views a push wrote online.
+func writtenViews(res push.Result) []string {
+	out := make([]string, 0, len(res.Views))
+	for _, v := range res.Views {
+		out = append(out, v.View)
+	}
+	return out
 }
 
 // handleMaterializeIncremental serves POST /materialize-incremental.
@@ -237,7 +303,11 @@ func (s *Server) handleMaterializeIncremental(ctx context.Context, w http.Respon
 	if err != nil {
 		return err
 	}
+	if err := s.checkMaterialize(ctx, b.FeatureViews); err != nil {
+		return err
+	}
 	res, err := s.fs.MaterializeIncremental(ctx, end, feast.MaterializeOptions{Views: b.FeatureViews})
+	s.auditMaterialize(ctx, "materialize-incremental", res, err, slog.Time("end", end))
 	return s.materialized(w, res, err)
 }
 
@@ -275,7 +345,7 @@ type registryHealth struct {
 // user a store is reached at, only what failed; the server log has the
 // whole error.
 func (s *Server) publicError(err error, what string) string {
-	if len(s.opts.AuthTokens) == 0 {
+	if !s.access.on() {
 		return err.Error()
 	}
 	return what + " (details in the server log)"

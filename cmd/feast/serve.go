@@ -32,6 +32,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		port, grpcPort, workers  int
 		registryTTL, maxEntities int
 		noAccessLog, metrics     bool
+		auditLog                 bool
 		readOnly, otel, lambdaFn bool
 		timeout                  time.Duration
 	)
@@ -69,6 +70,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 			opts := server.Options{
 				ReadOnly: readOnly, MaxEntities: maxEntities, Timeout: timeout,
 				RegistryTTL: time.Duration(registryTTL) * time.Second, NoAccessLog: noAccessLog,
+				AuditLog: auditLog,
 			}
 			if otel || os.Getenv("ENABLE_OTEL_TRACING") == "true" {
 				tp, err := newTracerProvider(ctx)
@@ -86,6 +88,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 			if err != nil {
 				return err
 			}
+			defer srv.Close()
 			if lambdaFn {
 				// AWS Lambda: the runtime delivers requests; refresh the
 				// registry in the background and adapt the same handler.
@@ -124,6 +127,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 	f.StringVarP(&key, "key", "k", "", "TLS private key file (with --cert)")
 	f.StringVar(&cert, "cert", "", "TLS certificate file (with --key)")
 	f.BoolVar(&noAccessLog, "no-access-log", false, "disable the access log")
+	f.BoolVar(&auditLog, "audit-log", false, "log every write, materialization and denied request with the user (logger feast.audit; also feature_server.audit_log)")
 	f.BoolVarP(&metrics, "metrics", "m", false, "accepted for compatibility: metrics are always served on /metrics")
 	f.IntVarP(&workers, "workers", "w", 1, "accepted for compatibility: one process serves on all cores")
 	f.BoolVar(&readOnly, "read-only", false, "reject every write endpoint with 403 (also feature_server.read_only)")
