@@ -292,19 +292,19 @@ func TestAudienceAndIssuer(t *testing.T) {
 func TestUnknownKIDAndRotation(t *testing.T) {
 	old := newRSA(t, "2024")
 	p := newIDP(t, false, old)
-	a := newAuth(t, p.cfg(), oidc.Options{UnknownKIDInterval: 300 * time.Millisecond})
+	a := newAuth(t, p.cfg(), oidc.Options{UnknownKIDInterval: time.Second})
+	stranger, stranger2 := newRSA(t, "stranger"), newRSA(t, "stranger-2")
 	if n := p.jwks.Load(); n != 1 {
 		t.Fatalf("%d JWKS fetches at start, want 1", n)
 	}
 
 	// An unknown kid: one refresh, then refused.
-	stranger := newRSA(t, "stranger")
 	refused(t, a, sign(t, stranger, p.claims(nil)), "unknown key")
 	if n := p.jwks.Load(); n != 2 {
 		t.Fatalf("%d JWKS fetches after an unknown kid, want 2", n)
 	}
 	// Another unknown kid within the rate-limit window: no fetch.
-	refused(t, a, sign(t, newRSA(t, "stranger-2"), p.claims(nil)), "unknown key")
+	refused(t, a, sign(t, stranger2, p.claims(nil)), "unknown key")
 	refused(t, a, sign(t, stranger, p.claims(nil)), "unknown key")
 	if n := p.jwks.Load(); n != 2 {
 		t.Fatalf("%d JWKS fetches after more unknown kids in the window, want still 2", n)
@@ -316,7 +316,7 @@ func TestUnknownKIDAndRotation(t *testing.T) {
 	// token signed with it refreshes the cache and is accepted.
 	next := newEC(t, "2025")
 	p.publish(next)
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond)
 	accepted(t, a, sign(t, next, p.claims(nil)))
 	accepted(t, a, sign(t, next, p.claims(nil)))
 	accepted(t, a, sign(t, old, p.claims(nil)))
@@ -509,5 +509,31 @@ func BenchmarkAuthenticate(b *testing.B) {
 		if _, err := a.Authenticate(ctx, tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestConcurrentRotationFetchesOnce(t *testing.T) {
+	old := newRSA(t, "old")
+	p := newIDP(t, false, old)
+	a := newAuth(t, p.cfg(), oidc.Options{UnknownKIDInterval: time.Hour})
+	next := newEC(t, "next")
+	p.publish(next)
+	tok := sign(t, next, p.claims(nil))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			if _, err := a.Authenticate(context.Background(), tok); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := p.jwks.Load(); n != 2 {
+		t.Errorf("%d JWKS fetches for 20 concurrent requests with a new kid, want 2 (start + one refresh)", n)
 	}
 }
