@@ -1,6 +1,7 @@
 package definitions_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,33 @@ func TestExportDropsUnknownPermissionTypes(t *testing.T) {
 	}
 	if exp.Written() != 0 {
 		t.Errorf("written = %d", exp.Written())
+	}
+}
+
+// TestSecurityGuidePermissionsParse: the permissions examples of
+// docs/security.md and README.md are valid definitions.
+func TestSecurityGuidePermissionsParse(t *testing.T) {
+	n := 0
+	for _, doc := range []string{"../docs/security.md", "../README.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range strings.Split(string(data), "```yaml\n")[1:] {
+			block, _, _ = strings.Cut(block, "```")
+			if !strings.HasPrefix(block, "permissions:") {
+				continue
+			}
+			n++
+			repo, err := definitions.ParseFiles(map[string]string{"permissions.yaml": block}, definitions.Options{})
+			if err != nil {
+				t.Errorf("%s: %v\n%s", doc, err, block)
+			} else if len(repo.Permissions) == 0 {
+				t.Errorf("%s: no permissions in\n%s", doc, block)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d permissions examples, want at least 3 (two in the security guide, one in the README)", n)
 	}
 }
