@@ -7,13 +7,25 @@ import (
 	"time"
 
 	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/auth/oidc"
 	"github.com/feastgo/feast/config"
 )
 
 // newAuthenticator builds the oidc or kubernetes authenticator of cfg, the
 // function that stops its background work, and how long the server may
-// reuse a verified token.
+// reuse a verified token (oidc: defaultTokenCacheTTL, never past the
+// token's exp; kubernetes: its cache_ttl_seconds, as the authenticator's
+// own cache).
 func newAuthenticator(cfg config.AuthConfig, log *slog.Logger) (auth.Authenticator, func(), time.Duration, error) {
-	_ = context.Background
-	return nil, nil, 0, fmt.Errorf("auth.type %s: not available in this build yet", cfg.Type)
+	switch cfg.Type {
+	case "oidc":
+		ctx, cancel := context.WithCancel(context.Background())
+		a, err := oidc.New(ctx, cfg, log)
+		if err != nil {
+			cancel()
+			return nil, nil, 0, fmt.Errorf("auth (oidc): %w", err)
+		}
+		return a, func() { a.Close(); cancel() }, defaultTokenCacheTTL, nil
+	}
+	return nil, nil, 0, fmt.Errorf("auth.type %q has no authenticator", cfg.Type)
 }

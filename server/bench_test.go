@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/feastgo/feast/internal/testenv"
+	"github.com/feastgo/feast/model"
 
 	st "github.com/feastgo/feast/server/servingtest"
 )
@@ -80,6 +81,46 @@ func BenchmarkPushHTTP(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkOnlineAuthz measures what authentication and permission checks
+// add to a /get-online-features request: the same request on the same
+// SQLite store without auth, with a cached token and no permissions, and
+// with a cached token and the team permissions (a cached decision).
+func BenchmarkOnlineAuthz(b *testing.B) {
+	f := st.NewRepo(b, b.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	body := `{"features":["team_a_stats:conv_rate"],"entities":{"driver_id":[1]}}`
+	for _, c := range []struct {
+		name  string
+		opts  Options
+		perms bool
+	}{
+		{"no_auth", Options{}, false},
+		{"token_no_permissions", Options{Authenticator: matrixUsers, EnforcePermissions: true}, false},
+		{"token_permissions", Options{Authenticator: matrixUsers, EnforcePermissions: true}, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.opts.NoAccessLog = true
+			s := newServer(b, f, c.opts)
+			var perms []*model.Permission
+			if c.perms {
+				perms = teamPermissions
+			}
+			setPermissionsTB(b, f, perms)
+			h := s.Handler()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest("POST", "/get-online-features", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer alice")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
 		})
 	}
 }

@@ -99,6 +99,15 @@ const retryAfterUnavailable = "1"
 // store cannot be reached, and followed by the request timeout and how to
 // raise it when that timeout ended the request.
 func (s *Server) errorMessage(err error) string {
+	var authErr *auth.Error
+	if errors.As(err, &authErr) {
+		// The cause (a JOSE library's or the API server's words) stays in
+		// the server's log.
+		if authErr.Err != nil {
+			s.log.Debug("authentication failed", "reason", authErr.Msg, "err", authErr.Err)
+		}
+		return authErr.Msg
+	}
 	if errors.Is(err, online.ErrUnavailable) {
 		return online.ErrUnavailable.Error() + ": " + err.Error()
 	}

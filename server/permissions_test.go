@@ -94,6 +94,10 @@ var teamPermissions = []*model.Permission{
 // setPermissions replaces the project's permissions in the registry and
 // reloads the server's snapshot.
 func setPermissions(t *testing.T, f *st.Fixture, perms []*model.Permission) {
+	setPermissionsTB(t, f, perms)
+}
+
+func setPermissionsTB(t testing.TB, f *st.Fixture, perms []*model.Permission) {
 	t.Helper()
 	ctx := context.Background()
 	err := f.Store.Registry().Store().Update(ctx, f.Project, func(r *core.Registry) error {

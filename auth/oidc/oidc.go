@@ -374,7 +374,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*auth.U
 	if err != nil {
 		return nil, &auth.Error{Msg: reason(err), Err: err}
 	}
-	return userFrom(claims, a.clientID)
+	u, err := userFrom(claims, a.clientID)
+	if err != nil {
+		return nil, err
+	}
+	// Callers that cache the user (the server's verified-token cache) stop
+	// at the token's expiry.
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		u.Expires = exp.Time
+	}
+	return u, nil
 }
 
 func (a *Authenticator) verify(ks *keySet, token string) (jwt.MapClaims, error) {
