@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -24,9 +25,31 @@ import (
 
 // Every spelling of a protected endpoint's path is refused before its body
 // is read, and with a token it reaches the same handler as the plain path.
+// It runs with a static token and with OIDC (where an expired token is
+// refused before the body too).
 func TestCanonicalPathsAuthorizeBeforeBody(t *testing.T) {
-	f := st.New(t, st.SQLite())
-	s := newServer(t, f, Options{AuthTokens: []string{"s3cret"}})
+	t.Run("token", func(t *testing.T) {
+		f := st.New(t, st.SQLite())
+		canonicalPathsBeforeBody(t, newServer(t, f, Options{AuthTokens: []string{"s3cret"}}), "s3cret", "")
+	})
+	t.Run("oidc", func(t *testing.T) {
+		idp := newTestIdP(t)
+		f := st.NewRepo(t, t.TempDir(), "serving", "online_store:\n  type: sqlite\n  path: data/online.db\nauth:\n  type: oidc\n  auth_discovery_url: "+
+			idp.srv.URL+"/.well-known/openid-configuration\n", st.Definitions, false)
+		f.WriteStandardRows(t)
+		s := newServer(t, f, Options{})
+		t.Cleanup(s.Close)
+		now := time.Now()
+		valid := idp.token(t, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()})
+		expired := idp.token(t, jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Hour).Unix()})
+		canonicalPathsBeforeBody(t, s, valid, expired)
+	})
+}
+
+// canonicalPathsBeforeBody checks every spelling of the protected paths
+// against s: without a token (and with badToken, when given) the answer is
+// 401 before the announced body; with token the request is served.
+func canonicalPathsBeforeBody(t *testing.T, s *Server, token, badToken string) {
 	addr := listenerAddr(t, s)
 	targets := []string{
 		"/push",
@@ -51,17 +74,23 @@ func TestCanonicalPathsAuthorizeBeforeBody(t *testing.T) {
 		if code != 401 || body != `{"error":"missing bearer token: send \"Authorization: Bearer <token>\""}` {
 			t.Errorf("%s without a token: %d %s", target, code, body)
 		}
+		if badToken != "" {
+			code, body := rawRequest(t, addr, "POST "+target+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+badToken+"\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+			if code != 401 {
+				t.Errorf("%s with a refused token: %d %s", target, code, body)
+			}
+		}
 	}
 	online := `{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}`
 	for _, target := range []string{"/%67et-online-features", "//get-online-features", "http://h/get-online-features"} {
-		req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", target, len(online), online)
+		req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", target, token, len(online), online)
 		if code, body := rawRequest(t, addr, req); code != 200 || !strings.Contains(body, `"trips"`) {
 			t.Errorf("%s with a token: %d %s", target, code, body)
 		}
 	}
 	// The net/http endpoints route on the canonical path too.
 	push := `{"push_source_name":"nope","df":{}}`
-	req := fmt.Sprintf("POST /%%70ush HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(push), push)
+	req := fmt.Sprintf("POST /%%70ush HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(push), push)
 	if code, body := rawRequest(t, addr, req); code == 404 && strings.Contains(body, "404 page not found") || code == 401 {
 		t.Errorf("/%%70ush with a token did not reach /push: %d %s", code, body)
 	}
