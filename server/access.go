@@ -204,7 +204,9 @@ func (s *Server) setupAccess(cfg *config.RepoConfig) error {
 	a := &s.access
 	a.now, a.log = time.Now, s.log
 	if s.opts.AuditLog {
-		a.audit = s.log.With(slog.String("logger", "feast.audit"))
+		// Audit lines are written whatever the log level (the CLI's
+		// default, warning, would drop them).
+		a.audit = slog.New(alwaysEnabled{s.log.Handler()}).With(slog.String("logger", "feast.audit"))
 	}
 	switch {
 	case s.opts.Authenticator != nil:
@@ -236,4 +238,17 @@ func (s *Server) Close() {
 	if s.access.close != nil {
 		s.access.close()
 	}
+}
+
+// alwaysEnabled passes every record to its handler, whatever the level.
+type alwaysEnabled struct{ slog.Handler }
+
+func (alwaysEnabled) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h alwaysEnabled) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return alwaysEnabled{h.Handler.WithAttrs(attrs)}
+}
+
+func (h alwaysEnabled) WithGroup(name string) slog.Handler {
+	return alwaysEnabled{h.Handler.WithGroup(name)}
 }

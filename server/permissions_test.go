@@ -159,7 +159,9 @@ func TestPermissionMatrix(t *testing.T) {
 	f := st.NewRepo(t, t.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
 	var audit bytes.Buffer
 	s := newServer(t, f, Options{Authenticator: matrixUsers, EnforcePermissions: true, AuditLog: true,
-		Logger: slog.New(slog.NewJSONHandler(&audit, nil))})
+		// At level error, as the CLI's default warning would drop info
+		// lines: audit lines are written whatever the level.
+		Logger: slog.New(slog.NewJSONHandler(&audit, &slog.HandlerOptions{Level: slog.LevelError}))})
 	client := serving.NewServingServiceClient(bufServer(t, s))
 
 	users := make([]string, 0, len(matrixUsers))
