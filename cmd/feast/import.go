@@ -241,6 +241,9 @@ func otherProjects(reg *core.Registry, project string) string {
 	for _, fv := range reg.GetFeatureViews() {
 		seen[fv.GetSpec().GetProject()] = true
 	}
+	for _, p := range reg.GetPermissions() {
+		seen[p.GetSpec().GetProject()] = true
+	}
 	delete(seen, project)
 	delete(seen, "")
 	if len(seen) == 0 {

@@ -180,7 +180,7 @@ func TestImportLayouts(t *testing.T) {
 		writeFile(t, filepath.Join(d, "feature_store.yaml"), cfg)
 	}
 	mustRun(t, "-c", kindDir, "import")
-	for _, f := range []string{"entities.yaml", "data_sources.yaml", "feature_views.yaml", "on_demand_feature_views.yaml", "feature_services.yaml"} {
+	for _, f := range []string{"entities.yaml", "data_sources.yaml", "feature_views.yaml", "on_demand_feature_views.yaml", "feature_services.yaml", "permissions.yaml"} {
 		data, err := os.ReadFile(filepath.Join(kindDir, f))
 		if err != nil {
 			t.Fatalf("layout kind did not write %s", f)
@@ -191,7 +191,7 @@ func TestImportLayouts(t *testing.T) {
 	}
 	out := mustRun(t, "-c", objDir, "import", "--layout", "object")
 	for _, f := range []string{"entities/driver.yaml", "entities/customer.yaml", "data_sources/trips_push.yaml", "feature_views/trips_stream.yaml",
-		"on_demand_feature_views/trips_plus.yaml", "feature_services/everything.yaml"} {
+		"on_demand_feature_views/trips_plus.yaml", "feature_services/everything.yaml", "permissions/team_rides_read.yaml"} {
 		if _, err := os.Stat(filepath.Join(objDir, filepath.FromSlash(f))); err != nil {
 			t.Errorf("layout object did not write %s", f)
 		}
@@ -342,5 +342,69 @@ func TestImportHelp(t *testing.T) {
 	}
 	if root := mustRun(t, "--help"); !strings.Contains(root, "import") {
 		t.Error("root help does not list import")
+	}
+}
+
+// TestImportPythonPermissions: permissions Python Feast wrote into a shared
+// registry are imported into permissions.yaml, and a plan of the imported
+// repository changes only the managed-by tag apply adds (the plan shows
+// each as an update, not a deletion).
+func TestImportPythonPermissions(t *testing.T) {
+	cfg, shared := applyFixture(t, filepath.Join("..", "..", "examples", "driver_ranking"), "file")
+	store, err := registry.OpenFile(context.Background(), filepath.Join(shared, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]core.PermissionSpec_Type, 0, 11)
+	for ty := core.PermissionSpec_FEATURE_VIEW; ty <= core.PermissionSpec_PROJECT; ty++ {
+		all = append(all, ty) // Python Feast lists ALL_RESOURCE_TYPES when types are omitted
+	}
+	perms := []*core.Permission{
+		{Spec: &core.PermissionSpec{Name: "feast_user_permission", Project: "fixture", Types: all,
+			Actions: []core.PermissionSpec_AuthzedAction{core.PermissionSpec_DESCRIBE, core.PermissionSpec_READ_ONLINE, core.PermissionSpec_READ_OFFLINE},
+			Policy:  &core.Policy{PolicyType: &core.Policy_RoleBasedPolicy{RoleBasedPolicy: &core.RoleBasedPolicy{Roles: []string{"feast-reader"}}}}},
+			Meta: &core.PermissionMeta{}},
+		{Spec: &core.PermissionSpec{Name: "anyone_pushes", Project: "fixture", Types: []core.PermissionSpec_Type{core.PermissionSpec_FEATURE_VIEW},
+			NamePatterns: []string{"driver_.*"}, RequiredTags: map[string]string{"team": "driver_performance"},
+			Actions: []core.PermissionSpec_AuthzedAction{core.PermissionSpec_WRITE_ONLINE, core.PermissionSpec_WRITE_OFFLINE},
+			Policy:  &core.Policy{}, Tags: map[string]string{"owner": "ml"}},
+			Meta: &core.PermissionMeta{}},
+	}
+	err = store.Update(context.Background(), "fixture", func(r *core.Registry) error {
+		for _, p := range perms {
+			registry.Put(r, registry.Object{Kind: registry.KindPermission, Name: p.Spec.Name, Msg: p})
+		}
+		return nil
+	})
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "feature_store.yaml"), cfg)
+	out, errOut, err := run(t, "-c", dir, "import")
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errOut)
+	}
+	if strings.Contains(errOut, "Not carried over") || !strings.Contains(out, "  permissions.yaml\n") {
+		t.Errorf("import:\n%s\n%s", out, errOut)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "permissions.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"policy: {allow_all: true}", "policy: {roles: [feast-reader]}", "actions: [WRITE]", "required_tags: {team: driver_performance}"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("permissions.yaml lacks %q:\n%s", want, data)
+		}
+	}
+	p, err := openStore(t, dir).Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Updated permission anyone_pushes\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n" +
+		"Updated permission feast_user_permission\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n"
+	if got := planChanges(p); got != want {
+		t.Errorf("plan of the imported repository:\n%s\nwant:\n%s", got, want)
 	}
 }
