@@ -10,6 +10,7 @@ import (
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/online"
 	"github.com/feastgo/feast/permissions"
 	"github.com/feastgo/feast/push"
@@ -64,6 +65,10 @@ func classify(err error) (int, codes.Code) {
 		return http.StatusUnprocessableEntity, codes.InvalidArgument
 	case errors.As(err, &nf):
 		return http.StatusNotFound, codes.NotFound
+	case errors.Is(err, offline.ErrNotSupported):
+		// The store cannot do this with its configuration (for example an
+		// offline push to an object-store source): not worth retrying.
+		return http.StatusNotImplemented, codes.Unimplemented
 	case errors.Is(err, errReadOnly):
 		return http.StatusForbidden, codes.PermissionDenied
 	case errors.Is(err, errUnauthorized):

@@ -204,3 +204,22 @@ func TestPushEndpointReadOnlyAndAuth(t *testing.T) {
 		}
 	})
 }
+
+// An offline push to a source in an object store is refused with 501 and
+// writes nothing locally (it used to create a folder named "s3:" and
+// answer 200).
+func TestPushOfflineToObjectStoreRefused(t *testing.T) {
+	defs := strings.Replace(pushDefs, "path: data/stats/", "path: s3://bucket/stats/", 1)
+	f := st.NewRepo(t, t.TempDir(), "pushs3", "online_store:\n  type: sqlite\n  path: data/online.db\n", defs, false)
+	s := newServer(t, f, Options{})
+	for _, to := range []string{"offline", "online_and_offline"} {
+		code, body := do(t, s.Handler(), "POST", "/push", `{"push_source_name":"stats_push","to":"`+to+`",
+			"df":{"driver_id":[1001],"event_timestamp":["2024-05-01T11:00:00Z"],"conv_rate":[0.5],"trips":[10]}}`)
+		if code != 501 || !strings.Contains(body, "s3://bucket/stats/") {
+			t.Errorf("to=%s: %d %s", to, code, body)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(f.Dir, "*:")); len(entries) > 0 {
+		t.Errorf("wrote locally: %v", entries)
+	}
+}

@@ -170,6 +170,25 @@ func TestFileSourcesAndPush(t *testing.T) {
 	if err := s.WriteBatch(ctx, single, rec); err == nil || !strings.Contains(err.Error(), "must be a folder or a glob") {
 		t.Errorf("push to a single file: err = %v", err)
 	}
+	// An object-store path is refused, and nothing is written locally (a
+	// folder named "s3:" used to appear, and the push was acknowledged).
+	for _, path := range []string{"s3://bucket/stats/", "gs://bucket/stats/*.parquet", "azblob://c/stats/"} {
+		remote := &model.DataSource{Name: "remote", Kind: model.SourceFile, Path: path, TimestampField: "event_timestamp"}
+		if err := s.WriteBatch(ctx, remote, rec); !errors.Is(err, offline.ErrNotSupported) || !strings.Contains(err.Error(), path) {
+			t.Errorf("push to %s: err = %v, want ErrNotSupported naming the path", path, err)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(repo, "*:")); len(entries) > 0 {
+		t.Errorf("push to an object store wrote locally: %v", entries)
+	}
+	// file:// is a local path.
+	fileURI := &model.DataSource{Name: "fileuri", Kind: model.SourceFile, Path: "file://" + filepath.Join(repo, "viauri") + "/", TimestampField: "event_timestamp"}
+	if err := s.WriteBatch(ctx, fileURI, rec); err != nil {
+		t.Errorf("push to a file:// folder: %v", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(repo, "viauri", "*.parquet")); len(files) != 1 {
+		t.Errorf("push to a file:// folder wrote %v", files)
+	}
 	pg := &model.DataSource{Name: "pg", Kind: model.SourcePostgres, Table: "t", TimestampField: "ts"}
 	if _, err := s.PullAll(ctx, statsView(pg), t0, t0); !errors.Is(err, offline.ErrNotSupported) {
 		t.Errorf("postgres source: err = %v, want ErrNotSupported", err)

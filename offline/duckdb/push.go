@@ -28,10 +28,16 @@ func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec ar
 	if source.Kind != model.SourceFile || source.Path == "" {
 		return fmt.Errorf("offline push to %s: only file sources are supported: %w", source.Name, offline.ErrNotSupported)
 	}
+	if scheme, _, ok := strings.Cut(source.Path, "://"); ok && scheme != "file" {
+		// Writing the URI as a local path would create a folder named
+		// "s3:" and answer the push as if it had reached the bucket.
+		return fmt.Errorf("offline push to %s: the source path %s is in an object store (%s://), which offline push does not write to yet; push with to=online, or give the source a local folder: %w",
+			source.Name, source.Path, scheme, offline.ErrNotSupported)
+	}
 	if f := strings.ToLower(source.FileFormat); f != "" && f != "parquet" {
 		return fmt.Errorf("offline push to %s: file format %s is not supported; push needs a parquet folder or glob", source.Name, f)
 	}
-	dir, err := pushDir(s.resolvePath(source.Path), strings.HasSuffix(source.Path, "/"))
+	dir, err := pushDir(s.resolvePath(strings.TrimPrefix(source.Path, "file://")), strings.HasSuffix(source.Path, "/"))
 	if err != nil {
 		return fmt.Errorf("offline push to %s: %w", source.Name, err)
 	}
@@ -41,7 +47,7 @@ func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec ar
 	var suffix [6]byte
 	rand.Read(suffix[:])
 	name := fmt.Sprintf("push-%s-%s.parquet", time.Now().UTC().Format("20060102T150405.000000000"), hex.EncodeToString(suffix[:]))
-	if pattern := s.resolvePath(source.Path); hasGlob(pattern) && !strings.Contains(pattern, "**") {
+	if pattern := s.resolvePath(strings.TrimPrefix(source.Path, "file://")); hasGlob(pattern) && !strings.Contains(pattern, "**") {
 		if ok, _ := filepath.Match(pattern, filepath.Join(dir, name)); !ok {
 			return fmt.Errorf("offline push to %s: a pushed file %s would not match the source path %s", source.Name, name, source.Path)
 		}
