@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -21,6 +22,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -56,7 +58,12 @@ type rendered struct {
 	pdb            *policyv1.PodDisruptionBudget
 	cronJob        *batchv1.CronJob
 	serviceMonitor *serviceMonitor
-	kinds          []string
+	// RBAC objects (auth.kubernetes).
+	clusterRoles        []*rbacv1.ClusterRole
+	clusterRoleBindings []*rbacv1.ClusterRoleBinding
+	roles               []*rbacv1.Role
+	roleBindings        []*rbacv1.RoleBinding
+	kinds               []string
 }
 
 // apiVersions are the group versions the chart may use, by kind.
@@ -64,6 +71,8 @@ var apiVersions = map[string]string{
 	"ConfigMap": "v1", "Service": "v1", "ServiceAccount": "v1", "Deployment": "apps/v1",
 	"HorizontalPodAutoscaler": "autoscaling/v2", "PodDisruptionBudget": "policy/v1",
 	"CronJob": "batch/v1", "ServiceMonitor": "monitoring.coreos.com/v1",
+	"ClusterRole": "rbac.authorization.k8s.io/v1", "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
+	"Role": "rbac.authorization.k8s.io/v1", "RoleBinding": "rbac.authorization.k8s.io/v1",
 }
 
 // render renders the chart with Helm's engine (strict: a template reading
@@ -71,10 +80,6 @@ var apiVersions = map[string]string{
 // misplaced fields are errors.
 func render(t *testing.T, valuesFile string) *rendered {
 	t.Helper()
-	chrt, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	vals := map[string]any{}
 	if valuesFile != "" {
 		v, err := chartutil.ReadValuesFile(valuesFile)
@@ -83,11 +88,28 @@ func render(t *testing.T, valuesFile string) *rendered {
 		}
 		vals = v
 	}
+	return renderValues(t, vals)
+}
+
+// renderFiles renders the chart with vals into the release "feast" in
+// namespace "ml".
+func renderFiles(t *testing.T, vals map[string]any) (map[string]string, error) {
+	t.Helper()
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rv, err := chartutil.ToRenderValues(chrt, vals, chartutil.ReleaseOptions{Name: "feast", Namespace: "ml", Revision: 1, IsInstall: true}, chartutil.DefaultCapabilities)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := engine.Engine{Strict: true}.Render(chrt, rv)
+	return engine.Engine{Strict: true}.Render(chrt, rv)
+}
+
+// renderValues is render with values given as a map.
+func renderValues(t *testing.T, vals map[string]any) *rendered {
+	t.Helper()
+	files, err := renderFiles(t, vals)
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
@@ -151,6 +173,22 @@ func (r *rendered) decode(t *testing.T, file string, doc []byte) {
 	case "ServiceMonitor":
 		r.serviceMonitor = &serviceMonitor{}
 		strict(r.serviceMonitor)
+	case "ClusterRole":
+		o := &rbacv1.ClusterRole{}
+		strict(o)
+		r.clusterRoles = append(r.clusterRoles, o)
+	case "ClusterRoleBinding":
+		o := &rbacv1.ClusterRoleBinding{}
+		strict(o)
+		r.clusterRoleBindings = append(r.clusterRoleBindings, o)
+	case "Role":
+		o := &rbacv1.Role{}
+		strict(o)
+		r.roles = append(r.roles, o)
+	case "RoleBinding":
+		o := &rbacv1.RoleBinding{}
+		strict(o)
+		r.roleBindings = append(r.roleBindings, o)
 	}
 }
 
@@ -241,6 +279,20 @@ func checkCommon(t *testing.T, r *rendered) {
 	if len(r.service.Spec.Ports) == 0 || r.service.Spec.Ports[0].Name != "http" || r.service.Spec.Ports[0].TargetPort.String() != "http" {
 		t.Errorf("service ports: %+v", r.service.Spec.Ports)
 	}
+	// Both workloads run as the chart's ServiceAccount, which does not
+	// mount its token (only the server's pods do, for auth.kubernetes).
+	if r.serviceAccount != nil {
+		if pod.ServiceAccountName != r.serviceAccount.Name || r.cronJob.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName != r.serviceAccount.Name {
+			t.Errorf("pods run as %q / %q, the chart's ServiceAccount is %q", pod.ServiceAccountName,
+				r.cronJob.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName, r.serviceAccount.Name)
+		}
+		if a := r.serviceAccount.AutomountServiceAccountToken; a == nil || *a {
+			t.Errorf("ServiceAccount automountServiceAccountToken %v, want false", a)
+		}
+	}
+	if a := r.cronJob.Spec.JobTemplate.Spec.Template.Spec.AutomountServiceAccountToken; a != nil && *a {
+		t.Error("the materialization job mounts a service-account token")
+	}
 
 	// The CronJob: materialize-incremental now, never concurrently.
 	cj := r.cronJob.Spec
@@ -287,7 +339,7 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:"[^"]*")?\}`)
 // checkFeatureStoreYAML parses the ConfigMap's feature_store.yaml with
 // feast's own config parser, resolving variables from what c's environment
 // declares; a ${VAR} without default that c does not declare fails.
-func checkFeatureStoreYAML(t *testing.T, cm *corev1.ConfigMap, c corev1.Container) {
+func checkFeatureStoreYAML(t *testing.T, cm *corev1.ConfigMap, c corev1.Container) *config.RepoConfig {
 	t.Helper()
 	data, ok := cm.Data["feature_store.yaml"]
 	if !ok {
@@ -318,6 +370,7 @@ func checkFeatureStoreYAML(t *testing.T, cm *corev1.ConfigMap, c corev1.Containe
 	if cfg.Project == "" || cfg.Registry.Path == "" {
 		t.Errorf("%s: parsed configuration %+v", c.Name, cfg)
 	}
+	return cfg
 }
 
 func TestChartDefaultValues(t *testing.T) {
@@ -341,6 +394,7 @@ func TestChartDefaultValues(t *testing.T) {
 	if got := r.cronJob.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"materialize-incremental", "now"}) {
 		t.Errorf("default cronjob args %v", got)
 	}
+	checkNoKubernetesAuth(t, r)
 }
 
 func TestChartProductionValues(t *testing.T) {
@@ -404,6 +458,7 @@ func TestChartProductionValues(t *testing.T) {
 	if r.serviceAccount == nil || r.serviceAccount.Annotations["eks.amazonaws.com/role-arn"] == "" {
 		t.Errorf("service account %+v", r.serviceAccount)
 	}
+	checkNoKubernetesAuth(t, r)
 }
 
 func TestChartDisabledParts(t *testing.T) {
@@ -434,7 +489,11 @@ func TestChartDisabledParts(t *testing.T) {
 // TestChartLint runs Helm's own chart linter (as `helm lint --strict` does)
 // with both values files.
 func TestChartLint(t *testing.T) {
-	for _, vf := range []string{"", filepath.Join(chartDir, "ci", "production-values.yaml")} {
+	ciValues, err := filepath.Glob(filepath.Join(chartDir, "ci", "*.yaml"))
+	if err != nil || len(ciValues) < 2 {
+		t.Fatalf("ci values files %v: %v", ciValues, err)
+	}
+	for _, vf := range append([]string{""}, ciValues...) {
 		vals := map[string]any{}
 		if vf != "" {
 			v, err := chartutil.ReadValuesFile(vf)
@@ -453,5 +512,177 @@ func TestChartLint(t *testing.T) {
 		} else if buf.Len() > 0 {
 			t.Logf("helm lint (values %q):\n%s", vf, buf.String())
 		}
+	}
+}
+
+// checkNoKubernetesAuth asserts a rendering with auth.kubernetes off: no
+// RBAC objects, no token in the server's pods, no auth in feature_store.yaml.
+func checkNoKubernetesAuth(t *testing.T, r *rendered) {
+	t.Helper()
+	if n := len(r.clusterRoles) + len(r.clusterRoleBindings) + len(r.roles) + len(r.roleBindings); n != 0 {
+		t.Errorf("auth.kubernetes off rendered %d RBAC objects: %v", n, r.kinds)
+	}
+	pod := r.deployment.Spec.Template.Spec
+	if a := pod.AutomountServiceAccountToken; a != nil && *a {
+		t.Error("auth.kubernetes off mounts the service-account token in the server's pods")
+	}
+	if cfg := checkFeatureStoreYAML(t, r.configMap, container(t, pod, "feature-server")); cfg.Auth.Type != "" {
+		t.Errorf("auth.kubernetes off: auth.type %q", cfg.Auth.Type)
+	}
+}
+
+// authDelegatorRules are the rules of Kubernetes' built-in
+// system:auth-delegator ClusterRole, should a rendering bind it.
+var authDelegatorRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+	{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+}
+
+// can evaluates the rendered RBAC as the API server's authorizer would:
+// may ServiceAccount saNS/sa do verb on group/resource in namespace ns
+// ("" for a cluster-scoped resource)?
+func (r *rendered) can(saNS, sa, verb, group, resource, ns string) bool {
+	bound := func(subjects []rbacv1.Subject) bool {
+		for _, s := range subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && s.Name == sa && s.Namespace == saNS {
+				return true
+			}
+		}
+		return false
+	}
+	allows := func(rules []rbacv1.PolicyRule) bool {
+		for _, rule := range rules {
+			has := func(l []string, v string) bool { return slices.Contains(l, v) || slices.Contains(l, "*") }
+			if has(rule.APIGroups, group) && has(rule.Resources, resource) && has(rule.Verbs, verb) {
+				return true
+			}
+		}
+		return false
+	}
+	clusterRole := func(name string) []rbacv1.PolicyRule {
+		if name == "system:auth-delegator" {
+			return authDelegatorRules
+		}
+		for _, cr := range r.clusterRoles {
+			if cr.Name == name {
+				return cr.Rules
+			}
+		}
+		return nil
+	}
+	for _, b := range r.clusterRoleBindings {
+		if bound(b.Subjects) && b.RoleRef.Kind == "ClusterRole" && b.RoleRef.APIGroup == rbacv1.GroupName && allows(clusterRole(b.RoleRef.Name)) {
+			return true
+		}
+	}
+	if ns == "" {
+		return false
+	}
+	for _, b := range r.roleBindings {
+		if b.Namespace != ns || !bound(b.Subjects) || b.RoleRef.APIGroup != rbacv1.GroupName {
+			continue
+		}
+		switch b.RoleRef.Kind {
+		case "ClusterRole":
+			if allows(clusterRole(b.RoleRef.Name)) {
+				return true
+			}
+		case "Role":
+			for _, role := range r.roles {
+				if role.Name == b.RoleRef.Name && role.Namespace == ns && allows(role.Rules) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// checkServerAuthRBAC asserts that ServiceAccount ml/sa may do what
+// auth/kubernetes does, and no more: create TokenReviews, read the
+// RoleBindings of the release namespace and, when clusterRBs, read
+// ClusterRoleBindings.
+func checkServerAuthRBAC(t *testing.T, r *rendered, sa string, clusterRBs bool) {
+	t.Helper()
+	for _, c := range []struct {
+		verb, group, resource, ns string
+		want                      bool
+	}{
+		{"create", "authentication.k8s.io", "tokenreviews", "", true},
+		{"list", "rbac.authorization.k8s.io", "rolebindings", "ml", true},
+		{"get", "rbac.authorization.k8s.io", "rolebindings", "ml", true},
+		{"watch", "rbac.authorization.k8s.io", "rolebindings", "ml", true},
+		{"list", "rbac.authorization.k8s.io", "clusterrolebindings", "", clusterRBs},
+		// Never more than reading bindings.
+		{"list", "rbac.authorization.k8s.io", "rolebindings", "kube-system", false},
+		{"create", "rbac.authorization.k8s.io", "rolebindings", "ml", false},
+		{"update", "rbac.authorization.k8s.io", "rolebindings", "ml", false},
+		{"list", "", "secrets", "ml", false},
+		{"create", "authorization.k8s.io", "subjectaccessreviews", "", false},
+	} {
+		if got := r.can("ml", sa, c.verb, c.group, c.resource, c.ns); got != c.want {
+			t.Errorf("ServiceAccount ml/%s may %s %s.%s in %q: %v, want %v", sa, c.verb, c.resource, c.group, c.ns, got, c.want)
+		}
+	}
+	// Cluster-scoped names carry the namespace: two releases named alike
+	// in two namespaces do not collide.
+	for _, b := range r.clusterRoleBindings {
+		if !strings.Contains(b.Name, "ml") {
+			t.Errorf("ClusterRoleBinding %s does not name the release namespace", b.Name)
+		}
+	}
+}
+
+func TestChartKubernetesAuth(t *testing.T) {
+	values := filepath.Join(chartDir, "ci", "kubernetes-auth-values.yaml")
+	r := render(t, values)
+	checkCommon(t, r)
+	if r.serviceAccount == nil || r.serviceAccount.Name != "feast-server" {
+		t.Fatalf("service account %+v", r.serviceAccount)
+	}
+	pod := r.deployment.Spec.Template.Spec
+	if pod.ServiceAccountName != "feast-server" || pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Errorf("server pod: serviceAccountName %q automountServiceAccountToken %v", pod.ServiceAccountName, pod.AutomountServiceAccountToken)
+	}
+	checkServerAuthRBAC(t, r, "feast-server", true)
+	// The chart sets auth.type and keeps the other auth keys of featureStore.
+	cfg := checkFeatureStoreYAML(t, r.configMap, container(t, pod, "feature-server"))
+	if cfg.Auth.Type != "kubernetes" || cfg.Auth.KubernetesCacheTTL() != time.Minute {
+		t.Errorf("feature_store.yaml auth %+v", cfg.Auth)
+	}
+
+	base, err := chartutil.ReadValuesFile(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(overrides map[string]any) map[string]any {
+		return chartutil.CoalesceTables(overrides, base.AsMap())
+	}
+
+	// Only service-account clients: no cluster-wide read of bindings.
+	r = renderValues(t, with(map[string]any{"auth": map[string]any{"kubernetes": map[string]any{"readClusterRoleBindings": false}}}))
+	checkServerAuthRBAC(t, r, "feast-server", false)
+
+	// An existing ServiceAccount: bound, not created.
+	r = renderValues(t, with(map[string]any{"serviceAccount": map[string]any{"create": false, "name": "platform-feast"}}))
+	if r.serviceAccount != nil || r.deployment.Spec.Template.Spec.ServiceAccountName != "platform-feast" {
+		t.Errorf("existing service account: created %v, pod runs as %q", r.serviceAccount, r.deployment.Spec.Template.Spec.ServiceAccountName)
+	}
+	checkServerAuthRBAC(t, r, "platform-feast", true)
+
+	// rbac.create false: the administrators grant it; nothing rendered,
+	// the token is still mounted.
+	r = renderValues(t, with(map[string]any{"rbac": map[string]any{"create": false}}))
+	if n := len(r.clusterRoles) + len(r.clusterRoleBindings) + len(r.roles) + len(r.roleBindings); n != 0 {
+		t.Errorf("rbac.create false rendered %d RBAC objects", n)
+	}
+	if a := r.deployment.Spec.Template.Spec.AutomountServiceAccountToken; a == nil || !*a {
+		t.Error("rbac.create false: the server's token must still be mounted")
+	}
+
+	// Another auth type in featureStore contradicts the flag.
+	_, err = renderFiles(t, with(map[string]any{"featureStore": map[string]any{"auth": map[string]any{"type": "oidc"}}}))
+	if err == nil || !strings.Contains(err.Error(), "featureStore.auth.type") {
+		t.Errorf("auth.type oidc with auth.kubernetes.enabled: %v", err)
 	}
 }
