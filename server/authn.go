@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/auth/kubernetes"
 	"github.com/feastgo/feast/auth/oidc"
 	"github.com/feastgo/feast/config"
 )
@@ -26,6 +27,12 @@ func newAuthenticator(cfg config.AuthConfig, log *slog.Logger) (auth.Authenticat
 			return nil, nil, 0, fmt.Errorf("auth (oidc): %w", err)
 		}
 		return a, func() { a.Close(); cancel() }, defaultTokenCacheTTL, nil
+	case "kubernetes":
+		a, err := kubernetes.New(context.Background(), cfg, log)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("auth (kubernetes): %w", err)
+		}
+		return a, nil, cfg.KubernetesCacheTTL(), nil
 	}
 	return nil, nil, 0, fmt.Errorf("auth.type %q has no authenticator", cfg.Type)
 }
