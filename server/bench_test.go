@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feastgo/feast/auth"
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/model"
 
@@ -122,5 +123,34 @@ func BenchmarkOnlineAuthz(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAccessHotPath measures what the serving path pays per request
+// for authentication and authorization once warm: a verified-token cache
+// hit, the user in the context, and a cached permission decision.
+func BenchmarkAccessHotPath(b *testing.B) {
+	f := st.NewRepo(b, b.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	s := newServer(b, f, Options{Authenticator: matrixUsers, EnforcePermissions: true, NoAccessLog: true})
+	setPermissionsTB(b, f, teamPermissions)
+	ctx := context.Background()
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := s.fs.ResolveOnline(snap, []string{"team_a_stats:conv_rate"}, "", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		u, err := s.access.authenticate(ctx, "Bearer alice")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.access.check(auth.WithUser(ctx, u), snap, plan, plan.AccessResources(), model.ActionReadOnline); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
