@@ -43,3 +43,30 @@ func TestPlanChecksSourcePaths(t *testing.T) {
 	}
 	mustRun(t, "-c", dir, "plan", "--skip-source-validation")
 }
+
+// TestConfigurationShowsAuth checks that feast configuration shows the auth
+// mode and its settings, never a secret or a token.
+func TestConfigurationShowsAuth(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "project: p\nauth:\n  type: oidc\n  auth_discovery_url: https://idp.example.com/.well-known/openid-configuration\n" +
+		"  client_id: feast\n  client_secret: " + plantedPassword + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "-c", dir, "configuration")
+	for _, want := range []string{"type: oidc", "client_id: feast", "client_secret: xxxxx", "permissions_enforced: true", "jwks_cache_lifespan_seconds: 300"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("configuration output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, plantedPassword) {
+		t.Errorf("configuration shows the secret:\n%s", out)
+	}
+	tok := "project: p\nauth:\n  type: token\n  tokens: [" + plantedPassword + "]\n"
+	if err := os.WriteFile(filepath.Join(dir, "feature_store.yaml"), []byte(tok), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "-c", dir, "configuration"); strings.Contains(out, plantedPassword) || !strings.Contains(out, "tokens: 1") {
+		t.Errorf("token auth:\n%s", out)
+	}
+}

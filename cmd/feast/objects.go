@@ -102,12 +102,41 @@ func newConfigurationCmd(g *globals) *cobra.Command {
 				"registry":     map[string]any{"registry_type": cfg.Registry.RegistryType, "path": redact.String(cfg.Registry.Path), "cache_ttl_seconds": int(cfg.Registry.CacheTTL().Seconds())},
 				"online_store": onlineSummary(cfg), "offline_store": offlineSummary(cfg),
 				"batch_engine": map[string]any{"type": cfg.BatchEngine.Type}, "entity_key_serialization_version": cfg.EntityKeySerializationVersion,
+				"auth": authSummary(cfg.Auth),
 			}
 			enc := yaml.NewEncoder(g.stdout)
 			enc.SetIndent(2)
 			return enc.Encode(out)
 		},
 	}
+}
+
+// authSummary is the auth section as the server uses it, secrets masked.
+func authSummary(a config.AuthConfig) map[string]any {
+	mask := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		return "xxxxx"
+	}
+	switch a.Type {
+	case "token":
+		return map[string]any{"type": "token", "tokens": len(a.Tokens)}
+	case "oidc":
+		m := map[string]any{"type": "oidc", "auth_discovery_url": redact.String(a.AuthDiscoveryURL), "client_id": a.ClientID,
+			"audience": a.Audience, "issuer": a.Issuer, "verify_ssl": a.VerifyTLS(), "ca_cert_path": a.CACertPath,
+			"jwks_cache_lifespan_seconds": int(a.JWKSCacheLifespan().Seconds()), "permissions_enforced": true}
+		for k, v := range map[string]string{"client_secret": a.ClientSecret, "password": a.Password, "token": a.Token} {
+			if v != "" {
+				m[k] = mask(v)
+			}
+		}
+		return m
+	case "kubernetes":
+		return map[string]any{"type": "kubernetes", "namespace": a.Namespace, "kubeconfig": a.Kubeconfig,
+			"cache_ttl_seconds": int(a.KubernetesCacheTTL().Seconds()), "permissions_enforced": true}
+	}
+	return map[string]any{"type": "no_auth"}
 }
 
 func onlineSummary(cfg *config.RepoConfig) map[string]any {
