@@ -108,15 +108,15 @@ func New(ctx context.Context, cfg config.AuthConfig, log *slog.Logger) (*Authent
 	}
 	httpClient, err := rest.HTTPClientFor(restCfg)
 	if err != nil {
-		return nil, fmt.Errorf("auth kubernetes: client for %s: %w", restCfg.Host, err)
+		return nil, fmt.Errorf("client for the Kubernetes API server %s: %w", restCfg.Host, err)
 	}
 	authn, err := authnclient.NewForConfigAndClient(restCfg, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("auth kubernetes: client for %s: %w", restCfg.Host, err)
+		return nil, fmt.Errorf("client for the Kubernetes API server %s: %w", restCfg.Host, err)
 	}
 	rbac, err := rbacclient.NewForConfigAndClient(restCfg, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("auth kubernetes: client for %s: %w", restCfg.Host, err)
+		return nil, fmt.Errorf("client for the Kubernetes API server %s: %w", restCfg.Host, err)
 	}
 	log.Info("kubernetes authentication", "api_server", restCfg.Host, "namespace", ns, "cache_ttl", cfg.KubernetesCacheTTL())
 	return &Authenticator{
@@ -142,7 +142,7 @@ func loadConfig(path string) (*rest.Config, clientcmd.ClientConfig, error) {
 			&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{})
 		c, err := cc.ClientConfig()
 		if err != nil {
-			return nil, nil, fmt.Errorf("auth kubernetes: kubeconfig %s (auth.kubeconfig): %w", path, err)
+			return nil, nil, fmt.Errorf("auth.kubeconfig %s: %w", path, err)
 		}
 		return c, cc, nil
 	}
@@ -160,7 +160,7 @@ func loadConfig(path string) (*rest.Config, clientcmd.ClientConfig, error) {
 	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
 		where = "$KUBECONFIG=" + env
 	}
-	return nil, nil, fmt.Errorf("auth kubernetes: no Kubernetes API server configuration: auth.kubeconfig is not set; "+
+	return nil, nil, fmt.Errorf("no Kubernetes API server configuration: auth.kubeconfig is not set; "+
 		"in-cluster: %v; %s: %v (run in a pod with a service account token, or set auth.kubeconfig)", inErr, where, err)
 }
 
@@ -183,7 +183,7 @@ func namespace(configured string, kubeconfig clientcmd.ClientConfig) (string, er
 			}
 		}
 	}
-	return "", fmt.Errorf("auth kubernetes: no namespace to read RoleBindings from: auth.namespace is not set, %s cannot be read (%v) "+
+	return "", fmt.Errorf("no namespace to read RoleBindings from: auth.namespace is not set, %s cannot be read (%v) "+
 		"and the kubeconfig context names none; set auth.namespace", namespaceFile, fileErr)
 }
 
