@@ -23,6 +23,14 @@
 //	go run ./bench/serving                          # 3s per case, 1 and 8 clients
 //	go run ./bench/serving -duration 5s -clients 1,16
 //	FEAST_TEST_REDIS=10.0.0.5:6379 go run ./bench/serving
+//
+// With -wrk it measures instead the way users do: `feast serve` with its
+// default flags, driven by wrk -t1 -c8 and online.lua, against the floor
+// proxy in the same run (wrk.go; wrk must be installed: apt-get install -y
+// wrk):
+//
+//	go run -tags duckdb_arrow ./bench/serving -wrk                 # 1 and 100 entities, 10 features, 3 runs
+//	go run -tags duckdb_arrow ./bench/serving -wrk -feast ./feast -entities 100 -wrk-runs 5
 package main
 
 import (
@@ -83,7 +91,34 @@ func main() {
 	featureCounts := flag.String("features", "10,50", "comma-separated features per request")
 	entityCounts := flag.String("entities", "1,10,100", "comma-separated entities per request")
 	floorAddr := flag.String("floor-http", "127.0.0.1:16572", "floor proxy HTTP address")
+	wrkMode := flag.Bool("wrk", false, "measure `feast serve` (default flags) and the floor proxy with wrk -t1 (see wrk.go)")
+	feastBin := flag.String("feast", "", "with -wrk: the feast binary (default: go build -tags duckdb_arrow ./cmd/feast)")
+	wrkScript := flag.String("wrk-script", "bench/serving/online.lua", "with -wrk: the wrk Lua script")
+	wrkConns := flag.Int("wrk-connections", 8, "with -wrk: wrk connections (-c)")
+	wrkRuns := flag.Int("wrk-runs", 3, "with -wrk: measured runs of every case")
+	wrkWarmup := flag.Duration("wrk-warmup", 2*time.Second, "with -wrk: warm-up before each measured window")
+	wrkWindow := flag.Duration("wrk-window", 6*time.Second, "with -wrk: measured window (server CPU from /proc over it)")
+	wrkPort := flag.Int("wrk-port", 16580, "with -wrk: the --port of feast serve")
+	wrkServeArgs := flag.String("wrk-serve-args", "", "with -wrk: extra flags for feast serve, space-separated (none by default)")
 	flag.Parse()
+	if *wrkMode {
+		ents := ints(*entityCounts)
+		if !isFlagSet("entities") {
+			ents = []int{1, 100}
+		}
+		nf := ints(*featureCounts)[0]
+		if !isFlagSet("features") {
+			nf = 10
+		}
+		err := runWrk(wrkOptions{redisAddr: *redisAddr, feastBin: *feastBin, script: *wrkScript, entities: ents, features: nf,
+			connections: *wrkConns, warmup: *wrkWarmup, window: *wrkWindow, runs: *wrkRuns, port: *wrkPort,
+			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs)})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *floor != "" {
 		if err := serveFloor(*floor, *httpAddr, *redisAddr); err != nil {
 			fmt.Fprintln(os.Stderr, "floor:", err)
@@ -102,6 +137,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(k, def string) string {

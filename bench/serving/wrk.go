@@ -1,0 +1,245 @@
+package main
+
+// The wrk mode: serving measured the way users and other benchmarks
+// measure it. `feast serve` runs as built by `go build ./cmd/feast`, with
+// its default flags (access log on; only --port is given so that the
+// harness does not collide with a server on 6566), and wrk -t1 -c8 drives it
+// with bench/serving/online.lua: 10 features, random driver ids. The floor
+// proxy (serveFloor) is measured in the same run with the same script and
+// body, so that the ratio between the two is what compares across
+// machines.
+//
+// wrk comes from the distribution: apt-get install -y wrk (Debian, Ubuntu)
+// or brew install wrk.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// wrkOptions configure runWrk.
+type wrkOptions struct {
+	redisAddr   string
+	feastBin    string // "" builds ./cmd/feast
+	script      string // path of online.lua
+	entities    []int
+	features    int
+	connections int
+	warmup      time.Duration
+	window      time.Duration
+	runs        int
+	port        int
+	floorAddr   string
+	extraArgs   []string // appended to "feast serve" (for comparisons; none by default)
+}
+
+// wrkResult is one measured window of one target.
+type wrkResult struct {
+	target     string
+	entities   int
+	requests   int64
+	seconds    float64
+	non2xx     int64
+	errors     int64
+	p50, p99   time.Duration
+	serverCPU  float64 // seconds over the window
+	redisCPU   float64
+	serverPerR time.Duration
+}
+
+func runWrk(o wrkOptions) error {
+	wrkBin, err := exec.LookPath("wrk")
+	if err != nil {
+		return errors.New("wrk not found in PATH: install it with `apt-get install -y wrk` (Debian, Ubuntu) or `brew install wrk` (macOS), then run again")
+	}
+	if _, err := os.Stat(o.script); err != nil {
+		return fmt.Errorf("wrk script %s: %w (run from the repository root or pass -wrk-script)", o.script, err)
+	}
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "feast-bench-wrk")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	feastBin := o.feastBin
+	if feastBin == "" {
+		feastBin = filepath.Join(dir, "feast")
+		fmt.Fprintln(os.Stderr, "building ./cmd/feast (go build -tags duckdb_arrow) ...")
+		build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", feastBin, "./cmd/feast")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build feast: %w (run from the repository root or pass -feast)", err)
+		}
+	}
+	repo := filepath.Join(dir, "repo")
+	project := fmt.Sprintf("benchwrk_%d", os.Getpid())
+	if err := setup(ctx, repo, o.redisAddr, project); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	defer teardown(repo)
+
+	// feast serve with its default flags; its log (the access log, one line
+	// per request) goes to a file, as a deployment's log collector would
+	// take it.
+	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	serveAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port))
+	args := append([]string{"serve", "--port", strconv.Itoa(o.port)}, o.extraArgs...)
+	srv := exec.Command(feastBin, args...)
+	srv.Dir = repo
+	srv.Stdout, srv.Stderr = logFile, logFile
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		srv.Wait()
+	}()
+	if err := waitHealthy("http://" + serveAddr + "/health"); err != nil {
+		return fmt.Errorf("feast serve: %w (log: %s)", err, tail(logFile.Name()))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	floor := exec.Command(exe, "-floor", project, "-http", o.floorAddr, "-redis", o.redisAddr)
+	floor.Stdout, floor.Stderr = os.Stderr, os.Stderr
+	if err := floor.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		floor.Process.Signal(syscall.SIGTERM)
+		floor.Wait()
+	}()
+	if err := waitHealthy("http://" + o.floorAddr + "/health"); err != nil {
+		return fmt.Errorf("floor proxy: %w", err)
+	}
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{o.redisAddr}, DisableCache: true, ForceSingleClient: true})
+	if err != nil {
+		return err
+	}
+	rpid := redisPID(ctx, rdb)
+	rdb.Close()
+
+	fmt.Printf("# wrk -t1 -c%d, %d features, random ids of %d entities; %v warm-up, then %v measured; %d runs; %d cores\n",
+		o.connections, o.features, nEntities, o.warmup, o.window, o.runs, runtimeCPUs())
+	fmt.Printf("# server: %s %s (in %s)\n\n", feastBin, strings.Join(args, " "), repo)
+	fmt.Println("| run | target | entities | req/s | p50 | p99 | server CPU/req | redis CPU/req | non-2xx | errors |")
+	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	type key struct {
+		target   string
+		entities int
+	}
+	all := map[key][]wrkResult{}
+	targets := []struct {
+		name string
+		pid  int
+		url  string
+		path func(ne int) string
+	}{
+		{"feast serve", srv.Process.Pid, "http://" + serveAddr, func(int) string { return "/get-online-features" }},
+		{"floor", floor.Process.Pid, "http://" + o.floorAddr, func(ne int) string { return fmt.Sprintf("/floor?nf=%d&ne=%d", o.features, ne) }},
+	}
+	for run := 1; run <= o.runs; run++ {
+		for _, ne := range o.entities {
+			for _, t := range targets {
+				wargs := func(d time.Duration) []string {
+					return []string{"-t1", "-c" + strconv.Itoa(o.connections), "-d" + wrkDuration(d), "-s", o.script, t.url,
+						"--", strconv.Itoa(ne), strconv.Itoa(o.features), view, strconv.Itoa(nEntities), t.path(ne)}
+				}
+				if _, err := wrkRun(wrkBin, wargs(o.warmup)); err != nil {
+					return fmt.Errorf("%s warm-up: %w", t.name, err)
+				}
+				s0, r0 := cpuSeconds(t.pid), cpuSeconds(rpid)
+				res, err := wrkRun(wrkBin, wargs(o.window))
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.name, err)
+				}
+				s1, r1 := cpuSeconds(t.pid), cpuSeconds(rpid)
+				res.target, res.entities = t.name, ne
+				res.serverCPU, res.redisCPU = s1-s0, r1-r0
+				if res.requests > 0 {
+					res.serverPerR = time.Duration(res.serverCPU / float64(res.requests) * 1e9)
+				}
+				redisCPU := "-"
+				if rpid != 0 && res.requests > 0 {
+					redisCPU = fmtDur(time.Duration(res.redisCPU / float64(res.requests) * 1e9))
+				}
+				fmt.Printf("| %d | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", run, t.name, ne, float64(res.requests)/res.seconds,
+					fmtDur(res.p50), fmtDur(res.p99), fmtDur(res.serverPerR), redisCPU, res.non2xx, res.errors)
+				if res.non2xx > 0 {
+					return fmt.Errorf("%s answered %d requests with a status other than 2xx (log: %s)", t.name, res.non2xx, tail(logFile.Name()))
+				}
+				all[key{t.name, ne}] = append(all[key{t.name, ne}], res)
+			}
+		}
+	}
+	fmt.Println()
+	fmt.Println("| entities | feast serve CPU/req (median, range) | floor CPU/req (median, range) | ratio of medians |")
+	fmt.Println("|---:|---:|---:|---:|")
+	for _, ne := range o.entities {
+		s, f := all[key{"feast serve", ne}], all[key{"floor", ne}]
+		sm, smin, smax := cpuStats(s)
+		fm, fmin, fmax := cpuStats(f)
+		fmt.Printf("| %d | %s (%s–%s) | %s (%s–%s) | %.2fx |\n", ne, fmtDur(sm), fmtDur(smin), fmtDur(smax),
+			fmtDur(fm), fmtDur(fmin), fmtDur(fmax), float64(sm)/float64(fm))
+	}
+	return nil
+}
+
+// cpuStats returns the median, minimum and maximum server CPU per request.
+func cpuStats(rs []wrkResult) (med, lo, hi time.Duration) {
+	if len(rs) == 0 {
+		return 0, 0, 0
+	}
+	ds := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		ds[i] = r.serverPerR
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[0], ds[len(ds)-1]
+}
+
+func wrkDuration(d time.Duration) string {
+	return strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s"
+}
+
+var wrkResultLine = regexp.MustCompile(`wrk-result requests=(\d+) duration_us=(\d+) non2xx=(\d+) errors=(\d+) p50_us=(\d+) p99_us=(\d+)`)
+
+// wrkRun runs wrk and parses the "wrk-result" line of online.lua.
+func wrkRun(bin string, args []string) (wrkResult, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	m := wrkResultLine.FindSubmatch(out)
+	if m == nil {
+		return wrkResult{}, fmt.Errorf("wrk printed no wrk-result line (is -s online.lua?):\n%s", out)
+	}
+	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
+	return wrkResult{requests: n(1), seconds: float64(n(2)) / 1e6, non2xx: n(3), errors: n(4),
+		p50: time.Duration(n(5)) * time.Microsecond, p99: time.Duration(n(6)) * time.Microsecond}, nil
+}
+
+// tail returns the last lines of a log file, for error messages.
+func tail(path string) string {
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return strings.Join(lines[max(0, len(lines)-5):], "\n")
+}
