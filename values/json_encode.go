@@ -1,6 +1,7 @@
 package values
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"math"
@@ -184,6 +185,23 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 		}
 		return append(dst, "0.0"...)
 	}
+	// From 1e-4 to 1e15 the shortest digits (the same in 'f' and 'e'
+	// format) are positional in Python's repr: strconv's 'f' format is
+	// the result, plus ".0" when it has no fractional digit. At the edges
+	// the digits stay in [1e-4, 1e15], where repr is positional too.
+	if a := math.Abs(f); a >= 1e-4 && a < 1e15 {
+		start := len(dst)
+		dst = strconv.AppendFloat(dst, f, 'f', -1, bits)
+		if bytes.IndexByte(dst[start:], '.') < 0 {
+			dst = append(dst, '.', '0')
+		}
+		return dst
+	}
+	return appendFloatRepr(dst, f, bits)
+}
+
+// appendFloatRepr is appendFloat for finite, non-zero f of any magnitude.
+func appendFloatRepr(dst []byte, f float64, bits int) []byte {
 	var buf [32]byte
 	b := strconv.AppendFloat(buf[:0], f, 'e', -1, bits) // -d.ddde±XX
 	neg := b[0] == '-'

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -419,4 +420,39 @@ func isNaN(v *types.Value) bool {
 		return math.IsNaN(float64(x.FloatVal))
 	}
 	return false
+}
+
+// TestAppendFloatFastPathMatchesRepr checks the positional fast path of
+// appendFloat against appendFloatRepr (the general rendering) for random
+// float32 and float64 bit patterns and the edges of the fast range.
+func TestAppendFloatFastPathMatchesRepr(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(f float64, bits int) {
+		if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			return
+		}
+		got, want := appendFloat(nil, f, bits), appendFloatRepr(nil, f, bits)
+		if string(got) != string(want) {
+			t.Fatalf("appendFloat(%v, %d) = %s, want %s", f, bits, got, want)
+		}
+	}
+	edges := []float64{1e-4, 1e15, 1, 10, 0.5, 123456789, 999999999999999.9, 1e15 - 0.125}
+	for _, e := range edges {
+		for _, f := range []float64{e, math.Nextafter(e, 0), math.Nextafter(e, 2e15), -e} {
+			check(f, 64)
+			f32 := float32(f)
+			check(float64(f32), 32)
+			check(float64(math.Nextafter32(f32, 0)), 32)
+			check(float64(math.Nextafter32(f32, 2e15)), 32)
+		}
+	}
+	for i := 0; i < 200_000; i++ {
+		check(float64(math.Float32frombits(rng.Uint32())), 32)
+		check(math.Float64frombits(rng.Uint64()), 64)
+		// Values in the fast range, where random bit patterns rarely land.
+		x := math.Pow(10, rng.Float64()*20-5) * float64(1-2*rng.IntN(2))
+		check(x, 64)
+		check(float64(float32(x)), 32)
+		check(math.Round(x), 64)
+	}
 }

@@ -602,9 +602,10 @@ func unsafeBytes(s string) []byte {
 // HMGET key <field of each feature> _ts:<view>. A feature whose field is
 // absent is not found.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
-	nCmds, keyLen := 0, 0
+	nCmds, keyLen, nValues := 0, 0, 0
 	for i := range reqs {
 		nCmds += len(reqs[i].EntityKeys)
+		nValues += len(reqs[i].EntityKeys) * len(reqs[i].Features)
 		for _, k := range reqs[i].EntityKeys {
 			keyLen += len(k) + len(reqs[i].Project)
 		}
@@ -628,6 +629,7 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "socket_timeout in the redis connection_string")
 	defer cancel()
 	resps := s.client.DoMulti(tctx, cmds...)
+	slab := valueSlab{size: nValues}
 	c := 0
 	for i := range reqs {
 		req := &reqs[i]
@@ -665,7 +667,7 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 					return nil, fmt.Errorf("redis: read %s: %s: %w", req.View.Name, req.Features[f], err)
 				}
 				v := &values[e*nf+f]
-				if err := online.UnmarshalValue(unsafeBytes(raw), v); err != nil {
+				if err := slab.unmarshal(unsafeBytes(raw), v); err != nil {
 					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
 				}
 				row[f] = online.FeatureValue{Value: v, EventTS: ts, Found: true}
