@@ -111,7 +111,7 @@ func TestPythonPermissionsRoundTrip(t *testing.T) {
 		byName[p.Spec.Name] = p.Spec
 	}
 	for _, p := range repo.Permissions {
-		got := diff.PermissionProto(p, "p").Spec
+		got := p.ToProto("p").Spec
 		want := proto.Clone(byName[p.Name]).(*core.PermissionSpec)
 		got.Tags, want.Tags = nil, nil
 		if !proto.Equal(got, want) {

@@ -205,22 +205,9 @@ func desired(repo *definitions.Repo, project string) []registry.Object {
 		out = append(out, registry.Object{Kind: registry.KindFeatureService, Name: fs.Name, Msg: fs.ToProto(project)})
 	}
 	for _, p := range repo.Permissions {
-		out = append(out, registry.Object{Kind: registry.KindPermission, Name: p.Name, Msg: PermissionProto(p, project)})
+		out = append(out, registry.Object{Kind: registry.KindPermission, Name: p.Name, Msg: p.ToProto(project)})
 	}
 	return out
-}
-
-// PermissionProto is the registry form of a permission as Python Feast
-// writes it: the policy carries no project, and AllowAll is an empty
-// policy (present, with no policy type), so that a permission Python Feast
-// wrote and the same permission defined here compare equal.
-func PermissionProto(p *model.Permission, project string) *core.Permission {
-	m := p.ToProto(project)
-	if m.Spec.Policy == nil {
-		m.Spec.Policy = &core.Policy{}
-	}
-	m.Spec.Policy.Project = ""
-	return m
 }
 
 // Compute diffs desired objects against the registry's objects of project.

@@ -178,7 +178,9 @@ type Policy struct {
 	Namespaces []string
 }
 
-// ToProto converts p for project.
+// ToProto converts p for project, as Python Feast writes it (the policy
+// without a project, AllowAll as an empty policy), so the same permission
+// written by either compares equal.
 func (p *Permission) ToProto(project string) *core.Permission {
 	spec := &core.PermissionSpec{
 		Name:         p.Name,
@@ -186,7 +188,7 @@ func (p *Permission) ToProto(project string) *core.Permission {
 		NamePatterns: slices.Clone(p.NamePatterns),
 		RequiredTags: copyTags(p.RequiredTags),
 		Tags:         copyTags(p.Tags),
-		Policy:       p.Policy.toProto(project),
+		Policy:       p.Policy.toProto(),
 	}
 	for _, t := range p.Types {
 		spec.Types = append(spec.Types, core.PermissionSpec_Type(t))
@@ -201,20 +203,21 @@ func (p *Permission) ToProto(project string) *core.Permission {
 	return out
 }
 
-func (p Policy) toProto(project string) *core.Policy {
+// toProto writes the policy as Python Feast does: without a project, and
+// AllowAll as an empty Policy.
+func (p Policy) toProto() *core.Policy {
 	switch p.Kind {
 	case PolicyRoles:
-		return &core.Policy{Project: project, PolicyType: &core.Policy_RoleBasedPolicy{RoleBasedPolicy: &core.RoleBasedPolicy{Roles: slices.Clone(p.Roles)}}}
+		return &core.Policy{PolicyType: &core.Policy_RoleBasedPolicy{RoleBasedPolicy: &core.RoleBasedPolicy{Roles: slices.Clone(p.Roles)}}}
 	case PolicyGroups:
-		return &core.Policy{Project: project, PolicyType: &core.Policy_GroupBasedPolicy{GroupBasedPolicy: &core.GroupBasedPolicy{Groups: slices.Clone(p.Groups)}}}
+		return &core.Policy{PolicyType: &core.Policy_GroupBasedPolicy{GroupBasedPolicy: &core.GroupBasedPolicy{Groups: slices.Clone(p.Groups)}}}
 	case PolicyNamespaces:
-		return &core.Policy{Project: project, PolicyType: &core.Policy_NamespaceBasedPolicy{NamespaceBasedPolicy: &core.NamespaceBasedPolicy{Namespaces: slices.Clone(p.Namespaces)}}}
+		return &core.Policy{PolicyType: &core.Policy_NamespaceBasedPolicy{NamespaceBasedPolicy: &core.NamespaceBasedPolicy{Namespaces: slices.Clone(p.Namespaces)}}}
 	case PolicyGroupsNamespaces:
-		return &core.Policy{Project: project, PolicyType: &core.Policy_CombinedGroupNamespacePolicy{CombinedGroupNamespacePolicy: &core.CombinedGroupNamespacePolicy{
+		return &core.Policy{PolicyType: &core.Policy_CombinedGroupNamespacePolicy{CombinedGroupNamespacePolicy: &core.CombinedGroupNamespacePolicy{
 			Groups: slices.Clone(p.Groups), Namespaces: slices.Clone(p.Namespaces)}}}
 	}
-	// Feast writes AllowAll as an empty policy.
-	return nil
+	return &core.Policy{}
 }
 
 // PermissionFromProto converts a registry permission.
