@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ func main() {
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "redis address")
 	keep := flag.Bool("keep", false, "keep the generated repository")
 	memLimit := flag.String("duckdb-memory", "", "offline_store memory_limit (default: the store's default)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of materialization to this file")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "feast-bench-materialize-")
@@ -107,12 +109,24 @@ feature_views:
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		log.Printf("cannot reset the peak RSS counter: %v", err)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	start := time.Now()
 	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	took := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	st := res[0].Stats
 	rate := float64(st.RowsWritten) / took.Seconds()
 	fmt.Printf("store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",

@@ -19,6 +19,14 @@
 // and the later one is skipped. Unlike Feast's SQLite store, which lets the
 // last write win, a write replaces an entity's values in a view only when its
 // event timestamp is strictly newer than every stored one (DESIGN.md).
+//
+// Durability: the file is in WAL mode with synchronous=NORMAL. A committed
+// write survives a crash of the process; after a power loss or an OS crash
+// the writes since the last checkpoint (at most 64 MiB of WAL, see Open) may
+// be lost, but the file is never corrupt. Each Write is one transaction on
+// the one writing connection, with prepared multi-row INSERT ... ON
+// CONFLICT statements; reads run on a pool of connections with prepared
+// SELECTs.
 package sqlite
 
 import (
@@ -52,16 +60,30 @@ const DefaultReadTimeout = time.Second
 
 const (
 	// readChunk bounds the entity keys of one SELECT ... IN (...).
-	readChunk = 500
+	readChunk = 512
 	// writeChunk bounds the rows of one multi-row INSERT (6 parameters each,
 	// well under SQLite's 32766-parameter limit).
 	writeChunk = 500
+	// readCacheKiB and writeCacheKiB bound the page cache of each reading
+	// connection and of the writing one.
+	readCacheKiB  = 32 << 10
+	writeCacheKiB = 64 << 10
+	// walCheckpointPages is the writer's wal_autocheckpoint (see Open).
+	walCheckpointPages = 16384
+	// maxCachedFeatures bounds the feature list of a prepared read; longer
+	// lists are read with statements prepared for the one read.
+	maxCachedFeatures = 1024
 )
 
 // Store is the SQLite online store. It is safe for concurrent use: reads run
 // in parallel on a connection pool, writes are serialized.
 type Store struct {
+	// db is the pool that reads; wdb is the one connection that writes
+	// (DDL included), so its page cache stays valid from one batch to the
+	// next: SQLite drops a connection's cache whenever another connection
+	// of the file committed.
 	db   *sql.DB
+	wdb  *sql.DB
 	path string
 	// readTimeout bounds each Read and Ping: a database another process
 	// holds locked fails them (unavailable) instead of holding them for
@@ -72,6 +94,26 @@ type Store struct {
 	writeMu sync.Mutex
 	// created remembers tables this Store has created or seen, by name.
 	created sync.Map
+	// writeStmts holds each table's prepared full-chunk statements of the
+	// writer, by table name; guarded by writeMu.
+	writeStmts map[string]*tableStmts
+	// readStmts holds prepared SELECTs of the read pool by readKey.
+	readStmts sync.Map
+}
+
+// tableStmts are the writer's prepared statements of one table.
+type tableStmts struct {
+	insert *sql.Stmt // writeChunk rows
+	stamps *sql.Stmt // readChunk entity keys
+}
+
+func (t *tableStmts) close() {
+	if t.insert != nil {
+		t.insert.Close()
+	}
+	if t.stamps != nil {
+		t.stamps.Close()
+	}
 }
 
 var _ online.Store = (*Store)(nil)
@@ -96,29 +138,48 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	if cfg.ReadTimeout > 0 {
 		readTimeout = time.Duration(cfg.ReadTimeout * float64(time.Second))
 	}
-	// The pool runs these pragmas as it connects, without a context; some
-	// of them read the file, so under a lock held by another process they
-	// wait for the busy timeout. The first busy_timeout bounds that wait
-	// by the read timeout; the last one gives the connection the long wait
-	// writers need (reads are bounded by their context).
-	dsn := "file:" + path +
-		"?_pragma=busy_timeout(" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) + ")" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)" +
-		"&_pragma=cache_size(-32768)" + // 32 MiB per connection
-		"&_pragma=temp_store(MEMORY)" +
-		"&_pragma=busy_timeout(10000)" +
-		"&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	// The pools run these pragmas as they connect, without a context;
+	// some of them read the file, so under a lock held by another process
+	// they wait for the busy timeout. The first busy_timeout bounds that
+	// wait by the read timeout; the last one gives the connection the long
+	// wait writers need (reads are bounded by their context).
+	//
+	// Durability (WAL, synchronous NORMAL): a committed write survives a
+	// crash of the process; after a power loss or an OS crash the last
+	// writes since the previous checkpoint may be lost, but the file is
+	// never corrupt. The writer checkpoints every wal_autocheckpoint pages
+	// (64 MiB of 4 KiB pages rather than SQLite's 4 MiB, so that a page
+	// dirtied by many batches of a bulk load is copied into the database
+	// once, not once per batch); the WAL file grows to about that size.
+	dsn := func(cacheKiB, checkpointPages int) string {
+		return "file:" + path +
+			"?_pragma=busy_timeout(" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) + ")" +
+			"&_pragma=journal_mode(WAL)" +
+			"&_pragma=synchronous(NORMAL)" +
+			"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")" +
+			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(checkpointPages) + ")" +
+			"&_pragma=temp_store(MEMORY)" +
+			"&_pragma=busy_timeout(10000)" +
+			"&_txlock=immediate"
+	}
+	db, err := sql.Open("sqlite", dsn(readCacheKiB, walCheckpointPages))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, path: path, readTimeout: readTimeout}
-	if err := s.ping(ctx); err != nil {
+	wdb, err := sql.Open("sqlite", dsn(writeCacheKiB, walCheckpointPages))
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	s := &Store{db: db, wdb: wdb, path: path, readTimeout: readTimeout, writeStmts: make(map[string]*tableStmts)}
+	if err := s.ping(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
@@ -168,7 +229,20 @@ func markUnavailable(ctx context.Context, err error) error {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	for tbl, st := range s.writeStmts {
+		st.close()
+		delete(s.writeStmts, tbl)
+	}
+	s.writeMu.Unlock()
+	s.readStmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.readStmts.Delete(k)
+		return true
+	})
+	return errors.Join(s.db.Close(), s.wdb.Close())
+}
 
 // TableName is Feast's table id for a view: "<project>_<view>".
 func TableName(project string, view *model.FeatureView) string {
@@ -200,11 +274,23 @@ func (s *Store) ensureTable(ctx context.Context, tbl string) error {
 	if _, ok := s.created.Load(tbl); ok {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, createSQL(tbl)); err != nil {
+	if _, err := s.wdb.ExecContext(ctx, createSQL(tbl)); err != nil {
 		return err
 	}
 	s.created.Store(tbl, true)
 	return nil
+}
+
+// forget drops what the Store remembers of table tbl: that it exists and
+// the writer's prepared statements. The caller holds writeMu.
+func (s *Store) forget(tbl string) {
+	s.created.Delete(tbl)
+	if st, ok := s.writeStmts[tbl]; ok {
+		st.close()
+		delete(s.writeStmts, tbl)
+	}
+	// Prepared reads stay: a reader may be using them, and SQLite
+	// prepares them again when the table comes back.
 }
 
 // Update creates the tables of keep and drops those of drop.
@@ -229,8 +315,8 @@ func (s *Store) dropTables(ctx context.Context, op, project string, views []*mod
 	for _, fv := range views {
 		tbl := TableName(project, fv)
 		s.writeMu.Lock()
-		s.created.Delete(tbl)
-		_, err := s.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(tbl))
+		s.forget(tbl)
+		_, err := s.wdb.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(tbl))
 		s.writeMu.Unlock()
 		if err != nil {
 			return fmt.Errorf("sqlite: %s %s: drop table: %w", op, fv.Name, err)
@@ -245,7 +331,9 @@ func (s *Store) Write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	st, err := s.write(ctx, b)
 	if isNoTable(err) {
 		// Another process dropped the table this Store remembered creating.
-		s.created.Delete(TableName(b.Project, b.View))
+		s.writeMu.Lock()
+		s.forget(TableName(b.Project, b.View))
+		s.writeMu.Unlock()
 		st, err = s.write(ctx, b)
 	}
 	if err != nil {
@@ -298,13 +386,17 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	if err := s.ensureTable(ctx, tbl); err != nil {
 		return online.WriteStats{}, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	stmts, err := s.tableStmts(ctx, tbl)
+	if err != nil {
+		return online.WriteStats{}, err
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return online.WriteStats{}, err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 
-	stored, err := storedTimestamps(ctx, tx, tbl, b.Rows, winners)
+	stored, err := storedTimestamps(ctx, tx, stmts.stamps, tbl, b.Rows, winners)
 	if err != nil {
 		return online.WriteStats{}, err
 	}
@@ -321,44 +413,61 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 
 	nf := len(b.Features)
 	total := len(fresh) * nf
-	var stmt *sql.Stmt
-	stmtRows := 0
+	full := tx.StmtContext(ctx, stmts.insert)
+	defer full.Close()
 	args := make([]any, 0, 6*min(writeChunk, total))
+	// One entity's timestamps are boxed once for all its features.
+	var event, created any
 	for start := 0; start < total; start += writeChunk {
 		end := min(start+writeChunk, total)
-		if n := end - start; n != stmtRows {
-			if stmt != nil {
-				stmt.Close()
-			}
-			stmt, err = tx.PrepareContext(ctx, insertSQL(tbl, n))
-			if err != nil {
-				return online.WriteStats{}, err
-			}
-			stmtRows = n
-		}
 		args = args[:0]
 		for k := start; k < end; k++ {
 			ri, fi := fresh[k/nf], k%nf
 			r := &b.Rows[ri]
-			c := &cells[freshCells[k/nf]*nf+fi]
-			var created any
-			if !r.CreatedTS.IsZero() {
-				created = r.CreatedTS.Unix()
+			if k == start || fi == 0 {
+				event, created = r.EventTS.Unix(), nil
+				if !r.CreatedTS.IsZero() {
+					created = r.CreatedTS.Unix()
+				}
 			}
-			args = append(args, r.EntityKey, b.Features[fi], c.value, c.text, r.EventTS.Unix(), created)
+			c := &cells[freshCells[k/nf]*nf+fi]
+			args = append(args, r.EntityKey, b.Features[fi], c.value, c.text, event, created)
+		}
+		stmt := full
+		if end-start != writeChunk {
+			// The last, shorter chunk of the batch.
+			if stmt, err = tx.PrepareContext(ctx, insertSQL(tbl, end-start)); err != nil {
+				return online.WriteStats{}, err
+			}
+			defer stmt.Close()
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			stmt.Close()
 			return online.WriteStats{}, err
 		}
-	}
-	if stmt != nil {
-		stmt.Close()
 	}
 	if err := tx.Commit(); err != nil {
 		return online.WriteStats{}, err
 	}
 	return online.WriteStats{Written: len(fresh), Skipped: len(b.Rows) - len(fresh)}, nil
+}
+
+// tableStmts returns the writer's prepared statements of tbl, preparing
+// them on first use. The caller holds writeMu.
+func (s *Store) tableStmts(ctx context.Context, tbl string) (*tableStmts, error) {
+	if st, ok := s.writeStmts[tbl]; ok {
+		return st, nil
+	}
+	st := &tableStmts{}
+	var err error
+	if st.insert, err = s.wdb.PrepareContext(ctx, insertSQL(tbl, writeChunk)); err != nil {
+		return nil, err
+	}
+	if st.stamps, err = s.wdb.PrepareContext(ctx, stampsSQL(tbl, readChunk)); err != nil {
+		st.close()
+		return nil, err
+	}
+	s.writeStmts[tbl] = st
+	return st, nil
 }
 
 func insertSQL(tbl string, n int) string {
@@ -378,26 +487,32 @@ func insertSQL(tbl string, n int) string {
 	return sb.String()
 }
 
+func stampsSQL(tbl string, n int) string {
+	return "SELECT entity_key, max(event_ts) FROM " + quote(tbl) +
+		" WHERE entity_key IN (" + placeholders(n) + ") GROUP BY entity_key"
+}
+
 // storedTimestamps returns the newest stored event timestamp (epoch seconds)
-// of each winner's entity that has rows.
-func storedTimestamps(ctx context.Context, tx *sql.Tx, tbl string, rows []online.Row, winners []int) (map[string]int64, error) {
+// of each winner's entity that has rows. full is the prepared SELECT of
+// readChunk keys; a shorter last chunk repeats its last key, which SQLite's
+// IN list holds once.
+func storedTimestamps(ctx context.Context, tx *sql.Tx, full *sql.Stmt, tbl string, rows []online.Row, winners []int) (map[string]int64, error) {
 	out := make(map[string]int64)
-	args := make([]any, 0, readChunk)
+	stmt := tx.StmtContext(ctx, full)
+	defer stmt.Close()
+	args := make([]any, readChunk)
+	var key sql.RawBytes
+	var ts sql.NullInt64
 	for start := 0; start < len(winners); start += readChunk {
 		end := min(start+readChunk, len(winners))
-		args = args[:0]
-		for _, ri := range winners[start:end] {
-			args = append(args, rows[ri].EntityKey)
+		for i := range args {
+			args[i] = rows[winners[min(start+i, end-1)]].EntityKey
 		}
-		q := "SELECT entity_key, max(event_ts) FROM " + quote(tbl) +
-			" WHERE entity_key IN (" + placeholders(end-start) + ") GROUP BY entity_key"
-		rs, err := tx.QueryContext(ctx, q, args...)
+		rs, err := stmt.QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read stored timestamps: %w", err)
 		}
 		for rs.Next() {
-			var key []byte
-			var ts sql.NullInt64
 			if err := rs.Scan(&key, &ts); err != nil {
 				rs.Close()
 				return nil, fmt.Errorf("read stored timestamps: %w", err)
@@ -418,11 +533,16 @@ func placeholders(n int) string {
 	return strings.Repeat("?,", n-1) + "?"
 }
 
-// Read answers each request with SELECTs of at most 500 entity keys. A view
+// Read answers each request with SELECTs of at most 512 entity keys. A view
 // whose table does not exist reads as not found. The read timeout bounds
 // each SELECT (a database that does not answer one in time, usually because
 // another process holds a lock, is unavailable), not the whole read, so a
 // large read on a busy machine is not taken for an outage.
+//
+// The SELECTs are prepared once per table, number of features and number
+// of keys; the key list is padded to the next power of two by repeating its
+// last key (SQLite's IN list holds it once), so a table has at most ten
+// statements per feature count.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
 	out := make([]online.ReadResult, len(reqs))
 	for i := range reqs {
@@ -435,6 +555,111 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 	return out, nil
 }
 
+// readKey names a prepared SELECT of the read pool: its table and its
+// numbers of entity-key and feature-name parameters.
+type readKey struct {
+	table       string
+	keys, feats int
+}
+
+func readSQL(tbl string, keys, feats int) string {
+	return "SELECT entity_key, feature_name, value, event_ts FROM " + quote(tbl) +
+		" WHERE entity_key IN (" + placeholders(keys) + ") AND feature_name IN (" + placeholders(feats) + ")"
+}
+
+// pow2 returns the least power of two ≥ n.
+func pow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// readStmt returns the prepared SELECT of k, preparing it on first use.
+func (s *Store) readStmt(ctx context.Context, k readKey) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, readSQL(k.table, k.keys, k.feats))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// readIndex finds the positions of a read's entity keys and features.
+type readIndex struct {
+	keys [][]byte
+	// first maps a key to its first position and next chains the later
+	// positions of a key requested more than once (-1 ends a chain); both
+	// are nil for a single key.
+	first map[string]int
+	next  []int
+	feats []string
+	// featIdx is nil for short feature lists, which are searched in order.
+	featIdx map[string]int
+}
+
+func newReadIndex(keys [][]byte, feats []string) *readIndex {
+	ix := &readIndex{keys: keys, feats: feats}
+	if len(keys) > 1 {
+		ix.first = make(map[string]int, len(keys))
+		ix.next = make([]int, len(keys))
+		last := make(map[string]int, len(keys))
+		for i, k := range keys {
+			ix.next[i] = -1
+			if j, ok := last[string(k)]; ok {
+				ix.next[j] = i
+			} else {
+				ix.first[string(k)] = i
+			}
+			last[string(k)] = i
+		}
+	}
+	if len(feats) > 16 {
+		ix.featIdx = make(map[string]int, len(feats))
+		for i, f := range feats {
+			ix.featIdx[f] = i
+		}
+	}
+	return ix
+}
+
+// key returns the first position of key, or -1.
+func (ix *readIndex) key(key []byte) int {
+	if ix.first == nil {
+		if string(key) == string(ix.keys[0]) {
+			return 0
+		}
+		return -1
+	}
+	if i, ok := ix.first[string(key)]; ok {
+		return i
+	}
+	return -1
+}
+
+// feature returns the position of name, or -1.
+func (ix *readIndex) feature(name []byte) int {
+	if ix.featIdx != nil {
+		if i, ok := ix.featIdx[string(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, f := range ix.feats {
+		if string(name) == f {
+			return i
+		}
+	}
+	return -1
+}
+
 func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadResult, error) {
 	nf := len(req.Features)
 	res := make(online.ReadResult, len(req.EntityKeys))
@@ -445,32 +670,31 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 	if len(req.EntityKeys) == 0 || nf == 0 {
 		return res, nil
 	}
-	// An entity key may be requested more than once.
-	index := make(map[string][]int, len(req.EntityKeys))
-	for i, k := range req.EntityKeys {
-		index[string(k)] = append(index[string(k)], i)
-	}
-	featureIdx := make(map[string]int, nf)
-	for i, f := range req.Features {
-		featureIdx[f] = i
-	}
-	tbl := quote(TableName(req.Project, req.View))
-	featureArgs := make([]any, nf)
-	for i, f := range req.Features {
-		featureArgs[i] = f
-	}
-	args := make([]any, 0, readChunk+nf)
+	ix := newReadIndex(req.EntityKeys, req.Features)
+	tbl := TableName(req.Project, req.View)
 	keys := req.EntityKeys
+	cached := nf <= maxCachedFeatures
+	var args []any
 	for start := 0; start < len(keys); start += readChunk {
 		end := min(start+readChunk, len(keys))
-		args = args[:0]
-		for _, k := range keys[start:end] {
-			args = append(args, k)
+		n := end - start
+		var q readKey
+		if cached {
+			q = readKey{table: tbl, keys: pow2(n), feats: nf}
+		} else {
+			q = readKey{table: tbl, keys: n, feats: nf}
 		}
-		args = append(args, featureArgs...)
-		q := "SELECT entity_key, feature_name, value, event_ts FROM " + tbl +
-			" WHERE entity_key IN (" + placeholders(end-start) + ") AND feature_name IN (" + placeholders(nf) + ")"
-		found, err := s.readChunk(ctx, q, args, res, index, featureIdx)
+		if need := q.keys + q.feats; cap(args) < need {
+			args = make([]any, need)
+		}
+		args = args[:q.keys+q.feats]
+		for i := range q.keys {
+			args[i] = keys[start+min(i, n-1)]
+		}
+		for i, f := range req.Features {
+			args[q.keys+i] = f
+		}
+		found, err := s.readChunk(ctx, q, cached, args, res, ix, n*nf)
 		if err != nil {
 			return nil, err
 		}
@@ -482,8 +706,9 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 }
 
 // readChunk runs one SELECT of read within the read timeout and stores its
-// rows in res. found is false when the view's table does not exist.
-func (s *Store) readChunk(ctx context.Context, q string, args []any, res online.ReadResult, index map[string][]int, featureIdx map[string]int) (found bool, err error) {
+// rows in res; expect is the number of values it can find at most. found
+// is false when the view's table does not exist.
+func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []any, res online.ReadResult, ix *readIndex, expect int) (found bool, err error) {
 	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
 	defer func() {
@@ -491,7 +716,15 @@ func (s *Store) readChunk(ctx context.Context, q string, args []any, res online.
 			err = check(markUnavailable(ctx, err))
 		}
 	}()
-	rs, err := s.db.QueryContext(tctx, q, args...)
+	var rs *sql.Rows
+	if cached {
+		var st *sql.Stmt
+		if st, err = s.readStmt(tctx, q); err == nil {
+			rs, err = st.QueryContext(tctx, args...)
+		}
+	} else {
+		rs, err = s.db.QueryContext(tctx, readSQL(q.table, q.keys, q.feats), args...)
+	}
 	if err != nil {
 		if isNoTable(err) {
 			return false, nil
@@ -499,25 +732,31 @@ func (s *Store) readChunk(ctx context.Context, q string, args []any, res online.
 		return false, err
 	}
 	defer rs.Close()
-	var key, value []byte
-	var name string
+	var key, name, value sql.RawBytes
 	var ts sql.NullInt64
+	// The values of this chunk, allocated together.
+	var vals []types.Value
 	for rs.Next() {
 		if err := rs.Scan(&key, &name, &value, &ts); err != nil {
 			return false, err
 		}
-		fi, ok := featureIdx[name]
-		if !ok {
+		fi := ix.feature(name)
+		ei := ix.key(key)
+		if fi < 0 || ei < 0 {
 			continue
 		}
-		v := new(types.Value)
+		if len(vals) == 0 {
+			vals = make([]types.Value, expect)
+		}
+		v := &vals[0]
+		vals = vals[1:]
 		if len(value) > 0 {
 			if err := online.UnmarshalValue(value, v); err != nil {
 				return false, fmt.Errorf("decode %s: %w", name, err)
 			}
 		}
 		fv := online.FeatureValue{Value: v, EventTS: time.Unix(ts.Int64, 0).UTC(), Found: true}
-		for _, ei := range index[string(key)] {
+		for ; ei >= 0; ei = ix.nextKey(ei) {
 			res[ei][fi] = fv
 		}
 	}
@@ -525,6 +764,14 @@ func (s *Store) readChunk(ctx context.Context, q string, args []any, res online.
 		return false, err
 	}
 	return true, rs.Err()
+}
+
+// nextKey returns the next position of the key at position i, or -1.
+func (ix *readIndex) nextKey(i int) int {
+	if ix.next == nil {
+		return -1
+	}
+	return ix.next[i]
 }
 
 func isNoTable(err error) bool {
