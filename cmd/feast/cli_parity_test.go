@@ -282,6 +282,19 @@ func TestDeleteCommand(t *testing.T) {
 	if out := mustRun(t, "-c", small, "delete", "--allow-delete-unmanaged", "py_stats"); !strings.Contains(out, "Deleted feature view py_stats") {
 		t.Errorf("allowed: %q", out)
 	}
+
+	// Permissions are deleted by name like the other objects.
+	perms := "permissions:\n  - name: readers\n    actions: [READ]\n    policy: {roles: [reader]}\n"
+	if err := os.WriteFile(filepath.Join(small, "permissions.yaml"), []byte(perms), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "-c", small, "apply", "--allow-delete-unmanaged")
+	if out := mustRun(t, "-c", small, "delete", "readers"); out != "Deleted permission readers from demo.\n" {
+		t.Errorf("delete permission: %q", out)
+	}
+	if out := mustRun(t, "-c", small, "permissions", "list"); strings.Contains(out, "readers") {
+		t.Errorf("still listed:\n%s", out)
+	}
 }
 
 func TestValidateCommand(t *testing.T) {

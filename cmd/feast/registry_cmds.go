@@ -235,7 +235,7 @@ func formatTags(tags map[string]string) string {
 // Feast's CLI does: the first kind holding the name wins.
 var deleteOrder = []registry.Kind{
 	registry.KindEntity, registry.KindFeatureView, registry.KindFeatureService,
-	registry.KindDataSource, registry.KindStreamView, registry.KindOnDemandView,
+	registry.KindDataSource, registry.KindStreamView, registry.KindOnDemandView, registry.KindPermission,
 }
 
 // findObject returns the object of project named name, looked up in
