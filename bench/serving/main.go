@@ -100,6 +100,7 @@ func main() {
 	wrkWindow := flag.Duration("wrk-window", 6*time.Second, "with -wrk: measured window (server CPU from /proc over it)")
 	wrkPort := flag.Int("wrk-port", 16580, "with -wrk: the --port of feast serve")
 	wrkServeArgs := flag.String("wrk-serve-args", "", "with -wrk: extra flags for feast serve, space-separated (none by default)")
+	wrkBaseline := flag.String("wrk-baseline", "", "with -wrk: another feast binary (an earlier build) measured in the same run, interleaved")
 	flag.Parse()
 	if *wrkMode {
 		ents := ints(*entityCounts)
@@ -112,7 +113,7 @@ func main() {
 		}
 		err := runWrk(wrkOptions{redisAddr: *redisAddr, feastBin: *feastBin, script: *wrkScript, entities: ents, features: nf,
 			connections: *wrkConns, warmup: *wrkWarmup, window: *wrkWindow, runs: *wrkRuns, port: *wrkPort,
-			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs)})
+			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs), baseline: *wrkBaseline})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(1)

@@ -44,6 +44,17 @@ type wrkOptions struct {
 	port        int
 	floorAddr   string
 	extraArgs   []string // appended to "feast serve" (for comparisons; none by default)
+	baseline    string   // a second feast binary measured in the same run ("" for none), on port+1
+}
+
+// wrkTarget is a server under load: its process (for CPU), URL, request
+// path for a number of entities and log file.
+type wrkTarget struct {
+	name string
+	pid  int
+	url  string
+	path func(ne int) string
+	log  string
 }
 
 // wrkResult is one measured window of one target.
@@ -90,29 +101,56 @@ func runWrk(o wrkOptions) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	defer teardown(repo)
+	var stops []func()
 
 	// feast serve with its default flags; its log (the access log, one line
 	// per request) goes to a file, as a deployment's log collector would
 	// take it.
-	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
+	type served struct {
+		name, addr, log string
+		pid             int
+		args            []string
+	}
+	start := func(name, bin string, port int, logName string) (served, error) {
+		logFile, err := os.Create(filepath.Join(dir, logName))
+		if err != nil {
+			return served{}, err
+		}
+		defer logFile.Close()
+		args := append([]string{"serve", "--port", strconv.Itoa(port)}, o.extraArgs...)
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = repo
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			return served{}, err
+		}
+		stops = append(stops, func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitHealthy("http://" + addr + "/health"); err != nil {
+			return served{}, fmt.Errorf("%s: %w (log: %s)", name, err, tail(logFile.Name()))
+		}
+		return served{name: name, addr: addr, log: logFile.Name(), pid: cmd.Process.Pid, args: append([]string{bin}, args...)}, nil
+	}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	servers := []served{}
+	srv, err := start("feast serve", feastBin, o.port, "serve.log")
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	serveAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port))
-	args := append([]string{"serve", "--port", strconv.Itoa(o.port)}, o.extraArgs...)
-	srv := exec.Command(feastBin, args...)
-	srv.Dir = repo
-	srv.Stdout, srv.Stderr = logFile, logFile
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
-	}()
-	if err := waitHealthy("http://" + serveAddr + "/health"); err != nil {
-		return fmt.Errorf("feast serve: %w (log: %s)", err, tail(logFile.Name()))
+	servers = append(servers, srv)
+	if o.baseline != "" {
+		b, err := start("baseline", o.baseline, o.port+1, "baseline.log")
+		if err != nil {
+			return err
+		}
+		servers = append(servers, b)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -139,7 +177,10 @@ func runWrk(o wrkOptions) error {
 
 	fmt.Printf("# wrk -t1 -c%d, %d features, random ids of %d entities; %v warm-up, then %v measured; %d runs; %d cores\n",
 		o.connections, o.features, nEntities, o.warmup, o.window, o.runs, runtimeCPUs())
-	fmt.Printf("# server: %s %s (in %s)\n\n", feastBin, strings.Join(args, " "), repo)
+	for _, sv := range servers {
+		fmt.Printf("# %s: %s (in %s)\n", sv.name, strings.Join(sv.args, " "), repo)
+	}
+	fmt.Println()
 	fmt.Println("| run | target | entities | req/s | p50 | p99 | server CPU/req | redis CPU/req | non-2xx | errors |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	type key struct {
@@ -147,15 +188,11 @@ func runWrk(o wrkOptions) error {
 		entities int
 	}
 	all := map[key][]wrkResult{}
-	targets := []struct {
-		name string
-		pid  int
-		url  string
-		path func(ne int) string
-	}{
-		{"feast serve", srv.Process.Pid, "http://" + serveAddr, func(int) string { return "/get-online-features" }},
-		{"floor", floor.Process.Pid, "http://" + o.floorAddr, func(ne int) string { return fmt.Sprintf("/floor?nf=%d&ne=%d", o.features, ne) }},
+	var targets []wrkTarget
+	for _, sv := range servers {
+		targets = append(targets, wrkTarget{sv.name, sv.pid, "http://" + sv.addr, func(int) string { return "/get-online-features" }, sv.log})
 	}
+	targets = append(targets, wrkTarget{"floor", floor.Process.Pid, "http://" + o.floorAddr, func(ne int) string { return fmt.Sprintf("/floor?nf=%d&ne=%d", o.features, ne) }, ""})
 	for run := 1; run <= o.runs; run++ {
 		for _, ne := range o.entities {
 			for _, t := range targets {
@@ -184,21 +221,22 @@ func runWrk(o wrkOptions) error {
 				fmt.Printf("| %d | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", run, t.name, ne, float64(res.requests)/res.seconds,
 					fmtDur(res.p50), fmtDur(res.p99), fmtDur(res.serverPerR), redisCPU, res.non2xx, res.errors)
 				if res.non2xx > 0 {
-					return fmt.Errorf("%s answered %d requests with a status other than 2xx (log: %s)", t.name, res.non2xx, tail(logFile.Name()))
+					return fmt.Errorf("%s answered %d requests with a status other than 2xx (log: %s)", t.name, res.non2xx, tail(t.log))
 				}
 				all[key{t.name, ne}] = append(all[key{t.name, ne}], res)
 			}
 		}
 	}
 	fmt.Println()
-	fmt.Println("| entities | feast serve CPU/req (median, range) | floor CPU/req (median, range) | ratio of medians |")
-	fmt.Println("|---:|---:|---:|---:|")
+	fmt.Println("| entities | target | CPU/req (median, range) | floor CPU/req (median, range) | ratio of medians |")
+	fmt.Println("|---:|---|---:|---:|---:|")
 	for _, ne := range o.entities {
-		s, f := all[key{"feast serve", ne}], all[key{"floor", ne}]
-		sm, smin, smax := cpuStats(s)
-		fm, fmin, fmax := cpuStats(f)
-		fmt.Printf("| %d | %s (%s–%s) | %s (%s–%s) | %.2fx |\n", ne, fmtDur(sm), fmtDur(smin), fmtDur(smax),
-			fmtDur(fm), fmtDur(fmin), fmtDur(fmax), float64(sm)/float64(fm))
+		fm, fmin, fmax := cpuStats(all[key{"floor", ne}])
+		for _, sv := range servers {
+			sm, smin, smax := cpuStats(all[key{sv.name, ne}])
+			fmt.Printf("| %d | %s | %s (%s–%s) | %s (%s–%s) | %.2fx |\n", ne, sv.name, fmtDur(sm), fmtDur(smin), fmtDur(smax),
+				fmtDur(fm), fmtDur(fmin), fmtDur(fmax), float64(sm)/float64(fm))
+		}
 	}
 	return nil
 }
