@@ -19,7 +19,9 @@ func openStore(t testing.TB) *Store {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	schema := testenv.UniqueName("online")
-	s, err := Open(context.Background(), config.PostgresConfig{DSN: dsn, DBSchema: schema})
+	// A generous read timeout: the suite's 20k-key reads run under -race on
+	// a busy 2-core CI machine (the default is tested with the outages).
+	s, err := Open(context.Background(), config.PostgresConfig{DSN: dsn, DBSchema: schema, ReadTimeout: 30})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,9 @@ import (
 
 func openTemp(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: "online.db"}, t.TempDir())
+	// A generous read timeout: the suite's 20k-key reads run under -race on
+	// a busy 2-core CI machine (the timeout itself is tested in outage_test).
+	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: "online.db", ReadTimeout: 30}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
