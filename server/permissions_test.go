@@ -38,6 +38,12 @@ feature_views:
     tags: {team: a}
     schema:
       - {name: conv_rate, dtype: Float64}
+  - name: shared_counts
+    entities: [driver]
+    source: team_a_push
+    tags: {team: shared}
+    schema:
+      - {name: conv_rate, dtype: Float64}
   - name: team_b_stats
     entities: [driver]
     source: team_b_src
@@ -74,6 +80,7 @@ var matrixUsers = tokenUsers{
 	"ops":    auth.NewUser("ops", nil, []string{"ops"}, nil),
 	"carol":  auth.NewUser("carol", nil, nil, []string{"ml-a"}),
 	"nobody": auth.NewUser("nobody", nil, nil, nil),
+	"awrite": auth.NewUser("awrite", []string{"team-a-writer"}, nil, nil),
 }
 
 // teamPermissions are the rules of a store shared by team A, team B, an
@@ -87,6 +94,10 @@ var teamPermissions = []*model.Permission{
 	{Name: "ingest_writes", Types: []model.ResourceType{model.TypeFeatureView},
 		Actions: []model.Action{model.ActionWriteOnline, model.ActionWriteOffline}, Policy: model.Policy{Kind: model.PolicyRoles, Roles: []string{"ingest"}}},
 	{Name: "ops_all", Actions: model.AllActions(), Policy: model.Policy{Kind: model.PolicyGroups, Groups: []string{"ops"}}},
+	// Team A may write its own views, but its push source also feeds
+	// shared_counts: a push needs WRITE on every view the source feeds.
+	{Name: "team_a_writes", Types: []model.ResourceType{model.TypeFeatureView}, NamePatterns: []string{"team_a_.*"},
+		Actions: []model.Action{model.ActionWriteOnline}, Policy: model.Policy{Kind: model.PolicyRoles, Roles: []string{"team-a-writer"}}},
 	{Name: "ml_a_namespace", NamePatterns: []string{"team_a_stats"}, Actions: []model.Action{model.ActionReadOnline},
 		Policy: model.Policy{Kind: model.PolicyNamespaces, Namespaces: []string{"ml-a"}}},
 }
@@ -140,7 +151,7 @@ var matrixCalls = []matrixCall{
 // the calls allowed (everything else must be denied with 403).
 var matrixWant = map[string]map[string][]string{
 	"no permissions": {
-		"alice": {"*"}, "bob": {"*"}, "ingest": {"*"}, "ops": {"*"}, "carol": {"*"}, "nobody": {"*"},
+		"alice": {"*"}, "bob": {"*"}, "ingest": {"*"}, "ops": {"*"}, "carol": {"*"}, "nobody": {"*"}, "awrite": {"*"},
 	},
 	"teams": {
 		"alice":  {"read team_a_stats", "read team_a_plus", "read team_a_service"},
@@ -149,6 +160,7 @@ var matrixWant = map[string]map[string][]string{
 		"ops":    {"*"},
 		"carol":  {"read team_a_stats"},
 		"nobody": {},
+		"awrite": {"write team_a_stats"},
 	},
 }
 
@@ -214,6 +226,12 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A push to a source feeding a view the user may not write is refused
+	// as a whole, naming that view, and writes nothing.
+	code, body := do(t, s.Handler(), "POST", "/push", matrixCalls[5].body, "Authorization", "Bearer awrite")
+	if code != 403 || !strings.Contains(body, `FeatureView \"shared_counts\"`) {
+		t.Errorf("awrite pushes to a source feeding shared_counts: %d %s", code, body)
 	}
 	// A token the authenticator rejects is 401 on every endpoint.
 	for _, c := range matrixCalls {
