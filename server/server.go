@@ -95,6 +95,13 @@ type Options struct {
 	// request to the logger with the attribute logger=feast.audit (also
 	// feature_server.audit_log in the configuration).
 	AuditLog bool
+	// Mounts serves extra handlers under path prefixes ending in "/" (for
+	// example the web UI of `feast serve --ui` at "/ui/"), behind the
+	// server's authentication: a request without a valid token gets 401 as
+	// on any endpoint. When permissions are enforced the request's context
+	// carries the user (auth.UserFrom), and the handler decides what that
+	// user may see; otherwise it carries none.
+	Mounts map[string]http.Handler
 }
 
 // Server serves one FeatureStore. It is safe for concurrent use; the
@@ -268,6 +275,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /health", s.instrument(healthM, http.HandlerFunc(s.handleHealth)))
 	mux.Handle("GET /ready", s.instrument(s.metrics.endpoint("/ready"), http.HandlerFunc(s.handleReady)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+	for prefix, h := range s.opts.Mounts {
+		s.mount(mux, prefix, h)
+	}
 	var h http.Handler = mux
 	h = s.recoverPanics(h)
 	if s.opts.TracerProvider != nil {
@@ -309,6 +319,22 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write
 		if err != nil {
 			s.writeError(w, r, err)
 		}
+	})))
+}
+
+// mount serves h under prefix (Options.Mounts) with authentication,
+// metrics and the access log.
+func (s *Server) mount(mux *http.ServeMux, prefix string, h http.Handler) {
+	mux.Handle(prefix, s.instrument(s.metrics.endpoint(prefix), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := s.access.authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if user != nil && s.access.enforce {
+			r = r.WithContext(auth.WithUser(r.Context(), user))
+		}
+		h.ServeHTTP(w, r)
 	})))
 }
 

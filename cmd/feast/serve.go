@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/server"
+	"github.com/feastgo/feast/ui"
 	"github.com/feastgo/feast/values"
 )
 
@@ -34,6 +36,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		noAccessLog, metrics     bool
 		auditLog                 bool
 		readOnly, otel, lambdaFn bool
+		withUI                   bool
 		timeout                  time.Duration
 	)
 	cmd := &cobra.Command{
@@ -72,6 +75,13 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 				RegistryTTL: time.Duration(registryTTL) * time.Second, NoAccessLog: noAccessLog,
 				AuditLog: auditLog,
 			}
+			if withUI {
+				h, err := ui.New(fs, ui.Options{RootPath: "/ui"})
+				if err != nil {
+					return err
+				}
+				opts.Mounts = map[string]http.Handler{"/ui/": h}
+			}
 			if otel || os.Getenv("ENABLE_OTEL_TRACING") == "true" {
 				tp, err := newTracerProvider(ctx)
 				if err != nil {
@@ -105,6 +115,9 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 						scheme = "https"
 					}
 					fmt.Fprintf(g.stderr, "Feature server listening on %s://%s\n", scheme, h)
+					if withUI {
+						fmt.Fprintf(g.stderr, "Feast UI at %s://%s/ui/\n", scheme, h)
+					}
 					if gr != nil {
 						fmt.Fprintf(g.stderr, "gRPC ServingService listening on %s\n", gr)
 					}
@@ -134,6 +147,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 	f.IntVar(&maxEntities, "max-entities", server.DefaultMaxEntities, "maximum entity rows per request (negative = no limit)")
 	f.DurationVar(&timeout, "timeout", server.DefaultTimeout, "per-request timeout (negative = none)")
 	f.BoolVar(&lambdaFn, "lambda", false, "run as an AWS Lambda function (API Gateway, function URL or ALB events) instead of listening")
+	f.BoolVar(&withUI, "ui", false, "also serve the web catalog (feast ui) at /ui/, behind the server's authentication and permissions")
 	f.BoolVar(&otel, "otel", false, "trace requests with OpenTelemetry, exported over OTLP/HTTP (also ENABLE_OTEL_TRACING=true; endpoint from OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		if name == "registry-ttl-sec" {
