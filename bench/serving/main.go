@@ -101,6 +101,7 @@ func main() {
 	wrkPort := flag.Int("wrk-port", 16580, "with -wrk: the --port of feast serve")
 	wrkServeArgs := flag.String("wrk-serve-args", "", "with -wrk: extra flags for feast serve, space-separated (none by default)")
 	wrkBaseline := flag.String("wrk-baseline", "", "with -wrk: another feast binary (an earlier build) measured in the same run, interleaved")
+	wrkBaselineEnv := flag.String("wrk-baseline-env", "", "with -wrk-baseline: its extra environment, space-separated (GOGC=400 ...)")
 	flag.Parse()
 	if *wrkMode {
 		ents := ints(*entityCounts)
@@ -113,7 +114,7 @@ func main() {
 		}
 		err := runWrk(wrkOptions{redisAddr: *redisAddr, feastBin: *feastBin, script: *wrkScript, entities: ents, features: nf,
 			connections: *wrkConns, warmup: *wrkWarmup, window: *wrkWindow, runs: *wrkRuns, port: *wrkPort,
-			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs), baseline: *wrkBaseline})
+			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs), baseline: *wrkBaseline, baselineEnv: strings.Fields(*wrkBaselineEnv)})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(1)

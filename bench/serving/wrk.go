@@ -45,6 +45,7 @@ type wrkOptions struct {
 	floorAddr   string
 	extraArgs   []string // appended to "feast serve" (for comparisons; none by default)
 	baseline    string   // a second feast binary measured in the same run ("" for none), on port+1
+	baselineEnv []string // extra environment of the baseline (GOGC=400, ...)
 }
 
 // wrkTarget is a server under load: its process (for CPU), URL, request
@@ -111,7 +112,7 @@ func runWrk(o wrkOptions) error {
 		pid             int
 		args            []string
 	}
-	start := func(name, bin string, port int, logName string) (served, error) {
+	start := func(name, bin string, port int, logName string, env []string) (served, error) {
 		logFile, err := os.Create(filepath.Join(dir, logName))
 		if err != nil {
 			return served{}, err
@@ -120,6 +121,7 @@ func runWrk(o wrkOptions) error {
 		args := append([]string{"serve", "--port", strconv.Itoa(port)}, o.extraArgs...)
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
 			return served{}, err
@@ -132,7 +134,7 @@ func runWrk(o wrkOptions) error {
 		if err := waitHealthy("http://" + addr + "/health"); err != nil {
 			return served{}, fmt.Errorf("%s: %w (log: %s)", name, err, tail(logFile.Name()))
 		}
-		return served{name: name, addr: addr, log: logFile.Name(), pid: cmd.Process.Pid, args: append([]string{bin}, args...)}, nil
+		return served{name: name, addr: addr, log: logFile.Name(), pid: cmd.Process.Pid, args: append(append(env[:len(env):len(env)], bin), args...)}, nil
 	}
 	defer func() {
 		for _, stop := range stops {
@@ -140,13 +142,13 @@ func runWrk(o wrkOptions) error {
 		}
 	}()
 	servers := []served{}
-	srv, err := start("feast serve", feastBin, o.port, "serve.log")
+	srv, err := start("feast serve", feastBin, o.port, "serve.log", nil)
 	if err != nil {
 		return err
 	}
 	servers = append(servers, srv)
 	if o.baseline != "" {
-		b, err := start("baseline", o.baseline, o.port+1, "baseline.log")
+		b, err := start("baseline", o.baseline, o.port+1, "baseline.log", o.baselineEnv)
 		if err != nil {
 			return err
 		}
