@@ -1,0 +1,537 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/proto/feast/types"
+	"github.com/feastgo/feast/server"
+	st "github.com/feastgo/feast/server/servingtest"
+	"github.com/feastgo/feast/ui"
+	"github.com/feastgo/feast/values"
+)
+
+// definitions are the serving fixture's plus an owner, tags and a
+// permission granting DESCRIBE and READ_ONLINE on driver objects to the
+// role "driver-reader".
+var definitions = strings.Replace(st.Definitions, "  - name: driver_stats\n    entities: [driver]\n",
+	"  - name: driver_stats\n    entities: [driver]\n    owner: ride@example.com\n    tags: {team: risk, tier: gold}\n    description: Hourly driver statistics\n", 1) + `permissions:
+  - name: driver_readers
+    types: [FeatureView, OnDemandFeatureView, FeatureService]
+    name_patterns: ["driver_.*", "all_driver"]
+    actions: [DESCRIBE, READ_ONLINE]
+    policy: {roles: [driver-reader]}
+`
+
+// newFixture applies the definitions, writes the standard rows and records
+// a materialization of driver_stats that ended 2h before the fixture clock
+// (its ttl is 1h: stale) and one of customer_profile (ttl 0: never stale).
+func newFixture(t testing.TB) *st.Fixture {
+	t.Helper()
+	f := st.NewRepo(t, t.TempDir(), "serving", "online_store:\n  type: sqlite\n  path: data/online.db\n", definitions, false)
+	f.WriteStandardRows(t)
+	ctx := context.Background()
+	reg := f.Store.Registry()
+	if err := reg.ApplyMaterialization(ctx, "driver_stats", st.Now.Add(-26*time.Hour), st.Now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.ApplyMaterialization(ctx, "customer_profile", st.Now.Add(-72*time.Hour), st.Now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func newUI(t testing.TB, f *st.Fixture, root string) *ui.UI {
+	t.Helper()
+	h, err := ui.New(f.Store, ui.Options{RootPath: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func get(t testing.TB, h http.Handler, target string, header ...string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func getJSON(t testing.TB, h http.Handler, target string, v any) {
+	t.Helper()
+	code, body := get(t, h, target)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", target, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v in %s", target, err, body)
+	}
+}
+
+func TestPages(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Project serving", "Registry loaded at", `href="/feature-views"`, `class="stale"`, "driver_stats"}},
+		{"/data-sources", []string{"driver_src", "customer_src", "req", "request"}},
+		{"/entities", []string{"driver", "customer", "Int64"}},
+		{"/feature-views", []string{"driver_stats", "customer_profile", "ride@example.com", "team:risk", "Hourly driver statistics"}},
+		{"/on-demand-feature-views", []string{"conv_plus"}},
+		{"/feature-services", []string{"driver_service", "all_driver"}},
+		{"/features", []string{"driver_stats:conv_rate", "Float32", "conv_plus:trips_x2", `href="/feature-views/driver_stats#f-conv_rate"`}},
+		{"/permissions", []string{"driver_readers", "roles: driver-reader"}},
+		{"/data-sources/driver_src", []string{"data/driver.parquet", "event_timestamp", "Feature views reading it", `href="/feature-views/driver_stats"`, "type: file"}},
+		{"/data-sources/req", []string{"val_to_add", "On-demand views reading it", "conv_plus"}},
+		{"/entities/driver", []string{"driver_id", "Int64", "Feature views keyed by it"}},
+		{"/feature-views/driver_stats", []string{"1h0m", "conv_rate", "Float32", "Feature services using it", "driver_service", "all_driver",
+			"On-demand views reading it", "conv_plus", "name: driver_stats", "STALE", "lineage?focus=feature-views/driver_stats"}},
+		{"/on-demand-feature-views/conv_plus", []string{"conv_rate &#43; val_to_add", "trips * 2", "driver_stats:conv_rate", "val_to_add", "driver_service"}},
+		{"/feature-services/driver_service", []string{"ds", "rider_id", "conv_plus", "lookup?service=driver_service", "name: driver_service"}},
+		{"/permissions/driver_readers", []string{"DESCRIBE", "READ_ONLINE", "driver_.*", "FeatureView"}},
+		{"/lineage", []string{"<svg", `href="/data-sources/driver_src"`, `href="/feature-services/all_driver"`}},
+		{"/lineage?focus=feature-views/customer_profile", []string{`class="node l1 focus"`, "customer_src", "driver_service"}},
+		{"/freshness", []string{"driver_stats", "customer_profile", "STALE", "no ttl"}},
+		{"/lookup", []string{"<form", "driver_service", "all_driver"}},
+		{"/search?q=conv", []string{"driver_stats:conv_rate", "conv_plus"}},
+		{"/static/ui.css", []string{"--bad"}},
+		{"/static/ui.js", []string{"lineage-svg"}},
+	} {
+		code, body := get(t, h, c.path)
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d\n%s", c.path, code, body)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: no %q in\n%s", c.path, w, body)
+			}
+		}
+	}
+	// The focused lineage leaves out what is not connected.
+	if _, body := get(t, h, "/lineage?focus=feature-views/customer_profile"); strings.Contains(body, `href="/data-sources/driver_src"`) {
+		t.Error("focused lineage of customer_profile shows driver_src")
+	}
+	for _, p := range []string{"/feature-views/nope", "/nothing", "/lineage?focus=feature-views/nope"} {
+		if code, body := get(t, h, p); code != http.StatusNotFound || !strings.Contains(body, "<html") {
+			t.Errorf("GET %s: %d, want a 404 page", p, code)
+		}
+	}
+	if code, _ := get(t, h, "/api/feature-views/nope"); code != http.StatusNotFound {
+		t.Errorf("GET /api/feature-views/nope: %d", code)
+	}
+	// A feature's URL leads to its view's schema row.
+	if code, _ := get(t, h, "/features/driver_stats:trips"); code != http.StatusFound {
+		t.Errorf("GET /features/driver_stats:trips: %d, want a redirect", code)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	var ov struct {
+		Project string
+		Counts  []struct {
+			Kind  string
+			Count int
+		}
+		Stale []string `json:"stale_views"`
+	}
+	getJSON(t, h, "/api/", &ov)
+	counts := map[string]int{}
+	for _, c := range ov.Counts {
+		counts[c.Kind] = c.Count
+	}
+	want := map[string]int{"data-sources": 3, "entities": 2, "feature-views": 2, "on-demand-feature-views": 1, "feature-services": 2, "features": 8, "permissions": 1}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("overview count of %s = %d, want %d", k, counts[k], n)
+		}
+	}
+	if ov.Project != "serving" || len(ov.Stale) != 1 || ov.Stale[0] != "driver_stats" {
+		t.Errorf("overview = %+v", ov)
+	}
+	var det struct {
+		Item struct{ Name, Owner string }
+		YAML string
+	}
+	getJSON(t, h, "/api/feature-views/driver_stats", &det)
+	if det.Item.Owner != "ride@example.com" || !strings.Contains(det.YAML, "owner: ride@example.com") {
+		t.Errorf("detail = %+v", det)
+	}
+	var lin struct {
+		Nodes []struct {
+			ID  string
+			Out []string
+		}
+	}
+	getJSON(t, h, "/api/lineage", &lin)
+	edges := map[string]bool{}
+	for _, n := range lin.Nodes {
+		for _, o := range n.Out {
+			edges[n.ID+" -> "+o] = true
+		}
+	}
+	for _, e := range []string{"data-sources/driver_src -> feature-views/driver_stats", "feature-views/driver_stats -> on-demand-feature-views/conv_plus",
+		"data-sources/req -> on-demand-feature-views/conv_plus", "on-demand-feature-views/conv_plus -> feature-services/driver_service",
+		"feature-views/customer_profile -> feature-services/driver_service"} {
+		if !edges[e] {
+			t.Errorf("lineage has no edge %s (has %v)", e, edges)
+		}
+	}
+}
+
+type listJSON struct {
+	Items []struct {
+		Name, Kind, View, Type, Owner string
+		Path                          string
+	}
+	Page struct{ Page, Pages, Total, From, To int }
+}
+
+func names(l listJSON) string {
+	var s []string
+	for _, it := range l.Items {
+		s = append(s, it.Name)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestFiltersAndPagination(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	for _, c := range []struct{ q, want string }{
+		{"/api/features?n=3", "conv_plus:conv_plus_val,conv_plus:trips_x2,customer_profile:age"},
+		{"/api/features?n=3&page=3", "driver_stats:name,driver_stats:trips"},
+		{"/api/features?q=RATE", "driver_stats:acc_rate,driver_stats:conv_rate"},
+		{"/api/feature-views?tag=team:risk", "driver_stats"},
+		{"/api/feature-views?tag=team", "driver_stats"},
+		{"/api/feature-views?tag=team:other", ""},
+		{"/api/feature-views?owner=ride@", "driver_stats"},
+		{"/api/feature-views?type=stream", ""},
+		{"/api/feature-views?type=batch", "customer_profile,driver_stats"},
+		{"/api/data-sources?q=src", "customer_src,driver_src"},
+	} {
+		var l listJSON
+		getJSON(t, h, c.q, &l)
+		if got := names(l); got != c.want {
+			t.Errorf("%s = %q, want %q", c.q, got, c.want)
+		}
+	}
+	var l listJSON
+	getJSON(t, h, "/api/features?n=3&page=2", &l)
+	if l.Page.Total != 8 || l.Page.Pages != 3 || l.Page.From != 3 || l.Page.To != 6 {
+		t.Errorf("page 2 of 3 = %+v", l.Page)
+	}
+	_, body := get(t, h, "/features?n=3&page=2")
+	for _, w := range []string{`rel="prev" href="/features?n=3&amp;page=1"`, `rel="next" href="/features?n=3&amp;page=3"`, "4–6 of 8"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("page 2 has no %q:\n%s", w, body)
+		}
+	}
+}
+
+func TestSearch(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	type hits struct {
+		Hits []struct{ Kind, Name string }
+		Page struct{ Total int }
+	}
+	search := func(q string) []string {
+		var r hits
+		getJSON(t, h, "/api/search?q="+url.QueryEscape(q), &r)
+		var out []string
+		for _, x := range r.Hits {
+			out = append(out, x.Kind+"/"+x.Name)
+		}
+		return out
+	}
+	// A name first, then what mentions it (a view holding the column, an
+	// on-demand view's expression).
+	got := search("conv_rate")
+	if len(got) < 3 || got[0] != "features/driver_stats:conv_rate" {
+		t.Errorf("search conv_rate = %v", got)
+	}
+	for _, w := range []string{"feature-views/driver_stats", "on-demand-feature-views/conv_plus"} {
+		if !strings.Contains(strings.Join(got, " "), w) {
+			t.Errorf("search conv_rate = %v, want %s", got, w)
+		}
+	}
+	if got := search("team:risk"); strings.Join(got, " ") != "feature-views/driver_stats" {
+		t.Errorf("search by tag = %v", got)
+	}
+	if got := search("hourly statistics"); strings.Join(got, " ") != "feature-views/driver_stats" {
+		t.Errorf("search by description words = %v", got)
+	}
+	if got := search("tier"); strings.Join(got, " ") != "features/customer_profile:tier feature-views/customer_profile feature-views/driver_stats" {
+		t.Errorf("search tier = %v (the column, its view, and the view tagged tier:gold)", got)
+	}
+	if got := search("zzz"); len(got) != 0 {
+		t.Errorf("search zzz = %v", got)
+	}
+	var r hits
+	getJSON(t, h, "/api/search?q=driver&kind=feature-services", &r)
+	if r.Page.Total != 2 {
+		t.Errorf("search driver in services = %+v", r)
+	}
+	if code, _ := get(t, h, "/api/search?q=x&kind=bogus"); code != http.StatusBadRequest {
+		t.Errorf("search with a bad kind: %d", code)
+	}
+}
+
+func TestStaleHighlight(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	var fr struct {
+		Views []struct {
+			View        string `json:"feature_view"`
+			Status      string
+			Stale       bool
+			AgeSeconds  float64 `json:"age_seconds"`
+			NewestEvent string  `json:"newest_online_event"`
+			LastEnd     string  `json:"last_interval_end"`
+		}
+		Stale int
+	}
+	getJSON(t, h, "/api/freshness", &fr)
+	if fr.Stale != 1 || len(fr.Views) != 2 {
+		t.Fatalf("freshness = %+v", fr)
+	}
+	// The same report feast status prints.
+	sts, err := f.Store.Status(context.Background(), feast.StatusOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range fr.Views {
+		s := sts[i]
+		if v.View != s.View || v.Status != string(s.Freshness) || v.Stale != (s.Freshness == feast.Stale) || v.AgeSeconds != s.Age.Seconds() {
+			t.Errorf("view %d = %+v, feast status says %+v", i, v, s)
+		}
+		if s.NewestEventKnown && v.NewestEvent != s.NewestEvent.UTC().Format(time.RFC3339) {
+			t.Errorf("newest event of %s = %q, want %s", v.View, v.NewestEvent, s.NewestEvent)
+		}
+	}
+	if fr.Views[1].View != "driver_stats" || !fr.Views[1].Stale || fr.Views[1].LastEnd != "2024-05-01T10:00:00Z" {
+		t.Errorf("driver_stats = %+v", fr.Views[1])
+	}
+	_, body := get(t, h, "/freshness")
+	if !regexp.MustCompile(`<tr class="stale" data-view="driver_stats">`).MatchString(body) {
+		t.Errorf("driver_stats is not highlighted stale:\n%s", body)
+	}
+	if strings.Contains(body, `<tr class="stale" data-view="customer_profile">`) {
+		t.Error("customer_profile (ttl 0) highlighted stale")
+	}
+	_, body = get(t, h, "/feature-views/driver_stats")
+	if !strings.Contains(body, `class="props freshness stale"`) || !strings.Contains(body, "last materialization 2h0m ago, older than the ttl 1h0m") {
+		t.Errorf("detail page has no stale highlight:\n%s", body)
+	}
+	// The list shows the badge once a report exists.
+	_, body = get(t, h, "/feature-views")
+	if !strings.Contains(body, `<td class="fresh-stale">STALE</td>`) {
+		t.Errorf("list has no stale badge:\n%s", body)
+	}
+}
+
+func TestRootPath(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "/feast/")
+	attr := regexp.MustCompile(`(?:href|src|action)="([^"]*)"`)
+	for _, p := range []string{"/feast/", "/feast/feature-views/driver_stats", "/feast/lineage", "/feast/search?q=driver", "/feast/features?n=2", "/feast/lookup?service=all_driver&entities=driver_id%3D1001"} {
+		code, body := get(t, h, p)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, code)
+		}
+		links := attr.FindAllStringSubmatch(body, -1)
+		if len(links) < 5 {
+			t.Fatalf("GET %s: %d links", p, len(links))
+		}
+		for _, m := range links {
+			u := m[1]
+			if u == "" || strings.HasPrefix(u, "#") || strings.HasPrefix(u, "?") {
+				continue
+			}
+			if !strings.HasPrefix(u, "/feast/") && u != "/feast" {
+				t.Errorf("GET %s: link %q is not under /feast/", p, u)
+			}
+		}
+	}
+	// A proxy that strips the prefix reaches the same pages.
+	if code, body := get(t, h, "/feature-views"); code != http.StatusOK || !strings.Contains(body, `href="/feast/feature-views/driver_stats"`) {
+		t.Errorf("GET without the prefix: %d", code)
+	}
+	if code, _ := get(t, h, "/feast"); code != http.StatusFound {
+		t.Errorf("GET /feast: %d, want a redirect to /feast/", code)
+	}
+	if code, _ := get(t, h, "/feast/static/ui.css"); code != http.StatusOK {
+		t.Errorf("asset under the prefix: %d", code)
+	}
+	if _, err := ui.New(f.Store, ui.Options{RootPath: "feast"}); err == nil {
+		t.Error("a root path without a leading slash was accepted")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	f := newFixture(t)
+	h := newUI(t, f, "")
+	type result struct {
+		Metadata struct {
+			FeatureNames []string `json:"feature_names"`
+		}
+		Results []struct {
+			Values          []json.RawMessage
+			Statuses        []string
+			EventTimestamps []string `json:"event_timestamps"`
+		}
+	}
+	check := func(q string, req feast.OnlineRequest) {
+		t.Helper()
+		var got result
+		getJSON(t, h, "/api/lookup?"+q, &got)
+		want, err := f.Store.GetOnlineFeatures(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got.Metadata.FeatureNames, ",") != strings.Join(want.FeatureNames, ",") {
+			t.Fatalf("names = %v, want %v", got.Metadata.FeatureNames, want.FeatureNames)
+		}
+		for i, col := range want.Results {
+			for j, v := range col.Values {
+				if g, w := string(got.Results[i].Values[j]), string(values.AppendJSON(nil, v)); g != w {
+					t.Errorf("%s row %d = %s, want %s", want.FeatureNames[i], j, g, w)
+				}
+				if i >= want.EntityColumns {
+					if g, w := got.Results[i].Statuses[j], col.Statuses[j].String(); g != w {
+						t.Errorf("%s row %d status = %s, want %s", want.FeatureNames[i], j, g, w)
+					}
+					if ts := col.EventTimestamps[j]; !ts.IsZero() && got.Results[i].EventTimestamps[j] != ts.UTC().Format(time.RFC3339) {
+						t.Errorf("%s row %d event time = %s, want %s", want.FeatureNames[i], j, got.Results[i].EventTimestamps[j], ts)
+					}
+				}
+			}
+		}
+	}
+	ids := []*types.Value{st.I64(1001), st.I64(1002), st.I64(1003)}
+	check(url.Values{"features": {"driver_stats:conv_rate, driver_stats:trips\ndriver_stats:name"}, "entities": {"driver_id=1001\ndriver_id=1002\ndriver_id=1003"}}.Encode(),
+		feast.OnlineRequest{Features: []string{"driver_stats:conv_rate", "driver_stats:trips", "driver_stats:name"}, Entities: map[string][]*types.Value{"driver_id": ids}})
+	check(url.Values{"service": {"all_driver"}, "full": {"on"}, "entities": {"driver_id=1004"}}.Encode(),
+		feast.OnlineRequest{FeatureService: "all_driver", FullFeatureNames: true, Entities: map[string][]*types.Value{"driver_id": {st.I64(1004)}}})
+	check(url.Values{"features": {"conv_plus:conv_plus_val"}, "entities": {"driver_id=1001, val_to_add=2"}}.Encode(),
+		feast.OnlineRequest{Features: []string{"conv_plus:conv_plus_val"}, Entities: map[string][]*types.Value{"driver_id": {st.I64(1001)}, "val_to_add": {st.I64(2)}}})
+
+	// The page shows values, statuses and event times.
+	code, body := get(t, h, "/lookup?"+url.Values{"features": {"driver_stats:conv_rate"}, "entities": {"driver_id=1001\ndriver_id=1002\ndriver_id=1003"}}.Encode())
+	if code != http.StatusOK {
+		t.Fatalf("lookup page: %d", code)
+	}
+	for _, w := range []string{`id="lookup-result"`, "0.5", "PRESENT", "OUTSIDE_MAX_AGE", "NOT_FOUND", "2024-05-01T11:50:00Z"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("lookup page has no %q:\n%s", w, body)
+		}
+	}
+	// Mistakes are explained on the form (400), never a 500.
+	for _, q := range []string{"features=driver_stats:nope&entities=driver_id%3D1", "features=driver_stats:trips&entities=driver_id%3Dabc",
+		"features=driver_stats:trips&entities=rider%3D1", "features=driver_stats:trips"} {
+		code, body := get(t, h, "/lookup?"+q)
+		if code != http.StatusBadRequest || !strings.Contains(body, `id="lookup-error"`) {
+			t.Errorf("lookup %s: %d\n%s", q, code, body)
+		}
+		if code, _ := get(t, h, "/api/lookup?"+q); code != http.StatusBadRequest {
+			t.Errorf("api lookup %s: %d", q, code)
+		}
+	}
+}
+
+// tokenUsers authenticates "reader" as a user with the driver-reader role
+// and "nobody" as a user without roles.
+type tokenUsers struct{}
+
+func (tokenUsers) Authenticate(_ context.Context, tok string) (*auth.User, error) {
+	switch tok {
+	case "reader":
+		return auth.NewUser("reader", []string{"driver-reader"}, nil, nil), nil
+	case "nobody":
+		return auth.NewUser("nobody", nil, nil, nil), nil
+	}
+	return nil, &auth.Error{Msg: "invalid bearer token"}
+}
+
+func TestServerMountPermissions(t *testing.T) {
+	f := newFixture(t)
+	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
+		Mounts: map[string]http.Handler{"/ui/": h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sh := srv.Handler()
+	if code, _ := get(t, sh, "/ui/"); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	var l listJSON
+	code, body := get(t, sh, "/ui/api/feature-views", "Authorization", "Bearer reader")
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &l) != nil || names(l) != "driver_stats" {
+		t.Errorf("reader's feature views: %d %s", code, body)
+	}
+	code, body = get(t, sh, "/ui/api/feature-views", "Authorization", "Bearer nobody")
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &l) != nil || len(l.Items) != 0 {
+		t.Errorf("nobody's feature views: %d %s", code, body)
+	}
+	for _, c := range []struct{ path, tok string }{
+		{"/ui/feature-views/customer_profile", "reader"},
+		{"/ui/entities/driver", "reader"},
+		{"/ui/feature-views/driver_stats", "nobody"},
+	} {
+		if code, _ := get(t, sh, c.path, "Authorization", "Bearer "+c.tok); code != http.StatusNotFound {
+			t.Errorf("%s as %s: %d, want 404", c.path, c.tok, code)
+		}
+	}
+	_, body = get(t, sh, "/ui/search?q=tier", "Authorization", "Bearer reader")
+	if strings.Contains(body, "customer_profile") || !strings.Contains(body, "driver_stats") {
+		t.Errorf("reader's search shows hidden objects or misses visible ones:\n%s", body)
+	}
+	_, body = get(t, sh, "/ui/lineage", "Authorization", "Bearer reader")
+	if strings.Contains(body, "customer_profile") || strings.Contains(body, "driver_src") || !strings.Contains(body, `href="/ui/feature-views/driver_stats"`) {
+		t.Errorf("reader's lineage:\n%s", body)
+	}
+	var ov struct {
+		Stale []string `json:"stale_views"`
+	}
+	_, body = get(t, sh, "/ui/api/", "Authorization", "Bearer nobody")
+	if json.Unmarshal([]byte(body), &ov) != nil || len(ov.Stale) != 0 {
+		t.Errorf("nobody sees stale views: %s", body)
+	}
+	// READ_ONLINE decides lookups.
+	q := "/ui/api/lookup?features=driver_stats:trips&entities=driver_id%3D1001"
+	if code, body := get(t, sh, q, "Authorization", "Bearer reader"); code != http.StatusOK {
+		t.Errorf("reader's lookup: %d %s", code, body)
+	}
+	if code, _ := get(t, sh, q, "Authorization", "Bearer nobody"); code != http.StatusForbidden {
+		t.Errorf("nobody's lookup: %d, want 403", code)
+	}
+	// The feature server's own endpoints are unchanged.
+	if code, _ := get(t, sh, "/health"); code != http.StatusOK {
+		t.Errorf("/health: %d", code)
+	}
+}
