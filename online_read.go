@@ -276,6 +276,21 @@ func quoteNames(cs []planColumn) string {
 // convertKey returns v as a join-key value of type want, converting
 // between INT32 and INT64 when the value fits.
 func convertKey(v *types.Value, want model.ValueType) (*types.Value, error) {
+	// The usual key is already of its type: tell it without reflection.
+	switch v.GetVal().(type) {
+	case *types.Value_Int64Val:
+		if want == model.Int64 {
+			return v, nil
+		}
+	case *types.Value_StringVal:
+		if want == model.String {
+			return v, nil
+		}
+	case *types.Value_Int32Val:
+		if want == model.Int32 {
+			return v, nil
+		}
+	}
 	got := values.TypeOf(v)
 	if got == want {
 		return v, nil

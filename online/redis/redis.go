@@ -623,7 +623,16 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 			start := len(arena)
 			arena = append(arena, k...)
 			arena = append(arena, req.Project...)
-			cmds = append(cmds, s.client.B().Hmget().Key(bstr(arena[start:len(arena):len(arena)])).Field(vf.hmget...).Build())
+			key := bstr(arena[start:len(arena):len(arena)])
+			if s.cluster {
+				cmds = append(cmds, s.client.B().Hmget().Key(key).Field(vf.hmget...).Build())
+			} else {
+				// The same HMGET without the key's cluster slot, which
+				// the builder computes (a CRC16 of the key) even when
+				// nothing reads it: a tenth of the cost of a read's
+				// commands.
+				cmds = append(cmds, s.client.B().Arbitrary("HMGET").Args(key).Args(vf.hmget...).ReadOnly())
+			}
 		}
 	}
 	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "socket_timeout in the redis connection_string")
