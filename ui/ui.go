@@ -33,6 +33,7 @@ import (
 	"github.com/feastgo/feast/auth"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/registry"
+	"google.golang.org/protobuf/proto"
 )
 
 //go:embed templates/*.html
@@ -173,12 +174,21 @@ func (u *UI) catalog(ctx context.Context) (*catalog, error) {
 	}
 	u.catMu.Lock()
 	defer u.catMu.Unlock()
-	if c := u.cat.Load(); c != nil && c.snap == snap {
+	if c := u.cat.Load(); c != nil && (c.snap == snap || sameRegistry(c.snap, snap)) {
 		return c, nil
 	}
 	c := newCatalog(snap)
 	u.cat.Store(c)
 	return c, nil
+}
+
+// sameRegistry reports whether two snapshots were loaded from the same
+// registry write (the same last_updated time and contents): a refresh that
+// found nothing new
+// (FeatureStore.Status refreshes on every report) keeps the catalog.
+func sameRegistry(a, b *registry.Snapshot) bool {
+	ta, tb := a.Proto.GetLastUpdated(), b.Proto.GetLastUpdated()
+	return a.Project == b.Project && ta != nil && tb != nil && ta.AsTime().Equal(tb.AsTime()) && proto.Equal(a.Proto, b.Proto)
 }
 
 // freshness returns the latest freshness report, recomputed when older
