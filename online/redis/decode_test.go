@@ -69,7 +69,7 @@ func everyKind(t testing.TB) [][]byte {
 		[]byte{tagInt32, 0x80, 0x80, 0x80, 0x80, 0x10}, []byte{tagBool, 2}, []byte{tagBool, 0x80, 0x00},
 		[]byte{tagUnixTS, 0x7f}, []byte{tagInt64, 1, tagInt64, 2}, []byte{tagInt64, 1, tagFloat, 0, 0, 0, 0},
 		[]byte{tagFloat | 0x80, 0x00, 0, 0, 0x80, 0x3f}, // field 6 with a two-byte tag
-		[]byte{4<<3 | 2, 1, 7}, []byte{6<<3 | 0, 1}, []byte{15<<3 | 0, 1}, []byte{0x98, 0x06, 1}, []byte{0, 1},
+		[]byte{4<<3 | 2, 1, 7}, []byte{6 << 3, 1}, []byte{15 << 3, 1}, []byte{0x98, 0x06, 1}, []byte{0, 1},
 	)
 	return out
 }
