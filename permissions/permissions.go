@@ -48,6 +48,21 @@ func FeatureService(s *model.FeatureService) Resource {
 	return Resource{Type: model.TypeFeatureService, Name: s.Name, Tags: s.Tags}
 }
 
+// Entity returns the resource of an entity.
+func Entity(e *model.Entity) Resource {
+	return Resource{Type: model.TypeEntity, Name: e.Name, Tags: e.Tags}
+}
+
+// DataSource returns the resource of a data source.
+func DataSource(d *model.DataSource) Resource {
+	return Resource{Type: model.TypeDataSource, Name: d.Name, Tags: d.Tags}
+}
+
+// Permission returns the resource of a permission.
+func Permission(p *model.Permission) Resource {
+	return Resource{Type: model.TypePermission, Name: p.Name, Tags: p.Tags}
+}
+
 type compiled struct {
 	p        *model.Permission
 	patterns []*regexp.Regexp
@@ -117,10 +132,26 @@ func (s *Set) Len() int {
 	return len(s.perms)
 }
 
-// Matches reports whether p applies to r (type, name and tags; not actions).
+// Matches reports whether p applies to r (type, name and tags; not
+// actions). It compiles p: to match many resources, use Set.Matching.
 func Matches(p *model.Permission, r Resource) bool {
 	c := Compile([]*model.Permission{p}).perms[0]
 	return c.matches(r)
+}
+
+// Matching returns the permissions that apply to r (type, name and tags;
+// not actions), by name.
+func (s *Set) Matching(r Resource) []*model.Permission {
+	if s == nil {
+		return nil
+	}
+	var out []*model.Permission
+	for i := range s.perms {
+		if s.perms[i].matches(r) {
+			out = append(out, s.perms[i].p)
+		}
+	}
+	return out
 }
 
 func (c *compiled) matches(r Resource) bool {

@@ -135,12 +135,12 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 	for _, n := range sortedKeys(snap.DataSources) {
 		s := snap.DataSources[n]
 		add(&item{Kind: kindSources, Name: n, Description: s.Description, Owner: s.Owner, Tags: s.Tags, Type: string(s.Kind),
-			res: permissions.Resource{Type: model.TypeDataSource, Name: n, Tags: s.Tags}}, sourceColumns(s)...)
+			res: permissions.DataSource(s)}, sourceColumns(s)...)
 	}
 	for _, n := range sortedKeys(snap.Entities) {
 		e := snap.Entities[n]
 		add(&item{Kind: kindEntities, Name: n, Description: e.Description, Owner: e.Owner, Tags: e.Tags, Type: dtype(e.ValueType),
-			res: permissions.Resource{Type: model.TypeEntity, Name: n, Tags: e.Tags}}, e.JoinKey)
+			res: permissions.Entity(e)}, e.JoinKey)
 	}
 	var features []*item
 	for _, n := range sortedKeys(snap.FeatureViews) {
@@ -209,7 +209,7 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 		p := snap.Permissions[n]
 		perms = append(perms, p)
 		add(&item{Kind: kindPerms, Name: n, Tags: p.Tags, Type: policyString(p.Policy),
-			res: permissions.Resource{Type: model.TypePermission, Name: n, Tags: p.Tags}})
+			res: permissions.Permission(p)})
 	}
 	c.perms = permissions.Compile(perms)
 	for _, k := range kinds {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -72,7 +73,7 @@ func projectResources(snap *registry.Snapshot, withPermissions bool) []permissio
 			continue
 		}
 		e := snap.Entities[n]
-		out = append(out, permissions.Resource{Type: model.TypeEntity, Name: e.Name, Tags: e.Tags})
+		out = append(out, permissions.Entity(e))
 	}
 	for _, n := range sortedNames(snap.FeatureViews) {
 		out = append(out, permissions.FeatureView(snap.FeatureViews[n]))
@@ -84,13 +85,11 @@ func projectResources(snap *registry.Snapshot, withPermissions bool) []permissio
 		out = append(out, permissions.FeatureService(snap.FeatureServices[n]))
 	}
 	for _, n := range sortedNames(snap.DataSources) {
-		d := snap.DataSources[n]
-		out = append(out, permissions.Resource{Type: model.TypeDataSource, Name: d.Name, Tags: d.Tags})
+		out = append(out, permissions.DataSource(snap.DataSources[n]))
 	}
 	if withPermissions {
 		for _, n := range sortedNames(snap.Permissions) {
-			p := snap.Permissions[n]
-			out = append(out, permissions.Resource{Type: model.TypePermission, Name: p.Name, Tags: p.Tags})
+			out = append(out, permissions.Permission(snap.Permissions[n]))
 		}
 	}
 	return out
@@ -129,7 +128,7 @@ the project's objects it matches, by type. --tags filters the permissions by
 their own tags (and, with -v, the objects by theirs, as Feast does).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			snap, perms, _, err := g.loadPermissions(cmd)
+			snap, perms, set, err := g.loadPermissions(cmd)
 			if err != nil {
 				return err
 			}
@@ -168,7 +167,7 @@ their own tags (and, with -v, the objects by theirs, as Feast does).`,
 					}
 					var names []string
 					for _, r := range resources {
-						if t.Includes(r.Type) && permissions.Matches(p, r) {
+						if t.Includes(r.Type) && slices.Contains(set.Matching(r), p) {
 							names = append(names, r.Name)
 						}
 					}
@@ -280,10 +279,7 @@ whatever the decisions.
 			for _, r := range resources {
 				covered := false
 				listed := map[model.Action]bool{}
-				for _, p := range perms {
-					if !permissions.Matches(p, r) {
-						continue
-					}
+				for _, p := range set.Matching(r) {
 					covered = true
 					for _, a := range p.Actions {
 						listed[a] = true
