@@ -15,8 +15,9 @@ import (
 // newAuthenticator builds the oidc or kubernetes authenticator of cfg, the
 // function that stops its background work, and how long the server may
 // reuse a verified token (oidc: defaultTokenCacheTTL, never past the
-// token's exp; kubernetes: its cache_ttl_seconds, as the authenticator's
-// own cache).
+// token's exp; kubernetes: its cache_ttl_seconds, never past the expiry of
+// the authenticator's own cache entry, so the two together keep an
+// identity at most that long).
 func newAuthenticator(cfg config.AuthConfig, log *slog.Logger) (auth.Authenticator, func(), time.Duration, error) {
 	switch cfg.Type {
 	case "oidc":

@@ -265,7 +265,11 @@ func (a *Authenticator) store(key [sha256.Size]byte, u *auth.User) {
 			delete(a.cache, k)
 		}
 	}
-	a.cache[key] = cached{user: u, expires: now.Add(a.ttl)}
+	// Callers that cache the user too (the server's verified-token
+	// cache) stop where this entry does, so an identity lives at most
+	// the TTL in all.
+	u.Expires = now.Add(a.ttl)
+	a.cache[key] = cached{user: u, expires: u.Expires}
 }
 
 // lookup reviews the token and reads the roles bound to its user.

@@ -468,9 +468,17 @@ func TestCacheExpiry(t *testing.T) {
 		reviews int64
 	}{{0, 1}, {29 * time.Second, 1}, {time.Second, 2}, {10 * time.Second, 2}} {
 		advance(step.advance)
-		if _, err := a.Authenticate(context.Background(), "sa-token"); err != nil {
+		u, err := a.Authenticate(context.Background(), "sa-token")
+		if err != nil {
 			t.Fatal(err)
 		}
+		// The user says when its cache entry ends, so the server's own
+		// cache of it stops there too.
+		mu.Lock()
+		if u.Expires.Before(now) || u.Expires.After(now.Add(30*time.Second)) {
+			t.Errorf("step %d: Expires %v, want within 30 s of %v", i, u.Expires, now)
+		}
+		mu.Unlock()
 		if got := s.reviews.Load(); got != step.reviews {
 			t.Errorf("step %d: %d reviews, want %d", i, got, step.reviews)
 		}
