@@ -64,15 +64,25 @@ type StatusOptions struct {
 	// SkipOnlineStore does not open the online store, leaving the newest
 	// event time unknown (the zero value asks the store).
 	SkipOnlineStore bool
+	// Cached reports from the registry snapshot the store holds (kept
+	// fresh by the background refresher) instead of reading the registry:
+	// for callers that report repeatedly, like the web UI, whose reads
+	// would otherwise replace the snapshot the server serves from.
+	Cached bool
 }
 
 // Status reports, per feature view, the last materialized interval, the
 // newest event time in the online store when the store can tell
 // (NewestEventReader), and staleness against the view's ttl. It reads the
-// registry fresh, bypassing the cache. An online store that cannot be
-// opened does not fail the report: each view carries the error.
+// registry fresh, bypassing the cache, unless opts.Cached. An online store
+// that cannot be opened does not fail the report: each view carries the
+// error.
 func (fs *FeatureStore) Status(ctx context.Context, opts StatusOptions) ([]ViewStatus, error) {
-	snap, err := fs.registry.Refresh(ctx)
+	load := fs.registry.Refresh
+	if opts.Cached {
+		load = fs.registry.Snapshot
+	}
+	snap, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}

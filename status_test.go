@@ -133,3 +133,42 @@ func TestStatusAfterMaterialize(t *testing.T) {
 		t.Fatal("status of an unknown view must fail")
 	}
 }
+
+// Status with Cached reports from the snapshot the store holds and leaves
+// it in place; without, it reads the registry and replaces it.
+func TestStatusCachedKeepsSnapshot(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	dir := filepath.Join(t.TempDir(), "repo")
+	if err := examples.WriteRepo(dir, "demo", now); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := Open(ctx, Options{RepoPath: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	p, err := fs.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	before, err := fs.Registry().Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := fs.Status(ctx, StatusOptions{Cached: true, SkipOnlineStore: true}); err != nil || len(sts) == 0 {
+		t.Fatalf("cached status: %v %v", sts, err)
+	}
+	if fs.Registry().Cached() != before {
+		t.Error("Status with Cached replaced the store's snapshot")
+	}
+	if _, err := fs.Status(ctx, StatusOptions{SkipOnlineStore: true}); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Registry().Cached() == before {
+		t.Error("Status without Cached did not read the registry")
+	}
+}

@@ -183,17 +183,17 @@ func (u *UI) catalog(ctx context.Context) (*catalog, error) {
 }
 
 // sameRegistry reports whether two snapshots were loaded from the same
-// registry write (the same last_updated time and contents): a refresh that
-// found nothing new
-// (FeatureStore.Status refreshes on every report) keeps the catalog.
+// registry write (the same last_updated time and contents): a background
+// refresh that found nothing new keeps the catalog.
 func sameRegistry(a, b *registry.Snapshot) bool {
 	ta, tb := a.Proto.GetLastUpdated(), b.Proto.GetLastUpdated()
 	return a.Project == b.Project && ta != nil && tb != nil && ta.AsTime().Equal(tb.AsTime()) && proto.Equal(a.Proto, b.Proto)
 }
 
 // freshness returns the latest freshness report, recomputed when older
-// than the interval. FeatureStore.Status reads the registry fresh and asks
-// the online store for its newest event times where it can tell.
+// than the interval, from the registry snapshot the store holds (the UI
+// never replaces it) and the online store's newest event times where it
+// can tell.
 func (u *UI) freshness(ctx context.Context) *freshness {
 	u.freshMu.Lock()
 	defer u.freshMu.Unlock()
@@ -201,7 +201,7 @@ func (u *UI) freshness(ctx context.Context) *freshness {
 	if f := u.fresh; f != nil && now.Sub(f.at) < u.opts.FreshnessInterval {
 		return f
 	}
-	sts, err := u.fs.Status(ctx, feast.StatusOptions{})
+	sts, err := u.fs.Status(ctx, feast.StatusOptions{Cached: true})
 	f := &freshness{at: now, byView: map[string]feast.ViewStatus{}, list: sts, err: err}
 	for _, st := range sts {
 		f.byView[st.View] = st
