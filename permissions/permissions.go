@@ -132,13 +132,6 @@ func (s *Set) Len() int {
 	return len(s.perms)
 }
 
-// Matches reports whether p applies to r (type, name and tags; not
-// actions). It compiles p: to match many resources, use Set.Matching.
-func Matches(p *model.Permission, r Resource) bool {
-	c := Compile([]*model.Permission{p}).perms[0]
-	return c.matches(r)
-}
-
 // Matching returns the permissions that apply to r (type, name and tags;
 // not actions), by name.
 func (s *Set) Matching(r Resource) []*model.Permission {
