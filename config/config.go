@@ -640,9 +640,16 @@ func (p *parser) parseOffline(n *yaml.Node, out *OfflineStoreConfig) {
 			StagingLocationEndpointOverride string `yaml:"staging_location_endpoint_override"`
 			MemoryLimit                     string `yaml:"memory_limit"`
 			Threads                         int    `yaml:"threads"`
+			S3EndpointOverride              string `yaml:"s3_endpoint_override"`
+			ObjectCacheDir                  string `yaml:"object_cache_dir"`
+			ObjectCacheMaxBytes             int64  `yaml:"object_cache_max_bytes"`
 		}
 		p.decodeStrict(rest, &d, "offline_store")
 		out.StagingLocation, out.MemoryLimit, out.Threads = d.StagingLocation, d.MemoryLimit, d.Threads
+		out.S3EndpointOverride, out.ObjectCacheDir, out.ObjectCacheBytes = d.S3EndpointOverride, d.ObjectCacheDir, d.ObjectCacheMaxBytes
+		if out.ObjectCacheBytes < 0 {
+			p.errorf(rest, "offline_store: object_cache_max_bytes is %d; give a positive size in bytes, or 0 for the default (10 GiB)", out.ObjectCacheBytes)
+		}
 		if out.MemoryLimit == "" {
 			out.MemoryLimit = DefaultDuckDBMemoryLimit
 		}

@@ -98,6 +98,18 @@ type OfflineStoreConfig struct {
 	MemoryLimit string
 	// Threads is DuckDB's worker thread count; 0 means one per core.
 	Threads int
+	// S3EndpointOverride (s3_endpoint_override) is the endpoint of s3://
+	// file sources whose path names none, for S3-compatible stores (MinIO,
+	// Ceph, R2); they are then addressed path-style. Empty means AWS (or
+	// AWS_ENDPOINT_URL).
+	S3EndpointOverride string
+	// ObjectCacheDir (object_cache_dir) keeps the staged objects of
+	// object-store sources across runs; empty means a temporary directory
+	// per process.
+	ObjectCacheDir string
+	// ObjectCacheBytes (object_cache_max_bytes) bounds ObjectCacheDir
+	// between reads; 0 means 10 GiB.
+	ObjectCacheBytes int64
 }
 
 // RegistryConfig is the registry section.

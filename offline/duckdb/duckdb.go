@@ -18,6 +18,12 @@
 // Built with the duckdb_arrow tag, entity rows cross the cgo boundary
 // through DuckDB's Arrow interface; without it, through a temporary Parquet
 // file. Both give the same results.
+//
+// Sources in object storage (s3://, gs://, azblob://) are staged by
+// offline/objstore: listed, pruned to the objects that can hold rows in the
+// time window a read needs (Hive date partitions, Parquet footer
+// statistics), copied to a bounded cache under TempDir and read from there
+// by DuckDB, which then needs no httpfs extension.
 package duckdb
 
 import (
@@ -41,6 +47,7 @@ import (
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/objstore"
 	"github.com/feastgo/feast/offline/sqlgen"
 )
 
@@ -65,15 +72,26 @@ type Options struct {
 	// zero lets sqlgen choose. Requests that filter by created timestamp
 	// always use sqlgen.Window.
 	Strategy sqlgen.Strategy
+	// ObjectCacheDir holds the staged objects of object-store sources;
+	// empty means TempDir/objects. A persistent directory keeps unchanged
+	// objects across runs.
+	ObjectCacheDir string
+	// ObjectCacheBytes bounds ObjectCacheDir between reads; 0 means
+	// objstore.DefaultMaxCacheBytes.
+	ObjectCacheBytes int64
+	// S3Endpoint is the endpoint of s3:// sources whose path names none
+	// (S3-compatible stores), with path-style addressing; empty means the
+	// AWS default (or AWS_ENDPOINT_URL).
+	S3Endpoint string
 }
 
 // Store is the DuckDB offline store. It is safe for concurrent use; each
 // job holds its own DuckDB connection. Its PullLatest and PullAll are those
-// of offline.SQLPuller, run on DuckDB.
+// of offline.SQLPuller, run on DuckDB over sources staged for the pulled
+// time range.
 type Store struct {
-	// sqlPuller gives Store PullLatest and PullAll.
-	sqlPuller
 	opts      Options
+	objects   *objstore.Store
 	connector *duckdb.Connector
 	db        *sql.DB
 	tmp       string
@@ -84,10 +102,6 @@ type Store struct {
 
 var _ offline.Store = (*Store)(nil)
 
-// sqlPuller is embedded in Store under a name of its own, which keeps the
-// field out of the package's API (its methods are promoted all the same).
-type sqlPuller = offline.SQLPuller
-
 // Open opens an in-memory DuckDB for a repository, per the offline_store
 // section of feature_store.yaml.
 func Open(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (*Store, error) {
@@ -96,7 +110,12 @@ func Open(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (
 	default:
 		return nil, fmt.Errorf("open duckdb offline store: offline_store type is %q", cfg.Type)
 	}
-	return OpenOptions(ctx, Options{RepoPath: repoPath, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})
+	cacheDir := cfg.ObjectCacheDir
+	if cacheDir != "" && !filepath.IsAbs(cacheDir) && repoPath != "" {
+		cacheDir = filepath.Join(repoPath, cacheDir)
+	}
+	return OpenOptions(ctx, Options{RepoPath: repoPath, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads,
+		S3Endpoint: cfg.S3EndpointOverride, ObjectCacheDir: cacheDir, ObjectCacheBytes: cfg.ObjectCacheBytes})
 }
 
 // OpenOptions opens an in-memory DuckDB with explicit options.
@@ -105,7 +124,6 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	s := &Store{opts: opts, tmp: opts.TempDir}
-	s.sqlPuller = sqlPuller{Dialect: s.dialect, Relation: s.relation, Stream: s.streamPull}
 	if s.tmp == "" {
 		dir, err := os.MkdirTemp("", "feast-duckdb-")
 		if err != nil {
@@ -115,6 +133,16 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 	} else if err := os.MkdirAll(s.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open duckdb offline store: %w", err)
 	}
+	cacheDir := opts.ObjectCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(s.tmp, "objects")
+	}
+	objects, err := objstore.New(objstore.Options{Dir: cacheDir, MaxCacheBytes: opts.ObjectCacheBytes, S3Endpoint: opts.S3Endpoint})
+	if err != nil {
+		s.removeTmp()
+		return nil, fmt.Errorf("open duckdb offline store: %w", err)
+	}
+	s.objects = objects
 	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
 		// Naive timestamps are UTC. The top-n window optimizer of this DuckDB
 		// release fails with an internal error on ROW_NUMBER() = 1 over a
@@ -130,6 +158,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		return nil
 	})
 	if err != nil {
+		s.objects.Close()
 		s.removeTmp()
 		return nil, fmt.Errorf("open duckdb offline store: %w", err)
 	}
@@ -155,7 +184,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 // when the store created it.
 func (s *Store) Close() error {
 	err := s.db.Close()
-	err = errors.Join(err, s.connector.Close())
+	err = errors.Join(err, s.connector.Close(), s.objects.Close())
 	s.removeTmp()
 	return err
 }
@@ -165,6 +194,10 @@ func (s *Store) removeTmp() {
 		os.RemoveAll(s.tmp)
 	}
 }
+
+// ObjectStats counts what reads of object-store sources fetched so far
+// (objects listed, footers and objects read, bytes, cache hits, pruning).
+func (s *Store) ObjectStats() objstore.Stats { return s.objects.Stats() }
 
 // DB is the underlying database, for callers that run their own SQL over
 // the same engine (benchmarks, tests).
@@ -177,6 +210,7 @@ func (s *Store) tempName(prefix string) string {
 }
 
 func (s *Store) resolvePath(p string) string {
+	p = strings.TrimPrefix(p, "file://")
 	if strings.Contains(p, "://") || filepath.IsAbs(p) || s.opts.RepoPath == "" {
 		return p
 	}
@@ -291,7 +325,7 @@ func (s *Store) GetHistoricalFeatures(ctx context.Context, req offline.Historica
 	if err != nil {
 		return nil, fmt.Errorf("get historical features: %w", err)
 	}
-	j := &job{s: s, conn: conn, table: s.tempName("__feast_entities")}
+	j := &job{s: s, conn: conn, table: s.tempName("__feast_entities"), staging: &staging{}}
 	if err := j.prepare(ctx, &req); err != nil {
 		j.Close()
 		return nil, fmt.Errorf("get historical features: %w", err)
@@ -306,13 +340,21 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 	table := s.dialect.QuoteIdent(j.table)
 	rowID := "rowid"
 	e := req.Entities
+	// Object-store sources are read only as far as the entity rows need.
+	var window windowFunc
 	switch {
 	case e.Records != nil:
 		if err := s.stageRecords(ctx, j.conn, e.Records, j.table); err != nil {
 			return fmt.Errorf("stage entity rows: %w", err)
 		}
 	case e.Path != "":
-		rel, err := s.fileRelation(e.Path, offline.FileFormat(e.Path))
+		var rel string
+		var err error
+		if objstore.IsRemote(e.Path) {
+			rel, err = s.stageEntityFile(ctx, e.Path, j.staging)
+		} else {
+			rel, err = s.fileRelation(e.Path, offline.FileFormat(e.Path))
+		}
 		if err != nil {
 			return fmt.Errorf("entity file: %w", err)
 		}
@@ -324,7 +366,9 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 			return fmt.Errorf("run entity query: %w", err)
 		}
 	default:
-		views, start, end, err := offline.EntitylessPlan(req, s.relation, s.opts.Now())
+		now := s.opts.Now()
+		window = entitylessWindow(req, now)
+		views, start, end, err := offline.EntitylessPlan(req, s.readRelation(ctx, window, j.staging), now)
 		if err != nil {
 			return err
 		}
@@ -354,7 +398,15 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 			userRowid, cols[i].Name = c.Name, userRowidCol
 		}
 	}
-	plan, err := offline.PlanRequest(req, cols, s.relation)
+	if window == nil {
+		window = historicalWindow(req, time.Time{}, time.Time{})
+		if hasRemote(req) {
+			if lo, hi, ok := entityTimeRange(ctx, j.conn, s.dialect, j.table, cols); ok {
+				window = historicalWindow(req, lo, hi)
+			}
+		}
+	}
+	plan, err := offline.PlanRequest(req, cols, s.readRelation(ctx, window, j.staging))
 	if err != nil {
 		return err
 	}
@@ -452,6 +504,8 @@ type job struct {
 	s     *Store
 	conn  *sql.Conn
 	table string
+	// staging holds the object-store sources the job reads, until Close.
+	staging *staging
 	// stmts compute the result; schemaStmts the same result without rows.
 	stmts, schemaStmts sqlgen.Statements
 	columns            []string
@@ -527,6 +581,7 @@ func (j *job) Close() error {
 	if j.conn == nil {
 		return nil
 	}
+	defer j.staging.Release()
 	_, err := j.conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+j.s.dialect.QuoteIdent(j.table))
 	err = errors.Join(err, j.conn.Close())
 	j.conn = nil
@@ -534,14 +589,14 @@ func (j *job) Close() error {
 }
 
 // streamPull runs a pull query on a connection of its own and streams the
-// result (offline.SQLPuller.Stream); the connection closes when the reader
-// is released.
-func (s *Store) streamPull(ctx context.Context, query string) (array.RecordReader, error) {
+// result (offline.SQLPuller.Stream); the connection closes, and onRelease
+// runs, when the reader is released.
+func (s *Store) streamPull(ctx context.Context, query string, onRelease func()) (array.RecordReader, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rr, err := s.queryStream(ctx, conn, query, func() { conn.Close() })
+	rr, err := s.queryStream(ctx, conn, query, func() { conn.Close(); onRelease() })
 	if err != nil {
 		conn.Close()
 	}

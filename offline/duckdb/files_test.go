@@ -170,9 +170,10 @@ func TestFileSourcesAndPush(t *testing.T) {
 	if err := s.WriteBatch(ctx, single, rec); err == nil || !strings.Contains(err.Error(), "must be a folder or a glob") {
 		t.Errorf("push to a single file: err = %v", err)
 	}
-	// An object-store path is refused, and nothing is written locally (a
-	// folder named "s3:" used to appear, and the push was acknowledged).
-	for _, path := range []string{"s3://bucket/stats/", "gs://bucket/stats/*.parquet", "azblob://c/stats/"} {
+	// A store this backend does not write to is refused, and nothing is
+	// written locally (a folder named "hdfs:" would appear, and the push be
+	// acknowledged). Object stores are written: TestObjectStorePush.
+	for _, path := range []string{"hdfs://namenode/stats/", "abfss://c@account.dfs.core.windows.net/stats/*.parquet"} {
 		remote := &model.DataSource{Name: "remote", Kind: model.SourceFile, Path: path, TimestampField: "event_timestamp"}
 		if err := s.WriteBatch(ctx, remote, rec); !errors.Is(err, offline.ErrNotSupported) || !strings.Contains(err.Error(), path) {
 			t.Errorf("push to %s: err = %v, want ErrNotSupported naming the path", path, err)

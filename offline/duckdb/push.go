@@ -15,6 +15,7 @@ import (
 
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/objstore"
 )
 
 // WriteBatch appends rows to a file source (offline push) as a new Parquet
@@ -24,18 +25,33 @@ import (
 // a folder (path to a directory) or a glob whose directory part is fixed
 // (data/stats/*.parquet); a single-file source is rejected. Columns named
 // after a mapped feature or join key are renamed back to the source column.
+// In object storage (s3://, gs://, azblob://) the new object is uploaded
+// and becomes visible only once complete: a failed push leaves nothing.
 func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec arrow.RecordBatch) error {
 	if source.Kind != model.SourceFile || source.Path == "" {
 		return fmt.Errorf("offline push to %s: only file sources are supported: %w", source.Name, offline.ErrNotSupported)
 	}
+	if f := strings.ToLower(source.FileFormat); f != "" && f != "parquet" {
+		return fmt.Errorf("offline push to %s: file format %s is not supported; push needs a parquet folder or glob", source.Name, f)
+	}
+	if objstore.IsRemote(source.Path) {
+		rec = renameToSource(source, rec)
+		defer rec.Release()
+		rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+		if err != nil {
+			return fmt.Errorf("offline push to %s: %w", source.Name, err)
+		}
+		defer rr.Release()
+		if _, err := s.objects.WriteParquet(ctx, source.Name, source.Path, rr); err != nil {
+			return fmt.Errorf("offline push to %s: %w", source.Name, err)
+		}
+		return nil
+	}
 	if scheme, _, ok := strings.Cut(source.Path, "://"); ok && scheme != "file" {
 		// Writing the URI as a local path would create a folder named
 		// "s3:" and answer the push as if it had reached the bucket.
-		return fmt.Errorf("offline push to %s: the source path %s is in an object store (%s://), which offline push does not write to yet; push with to=online, or give the source a local folder: %w",
-			source.Name, source.Path, scheme, offline.ErrNotSupported)
-	}
-	if f := strings.ToLower(source.FileFormat); f != "" && f != "parquet" {
-		return fmt.Errorf("offline push to %s: file format %s is not supported; push needs a parquet folder or glob", source.Name, f)
+		return fmt.Errorf("offline push to %s: the source path %s is in an object store (%s://) this store does not write to (it writes %s); push with to=online, or give the source a local folder: %w",
+			source.Name, source.Path, scheme, strings.Join(objstore.Schemes, ", "), offline.ErrNotSupported)
 	}
 	dir, err := pushDir(s.resolvePath(strings.TrimPrefix(source.Path, "file://")), strings.HasSuffix(source.Path, "/"))
 	if err != nil {
