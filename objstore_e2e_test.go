@@ -1,0 +1,82 @@
+package feast_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/offline/objstore/fakes3"
+)
+
+// The demo repository with its batch source in an S3 stand-in: plan and
+// apply accept it, materialization reads it and records the interval,
+// status reports it, and when an object disappears the run fails naming
+// the source and the object and records nothing.
+func TestObjectStoreSourceEndToEnd(t *testing.T) {
+	srv := fakes3.Start(t, "lake")
+	now := time.Now().UTC().Truncate(time.Hour)
+	dir := demoRepo(t, now)
+	if err := srv.PutFile("lake", "driver_stats/part-00000.parquet", filepath.Join(dir, "data", "driver_stats", "part-00000.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	defs := filepath.Join(dir, "features.yaml")
+	yml, err := os.ReadFile(defs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml = []byte(strings.Replace(string(yml), "path: data/driver_stats/", "path: \""+srv.URL("lake", "driver_stats/")+"\"", 1))
+	if err := os.WriteFile(defs, yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "data", "driver_stats")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fs := open(t, dir, now)
+	applyRepo(t, fs)
+	res, err := fs.MaterializeIncremental(ctx, now, feast.MaterializeOptions{})
+	if err != nil {
+		t.Fatalf("materialize: %v", err)
+	}
+	var written int64
+	for _, r := range res {
+		written += r.Stats.RowsWritten
+	}
+	if written == 0 {
+		t.Errorf("materialized nothing: %+v", res)
+	}
+	fv, err := fs.FeatureView(ctx, "driver_hourly_stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fv.Intervals) != 1 || !fv.Intervals[0].End.Equal(now) {
+		t.Fatalf("intervals %+v, want one ending %s", fv.Intervals, now)
+	}
+	if _, err := fs.Status(ctx, feast.StatusOptions{}); err != nil {
+		t.Errorf("status: %v", err)
+	}
+
+	srv.SetHook(func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/part-00000.parquet") {
+			srv.Backend.DeleteObject("lake", "driver_stats/part-00000.parquet")
+		}
+	})
+	later := now.Add(2 * time.Hour)
+	fs2 := open(t, dir, later)
+	_, err = fs2.MaterializeIncremental(ctx, later, feast.MaterializeOptions{})
+	if err == nil || !strings.Contains(err.Error(), "s3://lake/driver_stats/part-00000.parquet") {
+		t.Fatalf("materialize with the object gone: err = %v", err)
+	}
+	fv, err = fs2.FeatureView(ctx, "driver_hourly_stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fv.Intervals) != 1 || !fv.Intervals[0].End.Equal(now) {
+		t.Errorf("a failed run recorded an interval: %+v", fv.Intervals)
+	}
+}
