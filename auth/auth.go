@@ -100,6 +100,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrNoToken is returned when a request carries no bearer token.
 var ErrNoToken = &Error{Msg: `missing bearer token: send "Authorization: Bearer <token>"`}
 
+// TokenCookie is the cookie in which a browser holds its bearer token
+// after signing in to the web UI (the UI's login page sets it). The
+// feature server reads it only for mounted handlers (feast serve --ui,
+// feast ui), never for its API endpoints, so a page elsewhere cannot make
+// a browser call the API with it.
+const TokenCookie = "feast_token"
+
 // BearerToken extracts the token of an "Authorization: Bearer <token>"
 // header (the scheme is case-insensitive, as RFC 6750 allows).
 func BearerToken(header string) (string, error) {

@@ -325,18 +325,54 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc, write
 // mount serves h under prefix (Options.Mounts) with authentication,
 // metrics and the access log.
 func (s *Server) mount(mux *http.ServeMux, prefix string, h http.Handler) {
-	mux.Handle(prefix, s.instrument(s.metrics.endpoint(prefix), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, err := s.access.authenticate(r.Context(), r.Header.Get("Authorization"))
+	mux.Handle(prefix, s.instrument(s.metrics.endpoint(prefix), s.Guard(h)))
+}
+
+// BrowserLogin is implemented by a mounted handler that signs browser users
+// in itself (the UI's token form, which stores the token in the
+// auth.TokenCookie cookie). Requests for which Public is true (the login
+// page, static assets) skip authentication; a request that fails it is
+// first offered to Unauthenticated, which may answer it (a redirect to the
+// login page) and return true instead of the server's 401.
+type BrowserLogin interface {
+	Public(r *http.Request) bool
+	Unauthenticated(w http.ResponseWriter, r *http.Request, err error) bool
+}
+
+// Guard returns h behind the server's authentication and permissions, as
+// Options.Mounts serves it: the token comes from the Authorization header
+// or, when there is none, the auth.TokenCookie cookie; with permissions
+// enforced the request's context carries the user (auth.UserFrom). feast
+// ui serves the UI through it without the feature server's endpoints.
+func (s *Server) Guard(h http.Handler) http.Handler {
+	login, _ := h.(BrowserLogin)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if login != nil && login.Public(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		header := r.Header.Get("Authorization")
+		if header == "" && s.access.on() {
+			if c, err := r.Cookie(auth.TokenCookie); err == nil && c.Value != "" {
+				header = "Bearer " + c.Value
+			}
+		}
+		user, err := s.access.authenticate(r.Context(), header)
 		if err != nil {
-			s.writeError(w, r, err)
+			if login == nil || !login.Unauthenticated(w, r, err) {
+				s.writeError(w, r, err)
+			}
 			return
 		}
 		if user != nil && s.access.enforce {
 			r = r.WithContext(auth.WithUser(r.Context(), user))
 		}
 		h.ServeHTTP(w, r)
-	})))
+	})
 }
+
+// AuthEnabled reports whether requests must authenticate.
+func (s *Server) AuthEnabled() bool { return s.access.on() }
 
 // writeError maps err to a status (classify) and writes {"error": msg}.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -326,3 +326,46 @@ func serverAnswer(t *testing.T, base string, features []string, ids []int64) []s
 	}
 	return rows
 }
+
+// TestBrowserSignIn signs in through the login page in Chromium, behind
+// token authentication with permissions: the page asked for comes back
+// after sign-in showing only what the user may see, and signing out
+// returns to the form.
+func TestBrowserSignIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	chromiumPath(t)
+	f := newFixture(t)
+	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui", SignIn: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
+		Mounts: map[string]http.Handler{"/ui/": h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	b := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+	b.do("open", chromedp.Navigate(ts.URL+"/ui/feature-views"), chromedp.WaitVisible(css("#token")))
+	b.screenshot("sign-in")
+	b.do("sign in", chromedp.SendKeys(css("#token"), "reader"), chromedp.Click(css("#login-submit")), chromedp.WaitVisible(css("table.list")))
+	if loc, text := result(b, "location", chromedp.Location()), b.text("table.list"); !strings.HasSuffix(loc, "/ui/feature-views") ||
+		!strings.Contains(text, "driver_stats") || strings.Contains(text, "customer_profile") {
+		t.Errorf("after sign-in %s: %q", loc, text)
+	}
+	b.do("sign out", chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#token")))
+	b.do("back", chromedp.Navigate(ts.URL+"/ui/feature-views"), chromedp.WaitVisible(css("#token")))
+	// The 401 of the sign-in page is a failed load in the console's eyes;
+	// anything else is an error.
+	for _, e := range b.consoleErrors() {
+		if !strings.Contains(e, "401") {
+			t.Errorf("console error: %s", e)
+		}
+	}
+}

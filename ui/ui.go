@@ -67,6 +67,10 @@ type Options struct {
 	// FreshnessInterval bounds how often pages recompute the freshness
 	// report; 0 means DefaultFreshnessInterval.
 	FreshnessInterval time.Duration
+	// SignIn is the authentication type of the server the UI is served
+	// through (server.Guard: "token", "oidc", "kubernetes"), empty when
+	// it asks for none. It picks the login page's instructions.
+	SignIn string
 }
 
 // UI is the web catalog's http.Handler. It is safe for concurrent use.
@@ -240,10 +244,7 @@ func badRequest(format string, args ...any) error {
 
 // ServeHTTP routes a request. The root path is stripped when present.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	if u.root != "" && (p == u.root || strings.HasPrefix(p, u.root+"/")) {
-		p = strings.TrimPrefix(p, u.root)
-	}
+	p := u.strip(r.URL.Path)
 	if p == "" {
 		http.Redirect(w, r, u.root+"/", http.StatusFound)
 		return
@@ -253,6 +254,14 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = strings.TrimPrefix(p, "/static")
 		u.static.ServeHTTP(w, r2)
+		return
+	}
+	switch p {
+	case "/login":
+		u.login(w, r)
+		return
+	case "/logout":
+		u.logout(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -338,6 +347,9 @@ type page struct {
 	Root    string
 	Query   string
 	Data    any
+	// SignedIn shows the sign-out button (the request carries the
+	// token cookie).
+	SignedIn bool
 }
 
 func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p *page) error {
@@ -346,6 +358,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p *page
 		return fmt.Errorf("no template %s", name)
 	}
 	p.Root = u.root
+	p.SignedIn = signedIn(r)
 	if c := u.cat.Load(); c != nil {
 		p.Project = c.snap.Project
 	}

@@ -535,3 +535,115 @@ func TestServerMountPermissions(t *testing.T) {
 		t.Errorf("/health: %d", code)
 	}
 }
+
+func do(t testing.TB, h http.Handler, method, target, body string, header ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func readBody(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestSignIn covers the browser login: pages without a token answer the
+// sign-in form (401), the form stores the token in an HttpOnly cookie
+// scoped to the UI, the cookie authenticates the UI (and only the UI), a
+// token the server rejects comes back to the form, redirects stay on the
+// site, and signing out forgets the token.
+func TestSignIn(t *testing.T) {
+	f := newFixture(t)
+	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui", SignIn: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
+		Mounts: map[string]http.Handler{"/ui/": h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sh := srv.Handler()
+
+	resp := do(t, sh, "GET", "/ui/feature-views?q=driver", "")
+	body := readBody(resp)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `id="token"`) || !strings.Contains(body, `value="/ui/feature-views?q=driver"`) ||
+		!strings.Contains(body, "auth.tokens") || strings.Contains(body, "driver_stats") {
+		t.Fatalf("page without a token: %d\n%s", resp.StatusCode, body)
+	}
+	if resp := do(t, sh, "GET", "/ui/api/feature-views", ""); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		t.Errorf("API without a token: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, p := range []string{"/ui/login", "/ui/static/ui.css"} {
+		if resp := do(t, sh, "GET", p, ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s without a token: %d", p, resp.StatusCode)
+		}
+	}
+
+	resp = do(t, sh, "POST", "/ui/login", url.Values{"token": {"Bearer reader"}, "next": {"/ui/feature-views?q=driver"}}.Encode())
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/feature-views?q=driver" {
+		t.Fatalf("sign in: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == auth.TokenCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || cookie.Value != "reader" || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/ui/" {
+		t.Fatalf("sign-in cookie = %+v", cookie)
+	}
+	var l listJSON
+	resp = do(t, sh, "GET", "/ui/api/feature-views", "", "Cookie", "feast_token=reader")
+	if body := readBody(resp); resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &l) != nil || names(l) != "driver_stats" {
+		t.Errorf("signed-in reader's feature views: %d %s", resp.StatusCode, body)
+	}
+	resp = do(t, sh, "GET", "/ui/", "", "Cookie", "feast_token=reader")
+	if body := readBody(resp); !strings.Contains(body, `id="signout"`) {
+		t.Errorf("signed-in page has no sign-out button")
+	}
+	// The cookie is the UI's: the API endpoints still want the header.
+	resp = do(t, sh, "POST", "/get-online-features", `{"features": ["driver_stats:trips"], "entities": {"driver_id": [1001]}}`, "Cookie", "feast_token=reader")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/get-online-features with only the UI cookie: %d, want 401", resp.StatusCode)
+	}
+	// A rejected token returns to the form with the reason.
+	resp = do(t, sh, "GET", "/ui/", "", "Cookie", "feast_token=stolen")
+	if body := readBody(resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "did not accept your token") {
+		t.Errorf("rejected token: %d\n%s", resp.StatusCode, body)
+	}
+	// Redirects never leave the UI; junk is explained.
+	for _, next := range []string{"https://evil.example/", "//evil.example/x", "/get-online-features", "/ui/login", `/ui\evil`} {
+		resp := do(t, sh, "POST", "/ui/login", url.Values{"token": {"reader"}, "next": {next}}.Encode())
+		if loc := resp.Header.Get("Location"); loc != "/ui/" {
+			t.Errorf("sign in with next=%s redirects to %q, want /ui/", next, loc)
+		}
+	}
+	for _, tok := range []string{"", "two words", `quo"te`} {
+		resp := do(t, sh, "POST", "/ui/login", url.Values{"token": {tok}}.Encode())
+		if body := readBody(resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="login-error"`) {
+			t.Errorf("sign in with %q: %d", tok, resp.StatusCode)
+		}
+	}
+	resp = do(t, sh, "POST", "/ui/logout", "", "Cookie", "feast_token=reader")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" || len(resp.Cookies()) != 1 || resp.Cookies()[0].MaxAge >= 0 {
+		t.Errorf("sign out: %d %q %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	if resp := do(t, sh, "GET", "/ui/logout", ""); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /ui/logout: %d", resp.StatusCode)
+	}
+	// Without auth the page says no token is needed.
+	open := newUI(t, f, "")
+	if code, body := get(t, open, "/login"); code != http.StatusOK || !strings.Contains(body, "does not ask for a token") {
+		t.Errorf("login page without auth: %d\n%s", code, body)
+	}
+}

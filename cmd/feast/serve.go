@@ -76,7 +76,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 				AuditLog: auditLog,
 			}
 			if withUI {
-				h, err := ui.New(fs, ui.Options{RootPath: "/ui"})
+				h, err := ui.New(fs, ui.Options{RootPath: "/ui", SignIn: signInMode(fs.Config().Auth.Type)})
 				if err != nil {
 					return err
 				}

@@ -12,8 +12,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/feastgo/feast/server"
 	"github.com/feastgo/feast/ui"
 )
+
+// signInMode is the UI login page's mode for an auth type: the types that
+// take bearer tokens, else "".
+func signInMode(authType string) string {
+	switch authType {
+	case "token", "oidc", "kubernetes":
+		return authType
+	}
+	return ""
+}
 
 func newUICmd(g *globals) *cobra.Command {
 	var (
@@ -30,9 +41,13 @@ and searchable), detail pages with schemas and YAML definitions, per-view freshn
 against ttl, a lineage graph and a live online lookup. Everything is in the binary; it
 works without internet.
 
-The registry is refreshed in the background like the feature server's. feast ui has no
-authentication of its own: run it on a trusted network, or mount it in the feature
-server with "feast serve --ui" (served at /ui/ behind the server's auth and permissions).
+The registry is refreshed in the background like the feature server's. The auth section
+of feature_store.yaml applies as in the feature server (token, oidc or kubernetes: pages
+ask for a bearer token on a sign-in page, or take the Authorization header an
+authenticating proxy adds; with oidc and kubernetes each user sees only what their
+permissions allow to DESCRIBE). With no_auth anyone who can reach it sees everything:
+keep it on 127.0.0.1 (the default) or a trusted network. "feast serve --ui" serves the
+same pages at /ui/ of the feature server.
 
   feast ui                                  # http://127.0.0.1:8888/
   feast ui --host 0.0.0.0 --port 8888 --root-path /feast   # behind a reverse proxy at /feast/`,
@@ -50,7 +65,18 @@ server with "feast serve --ui" (served at /ui/ behind the server's auth and perm
 			if registryTTL != 0 {
 				fs.Registry().SetTTL(time.Duration(max(registryTTL, 0)) * time.Second)
 			}
-			h, err := ui.New(fs, ui.Options{RootPath: rootPath})
+			// The server's authentication and permissions (feature_store.yaml's
+			// auth section) guard the pages; its endpoints are not served.
+			guard, err := server.New(fs, server.Options{NoAccessLog: true})
+			if err != nil {
+				return err
+			}
+			defer guard.Close()
+			mode := ""
+			if guard.AuthEnabled() {
+				mode = signInMode(fs.Config().Auth.Type)
+			}
+			h, err := ui.New(fs, ui.Options{RootPath: rootPath, SignIn: mode})
 			if err != nil {
 				return err
 			}
@@ -61,7 +87,7 @@ server with "feast serve --ui" (served at /ui/ behind the server's auth and perm
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			go h.Run(ctx)
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+			srv := &http.Server{Handler: guard.Guard(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 			fmt.Fprintf(g.stderr, "Feast UI listening on http://%s%s/\n", ln.Addr(), strings.TrimRight(rootPath, "/"))
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
@@ -81,7 +107,7 @@ server with "feast serve --ui" (served at /ui/ behind the server's auth and perm
 	f := cmd.Flags()
 	// -h is --host, as in Feast; help keeps only its long form.
 	f.Bool("help", false, "help for ui")
-	f.StringVarP(&host, "host", "h", "127.0.0.1", "address to listen on (0.0.0.0 for every interface; there is no authentication)")
+	f.StringVarP(&host, "host", "h", "127.0.0.1", "address to listen on (0.0.0.0 for every interface; with no_auth anyone who reaches it sees everything)")
 	f.IntVarP(&port, "port", "p", 8888, "HTTP port")
 	f.StringVar(&rootPath, "root-path", "", "URL prefix of every link and asset, for a reverse proxy (e.g. /feast)")
 	f.IntVarP(&registryTTL, "registry_ttl_sec", "r", 0, "registry refresh interval in seconds (0 = registry cache_ttl_seconds)")
