@@ -505,11 +505,11 @@ func (s *Store) download(ctx context.Context, b *blob.Bucket, loc Location, o ob
 		return describe("read", loc, o.key, err)
 	}
 	defer r.Close()
-	// Listings and object headers differ in precision (S3: milliseconds
-	// and seconds), so times are compared to the second.
-	if r.Size() != o.size || (!o.modTime.IsZero() && !r.ModTime().IsZero() && !r.ModTime().Truncate(time.Second).Equal(o.modTime.Truncate(time.Second))) {
-		return fmt.Errorf("object %s changed after it was listed (size %d, now %d; modified %s, now %s); run again",
-			loc.ObjectURL(o.key), o.size, r.Size(), o.modTime.Format(time.RFC3339Nano), r.ModTime().Format(time.RFC3339Nano))
+	// Only the size is compared: listings and object headers disagree on
+	// modification times (precision, and some stores report the upload's
+	// start in one and its end in the other).
+	if r.Size() != o.size {
+		return fmt.Errorf("object %s changed after it was listed (size %d, now %d); run again", loc.ObjectURL(o.key), o.size, r.Size())
 	}
 	var suffix [6]byte
 	rand.Read(suffix[:])
