@@ -9,7 +9,9 @@ import (
 // cache for object-store sources.
 func TestOfflineObjectStoreOptions(t *testing.T) {
 	yaml := "project: p\noffline_store:\n  type: duckdb\n  s3_endpoint_override: ${MINIO_URL}\n  object_cache_dir: cache\n  object_cache_max_bytes: 1000000\n"
-	env := func(k string) (string, bool) { return map[string]string{"MINIO_URL": "http://minio:9000"}[k], k == "MINIO_URL" }
+	env := func(k string) (string, bool) {
+		return map[string]string{"MINIO_URL": "http://minio:9000"}[k], k == "MINIO_URL"
+	}
 	cfg, err := Parse("f", "/repo", []byte(yaml), env)
 	if err != nil {
 		t.Fatal(err)

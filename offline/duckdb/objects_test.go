@@ -379,3 +379,32 @@ func TestObjectCacheBound(t *testing.T) {
 		t.Errorf("staged files left: %v", left)
 	}
 }
+
+// CSV objects in Hive folders read as a source (partition values as
+// columns), and an entity file can be an object too.
+func TestObjectStoreCSVAndEntityFile(t *testing.T) {
+	srv := fakes3.Start(t, "feast")
+	srv.Put(t, "feast", "csv/region=north/a.csv", []byte("driver_id,v,event_timestamp\n1,10,2024-01-01T00:00:00Z\n2,20,2024-01-01T00:00:00Z\n"))
+	srv.Put(t, "feast", "csv/region=south/b.csv", []byte("driver_id,v,event_timestamp\n3,30,2024-01-01T00:00:00Z\n"))
+	srv.Put(t, "feast", "csv/_SUCCESS", nil)
+	srv.Put(t, "feast", "entities.csv", []byte("driver_id,event_timestamp\n3,2024-01-02T00:00:00Z\n1,2024-01-02T00:00:00Z\n"))
+	s := openStore(t, "")
+	src := &model.DataSource{Name: "csv", Kind: model.SourceFile, Path: srv.URL("feast", "csv/"), FileFormat: "csv", TimestampField: "event_timestamp"}
+	view := statsView(src)
+	view.Features = append(view.Features, model.Field{Name: "region", Type: model.String})
+	job, err := s.GetHistoricalFeatures(context.Background(), offline.HistoricalRequest{
+		Entities: offline.EntitySource{Path: srv.URL("feast", "entities.csv")}, Views: []offline.ViewRequest{{View: view}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	got := render(t, job)
+	if want := "driver_id event_timestamp v region\n3 2024-01-02T00:00:00Z 30 south\n1 2024-01-02T00:00:00Z 10 north"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// A glob through the partition folders keeps them as columns too.
+	src.Path = srv.URL("feast", "csv/region=*/*.csv")
+	if rows := pullRows(t, s, view, t0, t0, false); len(rows) != 4 || !slices.Contains(rows, "2 20 north 2024-01-01T00:00:00Z") {
+		t.Errorf("glob: rows = %q", rows)
+	}
+}

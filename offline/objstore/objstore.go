@@ -266,6 +266,11 @@ func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
 	var mu sync.Mutex
 	var pinned []string
 	st.release = func() { s.cache.unpin(pinned) }
+	// Partition folders count from the source's root folder: the list
+	// prefix up to its last slash (a glob's prefix may end inside one, as
+	// in dt=*).
+	root := loc.ListPrefix()
+	root = root[:strings.LastIndexByte(root, '/')+1]
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Parallelism)
 	for i, o := range read {
@@ -280,7 +285,7 @@ func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
 			st.Files[i] = local
 			return nil
 		})
-		if hasHiveFolder(strings.TrimPrefix(o.key, loc.ListPrefix())) {
+		if hasHiveFolder(strings.TrimPrefix(o.key, root)) {
 			st.Hive = true
 		}
 	}
