@@ -89,3 +89,24 @@ func BenchmarkCatalog2000Views(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPreview times the data preview of a 1M-row Parquet source: the
+// default bounded sample (10,000 rows) against a sample of the whole file,
+// to show the preview does not scan.
+func BenchmarkPreview(b *testing.B) {
+	f := newFixture(b)
+	writeDriverParquet(b, f, 1_000_000)
+	h := newUI(b, f, "")
+	for _, c := range []struct{ name, q string }{
+		{"default-10k", "/api/preview/driver_src"},
+		{"whole-file-1M", "/api/preview/driver_src?sample=1000000"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if code, body := get(b, h, c.q); code != 200 {
+					b.Fatalf("%d %s", code, body)
+				}
+			}
+		})
+	}
+}

@@ -184,6 +184,7 @@ func TestBrowser(t *testing.T) {
 	}
 	chromiumPath(t) // skip or fail before building the fixture
 	f := newFixture(t)
+	writeDriverParquet(t, f, 25)
 	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui"})
 	if err != nil {
 		t.Fatal(err)
@@ -252,6 +253,14 @@ func TestBrowser(t *testing.T) {
 	if loc, text := result(b, "location", chromedp.Location()), b.text("main h1"); !strings.HasSuffix(loc, "/ui/feature-services/driver_service") || !strings.Contains(text, "driver_service") {
 		t.Errorf("lineage node led to %s (%q)", loc, text)
 	}
+
+	// The view's source and its data preview.
+	b.do("source", chromedp.Navigate(u("/data-sources/driver_src")), chromedp.WaitVisible(css("a.preview-link")),
+		chromedp.Click(css("a.preview-link")), chromedp.WaitVisible(css("#preview-stats")))
+	if text := b.text("#preview-stats"); !strings.Contains(text, "conv_rate") || !strings.Contains(text, "28.0%") {
+		t.Errorf("preview statistics: %q", text)
+	}
+	b.screenshot("preview")
 
 	// Freshness: the stale view's row is highlighted, the other is not.
 	b.do("freshness", chromedp.Navigate(u("/freshness")), chromedp.WaitVisible(css(`tr[data-view="driver_stats"]`)))

@@ -297,6 +297,12 @@ func (u *UI) route(w http.ResponseWriter, r *http.Request, p string, api bool) e
 		return u.freshnessPage(w, r, c, v, api)
 	case "lookup":
 		return u.lookupPage(w, r, c, v, api)
+	case "preview":
+		rest := ""
+		if len(parts) == 2 {
+			rest = parts[1]
+		}
+		return u.previewPage(w, r, c, v, rest, api)
 	}
 	k := kind(parts[0])
 	if _, ok := kindTitles[k]; !ok {
@@ -424,10 +430,14 @@ func (u *UI) funcs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05Z")
 		},
-		"kinds": func() []kind { return kinds },
-		"lower": strings.ToLower,
-		"slug":  func(v any) string { return strings.ReplaceAll(strings.ToLower(fmt.Sprint(v)), " ", "-") },
-		"join":  strings.Join,
+		"kinds":       func() []kind { return kinds },
+		"lower":       strings.ToLower,
+		"slug":        func(v any) string { return strings.ReplaceAll(strings.ToLower(fmt.Sprint(v)), " ", "-") },
+		"join":        strings.Join,
+		"pct":         func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+		"deref":       func(s *string) string { return *s },
+		"int64":       func(n int) int64 { return int64(n) },
+		"previewable": previewable,
 	}
 }
 

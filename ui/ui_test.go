@@ -7,13 +7,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/auth"
+	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/server"
 	st "github.com/feastgo/feast/server/servingtest"
@@ -645,5 +651,92 @@ func TestSignIn(t *testing.T) {
 	open := newUI(t, f, "")
 	if code, body := get(t, open, "/login"); code != http.StatusOK || !strings.Contains(body, "does not ask for a token") {
 		t.Errorf("login page without auth: %d\n%s", code, body)
+	}
+}
+
+// writeDriverParquet writes n rows of driver data to the fixture's
+// driver_src file: conv_rate is null on every 4th row, name cycles through
+// three values.
+func writeDriverParquet(t testing.TB, f *st.Fixture, n int) {
+	t.Helper()
+	mem := memory.NewGoAllocator()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "driver_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "conv_rate", Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		{Name: "name", Type: arrow.BinaryTypes.String},
+		{Name: "event_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(1000 + i))
+		if i%4 == 0 {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.Float32Builder).Append(float32(i) / 10)
+		}
+		b.Field(2).(*array.StringBuilder).Append([]string{"ann", "bob", "cy"}[i%3])
+		b.Field(3).(*array.TimestampBuilder).Append(arrow.Timestamp(st.Now.Add(-time.Duration(i) * time.Hour).UnixMicro()))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	if _, err := offline.WriteParquet(context.Background(), rr, filepath.Join(f.Dir, "data", "driver.parquet")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	f := newFixture(t)
+	writeDriverParquet(t, f, 25)
+	h := newUI(t, f, "")
+	var got struct {
+		Preview offline.Preview
+	}
+	getJSON(t, h, "/api/preview/driver_src?sample=10&rows=3", &got)
+	p := got.Preview
+	if p.SampleRows != 10 || p.SampleLimit != 10 || len(p.Rows) != 3 || len(p.Columns) != 4 {
+		t.Fatalf("preview = %+v", p)
+	}
+	// The statistics of the first 10 rows, computed here independently.
+	want := map[string]offline.ColumnProfile{
+		"driver_id":       {Nulls: 0, Min: "1000", Max: "1009", Distinct: 10},
+		"conv_rate":       {Nulls: 3, NullRate: 0.3, Min: "0.1", Max: "0.9", Distinct: 7},
+		"name":            {Min: "ann", Max: "cy", Distinct: 3},
+		"event_timestamp": {Min: "2024-05-01T03:00:00Z", Max: "2024-05-01T12:00:00Z", Distinct: 10},
+	}
+	for _, c := range p.Columns {
+		w := want[c.Name]
+		if c.Nulls != w.Nulls || c.NullRate != w.NullRate || c.Min != w.Min || c.Max != w.Max || c.Distinct != w.Distinct {
+			t.Errorf("column %s = %+v, want %+v", c.Name, c, w)
+		}
+	}
+	if r := p.Rows[0]; r[0] == nil || *r[0] != "1000" || r[1] != nil || *r[2] != "ann" {
+		t.Errorf("first row = %v", r)
+	}
+	// The default sample covers the whole small file; the page renders it.
+	code, body := get(t, h, "/preview/driver_src")
+	if code != http.StatusOK || !strings.Contains(body, `id="preview-stats"`) || !strings.Contains(body, "first 25 rows") ||
+		!strings.Contains(body, "the source has no more rows") || !strings.Contains(body, "28.0%") {
+		t.Errorf("preview page: %d\n%s", code, body)
+	}
+	if _, body := get(t, h, "/data-sources/driver_src"); !strings.Contains(body, `href="/preview/driver_src"`) {
+		t.Error("the source page has no preview link")
+	}
+	// Sources without rows, unknown sources.
+	if code, _ := get(t, h, "/api/preview/req"); code != http.StatusUnprocessableEntity {
+		t.Errorf("request source preview: %d, want 422", code)
+	}
+	if code, _ := get(t, h, "/preview/nope"); code != http.StatusNotFound {
+		t.Errorf("unknown source preview: %d, want 404", code)
+	}
+	// A missing file is explained, not a 500 with SQL.
+	code, body = get(t, h, "/api/preview/customer_src")
+	if code == http.StatusOK || !strings.Contains(body, "customer_src") {
+		t.Errorf("missing file: %d %s", code, body)
 	}
 }

@@ -79,6 +79,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) *Backend) {
 			t.Run(fmt.Sprint(seed), func(t *testing.T) { RunCase(t, b, c, false) })
 		}
 	})
+	if sampler, ok := b.Store.(offline.Sampler); ok {
+		t.Run("sample", func(t *testing.T) { runSample(t, b, sampler) })
+	}
 	t.Run("pull", func(t *testing.T) {
 		for seed := uint64(1); seed <= uint64(RandomSeeds()); seed++ {
 			c := RandomCase(seed)
@@ -275,4 +278,49 @@ func describeCase(c *Case) string {
 	}
 	fmt.Fprintf(&b, "\n--- filter_created=%v fetch=%+v pull=%+v", c.FilterCreate, c.Fetch, c.Pull)
 	return b.String()
+}
+
+// runSample checks offline.Sampler: a sample has the source's columns and
+// at most the rows asked for, and a sample larger than the source holds
+// all of it (null counts as in the table).
+func runSample(t *testing.T, b *Backend, sampler offline.Sampler) {
+	ctx := context.Background()
+	tbl := RandomCase(7).Sources[0].Table
+	src := b.CreateSource(t, "sample_src", &tbl)
+	src.Name = "sample_src"
+	for _, limit := range []int{1, 3, len(tbl.Rows) + 10} {
+		rr, err := sampler.Sample(ctx, src, limit)
+		if err != nil {
+			t.Fatalf("sample %d: %v", limit, err)
+		}
+		p, err := offline.Profile(rr, limit, limit)
+		rr.Release()
+		if err != nil {
+			t.Fatalf("sample %d: %v", limit, err)
+		}
+		if want := int64(min(limit, len(tbl.Rows))); p.SampleRows != want || int64(len(p.Rows)) != want {
+			t.Errorf("sample %d: %d rows (%d shown), want %d", limit, p.SampleRows, len(p.Rows), want)
+		}
+		var names []string
+		for _, c := range p.Columns {
+			names = append(names, c.Name)
+		}
+		if got, want := strings.Join(names, " "), strings.Join(colNames(tbl.Cols), " "); got != want {
+			t.Errorf("sample %d columns %q, want %q", limit, got, want)
+		}
+		if limit < len(tbl.Rows) {
+			continue
+		}
+		for i, c := range p.Columns {
+			var nulls int64
+			for _, row := range tbl.Rows {
+				if row[i] == nil {
+					nulls++
+				}
+			}
+			if c.Nulls != nulls {
+				t.Errorf("whole-source sample: column %s has %d nulls, the table %d", c.Name, c.Nulls, nulls)
+			}
+		}
+	}
 }
