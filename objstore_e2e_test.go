@@ -2,12 +2,15 @@ package feast_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gocloud.dev/blob"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/offline/objstore/fakes3"
@@ -59,6 +62,26 @@ func TestObjectStoreSourceEndToEnd(t *testing.T) {
 	}
 	if _, err := fs.Status(ctx, feast.StatusOptions{}); err != nil {
 		t.Errorf("status: %v", err)
+	}
+
+	// Offline push lands in the bucket as a new object.
+	df := json.RawMessage(`{"driver_id": [1001], "event_timestamp": ["` + now.Format(time.RFC3339) + `"], "created": ["` + now.Format(time.RFC3339) + `"],
+		"conv_rate": [0.5], "acc_rate": [0.25], "avg_daily_trips": [7]}`)
+	recs, err := feast.RecordsFromJSON(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Push(ctx, "driver_stats_push_source", recs, feast.PushOffline); err != nil {
+		t.Fatalf("offline push: %v", err)
+	}
+	b, err := srv.Bucket(ctx, "lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	objs, _, err := b.ListPage(ctx, blob.FirstPageToken, 10, &blob.ListOptions{Prefix: "driver_stats/push-"})
+	if err != nil || len(objs) != 1 {
+		t.Errorf("pushed objects %v (err %v), want one", objs, err)
 	}
 
 	srv.SetHook(func(r *http.Request) {

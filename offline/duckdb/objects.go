@@ -22,12 +22,26 @@ import (
 type staging struct {
 	mu     sync.Mutex
 	staged []*objstore.Staged
+	// relations are the relations staged so far by request, so views
+	// sharing a source list and read it once per read.
+	relations map[objstore.Request]string
 }
 
-func (st *staging) add(s *objstore.Staged) {
+func (st *staging) add(req objstore.Request, s *objstore.Staged, relation string) {
 	st.mu.Lock()
+	defer st.mu.Unlock()
 	st.staged = append(st.staged, s)
-	st.mu.Unlock()
+	if st.relations == nil {
+		st.relations = map[objstore.Request]string{}
+	}
+	st.relations[req] = relation
+}
+
+func (st *staging) relation(req objstore.Request) (string, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rel, ok := st.relations[req]
+	return rel, ok
 }
 
 // Release releases every staged source.
@@ -51,16 +65,21 @@ func (s *Store) readRelation(ctx context.Context, window windowFunc, st *staging
 		if src.Kind != model.SourceFile || !objstore.IsRemote(src.Path) {
 			return s.relation(src)
 		}
-		staged, err := s.objects.Stage(ctx, objstore.Request{
+		req := objstore.Request{
 			Source: src.Name, Path: src.Path, Format: strings.ToLower(src.FileFormat),
 			TimestampColumn: src.TimestampField, DatePartitionColumn: src.DatePartitionColumn,
 			Window: window(src),
-		})
+		}
+		if rel, ok := st.relation(req); ok {
+			return rel, nil
+		}
+		staged, err := s.objects.Stage(ctx, req)
 		if err != nil {
 			return "", err
 		}
-		st.add(staged)
-		return stagedRelation(staged), nil
+		rel := stagedRelation(staged)
+		st.add(req, staged, rel)
+		return rel, nil
 	}
 }
 
@@ -195,10 +214,12 @@ func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end ti
 
 // stageEntityFile stages an entity file in object storage (read whole).
 func (s *Store) stageEntityFile(ctx context.Context, p string, st *staging) (string, error) {
-	staged, err := s.objects.Stage(ctx, objstore.Request{Source: "entity rows", Path: p})
+	req := objstore.Request{Source: "entity rows", Path: p}
+	staged, err := s.objects.Stage(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("entity file: %w", err)
 	}
-	st.add(staged)
-	return stagedRelation(staged), nil
+	rel := stagedRelation(staged)
+	st.add(req, staged, rel)
+	return rel, nil
 }

@@ -235,6 +235,23 @@ func TestHistoricalPruning(t *testing.T) {
 	if st := diffStats(before, s.ObjectStats()); st.ObjectsRead != 2 || st.PrunedPartition != 28 {
 		t.Errorf("stats = %+v, want 2 objects read, 28 pruned", st)
 	}
+	// Two views of one source: it is listed and staged once.
+	rr2, _ := entities.Reader()
+	defer rr2.Release()
+	before = s.ObjectStats()
+	job2, err := s.GetHistoricalFeatures(context.Background(), offline.HistoricalRequest{
+		Entities: offline.EntitySource{Records: rr2}, FullFeatureNames: true,
+		Views: []offline.ViewRequest{{View: view}, {View: view, Alias: "again"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job2.Close()
+	if got := render(t, job2); !strings.HasSuffix(got, "1 2026-01-20T12:00:00Z 19001 19001\n2 2026-01-20T06:00:00Z 19002 19002") {
+		t.Errorf("two views: got\n%s", got)
+	}
+	if st := diffStats(before, s.ObjectStats()); st.Listed != 30 || st.CacheHits != 2 || st.ObjectsRead != 0 {
+		t.Errorf("two views: stats = %+v, want one listing of 30 and 2 cache hits", st)
+	}
 }
 
 // Offline push writes a new object, readable at once; a single-object
