@@ -394,7 +394,20 @@ func TestChartDefaultValues(t *testing.T) {
 	if got := r.cronJob.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"materialize-incremental", "now"}) {
 		t.Errorf("default cronjob args %v", got)
 	}
+	if slices.Contains(srv.Args, "--ui") {
+		t.Errorf("the UI must be off by default: args %v", srv.Args)
+	}
 	checkNoKubernetesAuth(t, r)
+
+	// server.ui.enabled mounts the UI in the feature server.
+	base, err := chartutil.ReadValuesFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = renderValues(t, chartutil.CoalesceTables(map[string]any{"server": map[string]any{"ui": map[string]any{"enabled": true}}}, base.AsMap()))
+	if srv := container(t, r.deployment.Spec.Template.Spec, "feature-server"); !slices.Contains(srv.Args, "--ui") || srv.Args[0] != "serve" {
+		t.Errorf("server.ui.enabled: args %v, want feast serve ... --ui", srv.Args)
+	}
 }
 
 func TestChartProductionValues(t *testing.T) {

@@ -55,6 +55,11 @@ func screenshotDir(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Screenshots of an earlier failure would read as this run's.
+	old, _ := filepath.Glob(filepath.Join(dir, "failed-*.png"))
+	for _, f := range old {
+		os.Remove(f)
+	}
 	return dir
 }
 
