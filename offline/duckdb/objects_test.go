@@ -14,6 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gocloud.dev/blob"
 
 	"github.com/feastgo/feast/model"
@@ -117,7 +120,8 @@ func pullRows(t *testing.T, s *Store, view *model.FeatureView, start, end time.T
 
 func diffStats(a, b objstore.Stats) objstore.Stats {
 	return objstore.Stats{
-		Listed: b.Listed - a.Listed, FootersRead: b.FootersRead - a.FootersRead, ObjectsRead: b.ObjectsRead - a.ObjectsRead,
+		PrunedRowGroups: b.PrunedRowGroups - a.PrunedRowGroups,
+		Listed:          b.Listed - a.Listed, FootersRead: b.FootersRead - a.FootersRead, ObjectsRead: b.ObjectsRead - a.ObjectsRead,
 		BytesRead: b.BytesRead - a.BytesRead, CacheHits: b.CacheHits - a.CacheHits,
 		PrunedPartition: b.PrunedPartition - a.PrunedPartition, PrunedFooter: b.PrunedFooter - a.PrunedFooter,
 	}
@@ -423,5 +427,57 @@ func TestObjectStoreCSVAndEntityFile(t *testing.T) {
 	src.Path = srv.URL("feast", "csv/region=*/*.csv")
 	if rows := pullRows(t, s, view, t0, t0, false); len(rows) != 4 || !slices.Contains(rows, "2 20 north 2024-01-01T00:00:00Z") {
 		t.Errorf("glob: rows = %q", rows)
+	}
+}
+
+// One object with a row group per day: a one-day read fetches that row
+// group (and its neighbour at the inclusive end) by ranged reads into a
+// Parquet file of their own, and gives the rows a local read of the whole
+// file gives.
+func TestRowGroupPruning(t *testing.T) {
+	srv := fakes3.Start(t, "feast")
+	local := filepath.Join(t.TempDir(), "year.parquet")
+	f, err := os.Create(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dayRecord(t, 0, 1000)
+	w, err := pqarrow.NewFileWriter(first.Schema(), f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(true)), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release()
+	for d := range 30 {
+		rec := dayRecord(t, d, 1000)
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.PutFile("feast", "one/year.parquet", local); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(local)
+	s := openStore(t, "")
+	remote := &model.DataSource{Name: "one", Kind: model.SourceFile, Path: srv.URL("feast", "one/year.parquet"), TimestampField: "event_timestamp"}
+	onDisk := &model.DataSource{Name: "one", Kind: model.SourceFile, Path: local, TimestampField: "event_timestamp"}
+	day := day0.AddDate(0, 0, 11)
+	for _, w := range [][2]time.Time{{day, day.Add(24 * time.Hour)}, {day.Add(time.Hour), day.Add(2 * time.Hour)}, {day0, day0.AddDate(0, 1, 0)}} {
+		before := s.ObjectStats()
+		got := pullRows(t, s, statsView(remote), w[0], w[1], false)
+		stats := diffStats(before, s.ObjectStats())
+		t.Logf("window %s..%s: %d of %d bytes read, %d row groups skipped", w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), stats.BytesRead, st.Size(), stats.PrunedRowGroups)
+		want := pullRows(t, s, statsView(onDisk), w[0], w[1], false)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) || len(got) < 2 {
+			t.Errorf("window %s..%s: got %d rows, want %d", w[0], w[1], len(got), len(want))
+		}
+		if w[1].Sub(w[0]) <= 24*time.Hour && (stats.BytesRead*5 > st.Size() || stats.PrunedRowGroups < 28) {
+			t.Errorf("window %s..%s: stats %+v, object %d bytes: want a few row groups read", w[0], w[1], stats, st.Size())
+		}
 	}
 }

@@ -31,38 +31,42 @@ func parseFooterTail(tail []byte, size int64) (int64, error) {
 	return n, nil
 }
 
-// timeRange is the [min, max] of a Parquet file's timestamp column over
-// all its row groups, from the footer statistics. ok is false when the
-// column is missing, not a timestamp or date, or a row group has no
-// statistics: the file must then be read.
-func timeRange(md *metadata.FileMetaData, column string) (lo, hi time.Time, ok bool) {
+// rowGroupsInWindow reports, per row group of a Parquet file, whether its
+// timestamp column statistics allow rows inside the window. ok is false when
+// that cannot be told (the column is missing or not a timestamp or date, or
+// a row group has no statistics): the whole file must then be read. Row
+// groups without rows, or whose timestamps are all null, hold none.
+func rowGroupsInWindow(md *metadata.FileMetaData, column string, w Window) (keep []bool, ok bool) {
 	idx := md.Schema.ColumnIndexByName(column)
-	if idx < 0 || md.NumRowGroups() == 0 {
-		return lo, hi, false
+	if idx < 0 {
+		return nil, false
 	}
-	col := md.Schema.Column(idx)
-	toTime, ok := timeConverter(col)
+	toTime, ok := timeConverter(md.Schema.Column(idx))
 	if !ok {
-		return lo, hi, false
+		return nil, false
 	}
-	for i := 0; i < md.NumRowGroups(); i++ {
+	keep = make([]bool, md.NumRowGroups())
+	for i := range keep {
 		rg := md.RowGroup(i)
 		if rg.NumRows() == 0 {
 			continue
 		}
 		cc, err := rg.ColumnChunk(idx)
 		if err != nil {
-			return lo, hi, false
+			return nil, false
 		}
 		if set, err := cc.StatsSet(); err != nil || !set {
-			return lo, hi, false
+			return nil, false
 		}
 		st, err := cc.Statistics()
-		if err != nil || st == nil || !st.HasMinMax() {
-			if st != nil && st.NullCount() == rg.NumRows() {
-				continue // all null: no row can match a time filter
+		if err != nil || st == nil {
+			return nil, false
+		}
+		if !st.HasMinMax() {
+			if st.NullCount() == rg.NumRows() {
+				continue // all null: no row passes a time filter
 			}
-			return lo, hi, false
+			return nil, false
 		}
 		var mn, mx int64
 		switch s := st.(type) {
@@ -71,17 +75,11 @@ func timeRange(md *metadata.FileMetaData, column string) (lo, hi time.Time, ok b
 		case *metadata.Int32Statistics:
 			mn, mx = int64(s.Min()), int64(s.Max())
 		default:
-			return lo, hi, false
+			return nil, false
 		}
-		a, b := toTime(mn), toTime(mx)
-		if lo.IsZero() || a.Before(lo) {
-			lo = a
-		}
-		if hi.IsZero() || b.After(hi) {
-			hi = b
-		}
+		keep[i] = w.overlaps(toTime(mn), toTime(mx), true)
 	}
-	return lo, hi, !lo.IsZero()
+	return keep, true
 }
 
 // timeConverter turns a column's physical values into times: INT64

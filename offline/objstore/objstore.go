@@ -87,6 +87,9 @@ type Stats struct {
 	// PrunedPartition and PrunedFooter count objects skipped by partition
 	// folders and by footer statistics.
 	PrunedPartition, PrunedFooter int64
+	// PrunedRowGroups counts row groups skipped, by footer statistics, in
+	// objects read only in part.
+	PrunedRowGroups int64
 }
 
 // Store stages object-store sources on local disk. It is safe for
@@ -100,7 +103,7 @@ type Store struct {
 
 	flight singleflight.Group
 
-	listed, footers, objects, bytesRead, hits, prunedPart, prunedFooter atomic.Int64
+	listed, footers, objects, bytesRead, hits, prunedPart, prunedFooter, prunedRowGroups atomic.Int64
 }
 
 // New opens a Store staging into opts.Dir.
@@ -141,7 +144,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		Listed: s.listed.Load(), FootersRead: s.footers.Load(), ObjectsRead: s.objects.Load(),
 		BytesRead: s.bytesRead.Load(), CacheHits: s.hits.Load(),
-		PrunedPartition: s.prunedPart.Load(), PrunedFooter: s.prunedFooter.Load(),
+		PrunedPartition: s.prunedPart.Load(), PrunedFooter: s.prunedFooter.Load(), PrunedRowGroups: s.prunedRowGroups.Load(),
 	}
 }
 
@@ -214,6 +217,8 @@ type object struct {
 	size    int64
 	modTime time.Time
 	md5     []byte
+	// rowGroups, when set, are the only row groups a read needs.
+	rowGroups *rowGroupSubset
 }
 
 // Stage lists, prunes and downloads the objects of a source for one read.
@@ -381,7 +386,8 @@ func (s *Store) list(ctx context.Context, b *blob.Bucket, loc Location, format s
 
 // pruneByFooter clears keep for Parquet objects whose timestamp statistics
 // lie outside the window, reading each remaining footer (from the staging
-// cache when the object is there).
+// cache when the object is there), and marks objects of which only some row
+// groups are in the window to be staged partly.
 func (s *Store) pruneByFooter(ctx context.Context, b *blob.Bucket, loc Location, objs []object, keep []bool, req Request) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Parallelism)
@@ -390,13 +396,29 @@ func (s *Store) pruneByFooter(ctx context.Context, b *blob.Bucket, loc Location,
 			continue
 		}
 		g.Go(func() error {
-			md, err := s.footer(gctx, b, loc, o)
+			md, raw, cached, err := s.footer(gctx, b, loc, o)
 			if err != nil {
 				return err
 			}
-			if lo, hi, ok := timeRange(md, req.TimestampColumn); ok && !req.Window.overlaps(lo, hi, true) {
+			rgs, ok := rowGroupsInWindow(md, req.TimestampColumn, req.Window)
+			if !ok {
+				return nil
+			}
+			var sub []int
+			for j, k := range rgs {
+				if k {
+					sub = append(sub, j)
+				}
+			}
+			switch {
+			case len(sub) == 0:
 				keep[i] = false
 				s.prunedFooter.Add(1)
+			case len(sub) < len(rgs) && !cached && copyableRowGroups(md):
+				// Only these row groups are fetched (ranged reads), into a
+				// local Parquet file of their own.
+				objs[i].rowGroups = &rowGroupSubset{footer: raw, keep: sub}
+				s.prunedRowGroups.Add(int64(len(rgs) - len(sub)))
 			}
 			return nil
 		})
@@ -406,7 +428,7 @@ func (s *Store) pruneByFooter(ctx context.Context, b *blob.Bucket, loc Location,
 
 // footer reads an object's Parquet footer: the last 8 bytes, then the
 // footer they point to.
-func (s *Store) footer(ctx context.Context, b *blob.Bucket, loc Location, o object) (*metadata.FileMetaData, error) {
+func (s *Store) footer(ctx context.Context, b *blob.Bucket, loc Location, o object) (md *metadata.FileMetaData, raw []byte, cached bool, err error) {
 	readAt := func(off, n int64) ([]byte, error) {
 		r, err := b.NewRangeReader(ctx, o.key, off, n, nil)
 		if err != nil {
@@ -426,6 +448,7 @@ func (s *Store) footer(ctx context.Context, b *blob.Bucket, loc Location, o obje
 		f, err := os.Open(local)
 		if err == nil {
 			defer f.Close()
+			cached = true
 			readAt = func(off, n int64) ([]byte, error) {
 				buf := make([]byte, n)
 				_, err := f.ReadAt(buf, off)
@@ -436,25 +459,25 @@ func (s *Store) footer(ctx context.Context, b *blob.Bucket, loc Location, o obje
 		s.footers.Add(1)
 	}
 	if o.size < footerTail+4 {
-		return nil, fmt.Errorf("object %s: %d bytes is too short for a Parquet file", loc.ObjectURL(o.key), o.size)
+		return nil, nil, false, fmt.Errorf("object %s: %d bytes is too short for a Parquet file", loc.ObjectURL(o.key), o.size)
 	}
 	tail, err := readAt(o.size-footerTail, footerTail)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	n, err := parseFooterTail(tail, o.size)
 	if err != nil {
-		return nil, fmt.Errorf("object %s: %w", loc.ObjectURL(o.key), err)
+		return nil, nil, false, fmt.Errorf("object %s: %w", loc.ObjectURL(o.key), err)
 	}
-	raw, err := readAt(o.size-footerTail-n, n)
+	raw, err = readAt(o.size-footerTail-n, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	md, err := metadata.NewFileMetaData(raw, nil)
+	md, err = metadata.NewFileMetaData(raw, nil)
 	if err != nil {
-		return nil, fmt.Errorf("object %s: parse parquet footer: %w", loc.ObjectURL(o.key), err)
+		return nil, nil, false, fmt.Errorf("object %s: parse parquet footer: %w", loc.ObjectURL(o.key), err)
 	}
-	return md, nil
+	return md, raw, cached, nil
 }
 
 // localPath is where an object version is staged: the bucket's folder,
@@ -472,6 +495,9 @@ func (s *Store) localPath(loc Location, o object) string {
 		}
 	}
 	base := segs[len(segs)-1]
+	if o.rowGroups != nil {
+		version += "-rg" + o.rowGroups.id()
+	}
 	segs[len(segs)-1] = version + "-" + base
 	return filepath.Join(append([]string{s.opts.Dir, loc.Scheme, loc.Bucket + "-" + hex.EncodeToString(bucketID[:4])}, segs...)...)
 }
@@ -486,6 +512,9 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 			return local, nil
 		}
 		_, err, _ := s.flight.Do(local, func() (any, error) {
+			if o.rowGroups != nil {
+				return nil, s.downloadRowGroups(ctx, b, loc, o, local)
+			}
 			return nil, s.download(ctx, b, loc, o, local)
 		})
 		if err != nil {
