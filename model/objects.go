@@ -45,6 +45,8 @@ const (
 	SourcePush     SourceKind = "push"
 	SourceKafka    SourceKind = "kafka"
 	SourceRequest  SourceKind = "request"
+	// SourceIceberg is an Apache Iceberg table read through its catalog.
+	SourceIceberg SourceKind = "iceberg"
 	// SourceOther is a source read from a registry whose kind this
 	// implementation does not handle (BigQuery, Snowflake, ...).
 	SourceOther SourceKind = "other"
@@ -76,6 +78,9 @@ type DataSource struct {
 	Table string
 	Query string
 
+	// Iceberg describes an iceberg source's table; nil for other kinds.
+	Iceberg *IcebergTable
+
 	// BatchSource is the historical store of push and kafka sources.
 	BatchSource *DataSource
 
@@ -88,6 +93,27 @@ type DataSource struct {
 
 	// Schema lists the fields of a request source.
 	Schema []Field
+}
+
+// IcebergTable is where an iceberg source's rows live: a table of a catalog,
+// optionally as of a snapshot.
+type IcebergTable struct {
+	// Table is the table identifier, namespace.table (nested namespaces
+	// dotted: a.b.table).
+	Table string
+	// Catalog names a catalog of the offline store's iceberg_catalogs;
+	// empty means "default".
+	Catalog string
+	// CatalogProperties are iceberg-go catalog properties (type, uri,
+	// warehouse, ...) that override the named catalog's; values may hold
+	// ${VAR}, expanded when the table is read, so the registry never holds
+	// their values.
+	CatalogProperties map[string]string
+	// SnapshotID pins reads to one snapshot; 0 means none.
+	SnapshotID int64
+	// AsOf pins reads to the snapshot current at that time; zero means
+	// none. At most one of SnapshotID and AsOf is set.
+	AsOf time.Time
 }
 
 // ColumnFor returns the source column holding the named feature or join key,

@@ -153,6 +153,10 @@ func (s *DataSource) ToProto(project string) *core.DataSource {
 			ko.WatermarkDelayThreshold = durationpb.New(s.WatermarkDelay)
 		}
 		p.Options = &core.DataSource_KafkaOptions_{KafkaOptions: ko}
+	case SourceIceberg:
+		if s.Iceberg != nil {
+			s.Iceberg.toProto(p)
+		}
 	case SourceRequest:
 		p.Type = core.DataSource_REQUEST_SOURCE
 		p.DataSourceClassType = classRequestSource
@@ -198,6 +202,10 @@ func DataSourceFromProto(p *core.DataSource) *DataSource {
 			var cfg postgresSourceConfig
 			_ = json.Unmarshal(p.GetCustomOptions().GetConfiguration(), &cfg)
 			s.Table, s.Query = cfg.Table, cfg.Query
+		}
+	case core.DataSource_BATCH_SPARK:
+		if t, ok := icebergFromProto(p); ok {
+			s.Kind, s.Iceberg = SourceIceberg, t
 		}
 	case core.DataSource_PUSH_SOURCE:
 		s.Kind = SourcePush
