@@ -14,7 +14,8 @@
 // (dt=YYYY-MM-DD/), one day pulled as materialize-incremental pulls it;
 // prints the bytes read through the blob layer as a fraction of the dataset,
 // with date_partition_column set (partition pruning) and without it (footer
-// statistics only).
+// statistics only), and with the same rows in one object of one row group per
+// day (row-group pruning: ranged reads of that day's row groups).
 //
 //	go run -tags duckdb_arrow ./bench/objstore                   # 10M feature rows, 1M entities, 365 days
 //	go run -tags duckdb_arrow ./bench/objstore -rows 1000000 -entities 100000
@@ -37,6 +38,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
@@ -359,5 +363,74 @@ func run() error {
 		fmt.Printf("  one day, %s: %d rows in %.2f s; %d objects listed, %d footers and %d objects read, %d bytes = %.3f%% of the dataset\n",
 			label, n, time.Since(t0).Seconds(), st.Listed, st.FootersRead, st.ObjectsRead, st.BytesRead, 100*float64(st.BytesRead)/float64(dataset))
 	}
+
+	// Part 3: the same days as row groups of one object.
+	one := filepath.Join(dir, "year.parquet")
+	size, err := writeRowGroupPerDay(one)
+	if err != nil {
+		return err
+	}
+	if err := srv.PutFile("bench", "year/year.parquet", one); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	s, err := duckdb.OpenOptions(ctx, duckdb.Options{MemoryLimit: *memLimit})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	t0 := time.Now()
+	rr, err := s.PullLatest(ctx, view(srv.URL("bench", "year/year.parquet"), ""), day, day.Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	var n int64
+	for rr.Next() {
+		n += rr.RecordBatch().NumRows()
+	}
+	rr.Release()
+	st := s.ObjectStats()
+	fmt.Printf("part 3: one object of %d row groups (one a day, %.1f MiB); one day: %d rows in %.2f s; %d row groups skipped, %d bytes read = %.3f%% of the object\n",
+		*days, float64(size)/(1<<20), n, time.Since(t0).Seconds(), st.PrunedRowGroups, st.BytesRead, 100*float64(st.BytesRead)/float64(size))
 	return nil
+}
+
+// writeRowGroupPerDay writes part 2's days to one Parquet file, one row
+// group a day.
+func writeRowGroupPerDay(path string) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return 0, err
+	}
+	for d := range *days {
+		day := start.AddDate(0, 0, d)
+		rng := rand.New(rand.NewPCG(uint64(1000+d), 7))
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for i := range *dayRows {
+			b.Field(0).(*array.Int64Builder).Append(int64(rng.IntN(*drivers)))
+			b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(day.Add(time.Duration(i) * (24 * time.Hour / time.Duration(*dayRows))).UnixMicro()))
+			b.Field(2).(*array.Float64Builder).Append(rng.Float64())
+			b.Field(3).(*array.Int64Builder).Append(int64(rng.IntN(500)))
+		}
+		rec := b.NewRecordBatch()
+		b.Release()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }
