@@ -59,6 +59,13 @@ proto:
 		--go_out=. --go_opt=module=github.com/feastgo/feast/proto \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/feastgo/feast/proto \
 		feast/types/*.proto feast/core/*.proto feast/serving/*.proto
+	# vtprotobuf's reflection-free marshalling for what the gRPC server
+	# sends and receives (server/grpccodec.go).
+	$(GO) build -o $(BIN)/protoc-gen-go-vtproto github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto
+	cd proto && PATH=$(CURDIR)/$(BIN):$$PATH protoc -I . \
+		--go-vtproto_out=. --go-vtproto_opt=module=github.com/feastgo/feast/proto \
+		--go-vtproto_opt=features=marshal+unmarshal+size \
+		feast/types/Value.proto feast/serving/ServingService.proto
 
 bench:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...

@@ -113,7 +113,8 @@ func (s *Server) NewGRPCServer(certFile, keyFile string) (*grpc.Server, error) {
 	if s.opts.TracerProvider != nil {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider), otelgrpc.WithPropagators(tracePropagator))))
 	}
-	opts = append(opts, grpc.ChainUnaryInterceptor(s.unaryInterceptor()), grpc.ChainStreamInterceptor(s.streamInterceptor()), grpc.MaxRecvMsgSize(int(min(s.opts.MaxBodyBytes, 1<<30))), grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.unaryInterceptor()), grpc.ChainStreamInterceptor(s.streamInterceptor()), grpc.MaxRecvMsgSize(int(min(s.opts.MaxBodyBytes, 1<<30))), grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.ForceServerCodecV2(newVTCodec()))
 	gs := grpc.NewServer(opts...)
 	serving.RegisterServingServiceServer(gs, &servingService{s: s})
 	hs := &healthServer{s: s, Server: health.NewServer()}

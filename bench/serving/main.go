@@ -87,10 +87,11 @@ func main() {
 	redisAddr := flag.String("redis", envOr("FEAST_TEST_REDIS", "127.0.0.1:6379"), "Redis address")
 	duration := flag.Duration("duration", 3*time.Second, "measured time per case")
 	clients := flag.String("clients", "1,8", "comma-separated client concurrencies")
-	protos := flag.String("protos", "redis,redispool,floor,http,grpc", "comma-separated protocols: redis, redispool (raw baselines), floor (the cheapest HTTP server making the same Redis calls), http, httpstd, grpc")
+	protos := flag.String("protos", "redis,redispool,floor,http,grpc", "comma-separated protocols: redis, redispool (raw baselines), floor (the cheapest HTTP server making the same Redis calls), grpcfloor (the same with grpc-go), http, httpstd, grpc")
 	featureCounts := flag.String("features", "10,50", "comma-separated features per request")
 	entityCounts := flag.String("entities", "1,10,100", "comma-separated entities per request")
 	floorAddr := flag.String("floor-http", "127.0.0.1:16572", "floor proxy HTTP address")
+	floorGRPCAddr := flag.String("floor-grpc", "127.0.0.1:16573", "gRPC floor address (served by the floor process)")
 	wrkMode := flag.Bool("wrk", false, "measure `feast serve` (default flags) and the floor proxy with wrk -t1 (see wrk.go)")
 	feastBin := flag.String("feast", "", "with -wrk: the feast binary (default: go build -tags duckdb_arrow ./cmd/feast)")
 	wrkScript := flag.String("wrk-script", "bench/serving/online.lua", "with -wrk: the wrk Lua script")
@@ -122,7 +123,7 @@ func main() {
 		return
 	}
 	if *floor != "" {
-		if err := serveFloor(*floor, *httpAddr, *redisAddr); err != nil {
+		if err := serveFloor(*floor, *httpAddr, *floorGRPCAddr, *redisAddr); err != nil {
 			fmt.Fprintln(os.Stderr, "floor:", err)
 			os.Exit(1)
 		}
@@ -135,7 +136,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*redisAddr, *httpAddr, *grpcAddr, *floorAddr, *cpuProfile, *duration, ints(*clients), strings.Split(*protos, ","), ints(*featureCounts), ints(*entityCounts)); err != nil {
+	if err := run(*redisAddr, *httpAddr, *grpcAddr, *floorAddr, *floorGRPCAddr, *cpuProfile, *duration, ints(*clients), strings.Split(*protos, ","), ints(*featureCounts), ints(*entityCounts)); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -359,7 +360,7 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
 }
 
-func run(redisAddr, httpAddr, grpcAddr, floorAddr, cpuProfile string, d time.Duration, clients []int, protos []string, fcounts, ecounts []int) error {
+func run(redisAddr, httpAddr, grpcAddr, floorAddr, floorGRPCAddr, cpuProfile string, d time.Duration, clients []int, protos []string, fcounts, ecounts []int) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "feast-bench-serving")
 	if err != nil {
@@ -388,7 +389,7 @@ func run(redisAddr, httpAddr, grpcAddr, floorAddr, cpuProfile string, d time.Dur
 	if err := waitHealthy("http://" + httpAddr + "/health"); err != nil {
 		return err
 	}
-	fcmd := exec.Command(exe, "-floor", project, "-http", floorAddr, "-redis", redisAddr)
+	fcmd := exec.Command(exe, "-floor", project, "-http", floorAddr, "-floor-grpc", floorGRPCAddr, "-redis", redisAddr)
 	fcmd.Stdout, fcmd.Stderr = os.Stderr, os.Stderr
 	if err := fcmd.Start(); err != nil {
 		return err
@@ -413,6 +414,12 @@ func run(redisAddr, httpAddr, grpcAddr, floorAddr, cpuProfile string, d time.Dur
 	}
 	defer conn.Close()
 	grpcClient := serving.NewServingServiceClient(conn)
+	fconn, err := grpc.NewClient(floorGRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer fconn.Close()
+	grpcFloorClient := serving.NewServingServiceClient(fconn)
 	// The raw baseline uses the server's client, rueidis: "redis" with its
 	// default auto-pipelining (concurrent clients share connections and
 	// system calls), "redispool" with one pooled connection per request.
@@ -445,10 +452,14 @@ func run(redisAddr, httpAddr, grpcAddr, floorAddr, cpuProfile string, d time.Dur
 				for _, proto := range protos {
 					cl := lean
 					pid := spid
-					if proto == "floor" {
+					gc := grpcClient
+					switch proto {
+					case "floor":
 						cl, pid = leanFloor, fcmd.Process.Pid
+					case "grpcfloor":
+						gc, pid = grpcFloorClient, fcmd.Process.Pid
 					}
-					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, cl, grpcClient, rdb, rpool)
+					do, err := requester(proto, nf, ne, names, project, httpAddr, httpClient, cl, gc, rdb, rpool)
 					if err != nil {
 						return err
 					}
@@ -566,7 +577,7 @@ func requester(proto string, nf, ne int, names []string, project, httpAddr strin
 			}
 			return err
 		}, nil
-	case "grpc":
+	case "grpc", "grpcfloor":
 		reqs := make([]*serving.GetOnlineFeaturesRequest, variants)
 		for v := range reqs {
 			vals := make([]*types.Value, ne)
@@ -716,7 +727,7 @@ func (c *leanConn) roundTrip(req []byte) error {
 // entities 0..M-1, and answers with the raw values concatenated: it parses
 // no JSON, resolves nothing, decodes and encodes nothing. GET /health
 // answers 200.
-func serveFloor(project, addr, redisAddr string) error {
+func serveFloor(project, addr, grpcAddr, redisAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}, DisableCache: true, ForceSingleClient: true})
@@ -735,6 +746,11 @@ func serveFloor(project, addr, redisAddr string) error {
 		keys[e] = string(redis.Key(ek, project))
 	}
 	ts := redis.TimestampField(view)
+	gln, err := net.Listen("tcp", grpcAddr)
+	if err != nil {
+		return err
+	}
+	go serveGRPCFloor(ctx, gln, rc, fields, ts, keys)
 	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
 		if string(c.Path()) == "/health" {
 			return
