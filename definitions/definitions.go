@@ -553,7 +553,7 @@ func (l *loader) parseEntity(file string, m *yaml.Node) {
 }
 
 var sourceKeys = map[model.SourceKind][]string{
-	model.SourceFile:     {"name", "type", "path", "file_format", "timestamp_field", "created_timestamp_column", "date_partition_column", "field_mapping", "description", "tags", "owner"},
+	model.SourceFile:     {"name", "type", "path", "file_format", "s3_endpoint_override", "timestamp_field", "created_timestamp_column", "date_partition_column", "field_mapping", "description", "tags", "owner"},
 	model.SourcePostgres: {"name", "type", "table", "query", "timestamp_field", "created_timestamp_column", "date_partition_column", "field_mapping", "description", "tags", "owner"},
 	model.SourcePush:     {"name", "type", "batch_source", "description", "tags", "owner"},
 	model.SourceKafka:    {"name", "type", "kafka_bootstrap_servers", "topic", "message_format", "schema_json", "batch_source", "timestamp_field", "created_timestamp_column", "field_mapping", "watermark_delay_threshold", "description", "tags", "owner"},
@@ -597,6 +597,7 @@ func (l *loader) parseSource(file string, m *yaml.Node) {
 			l.add(file, m.Line, obj, "path", "is required for a file source (a .parquet or .csv file, glob or folder)")
 		}
 		s.FileFormat = l.str(file, f["file_format"], obj, "file_format")
+		s.S3EndpointOverride = l.str(file, f["s3_endpoint_override"], obj, "s3_endpoint_override")
 		if s.FileFormat == "" {
 			s.FileFormat = "parquet"
 			if strings.HasSuffix(strings.ToLower(s.Path), ".csv") {

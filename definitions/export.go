@@ -261,6 +261,9 @@ func (b *exporter) source(s *model.DataSource, embeddedIn string) {
 		if s.FileFormat != "" && s.FileFormat != inferred {
 			m.set("file_format", str(s.FileFormat))
 		}
+		if s.S3EndpointOverride != "" {
+			m.set("s3_endpoint_override", str(s.S3EndpointOverride))
+		}
 	case model.SourcePostgres:
 		if s.Table != "" {
 			m.set("table", str(s.Table))

@@ -997,7 +997,14 @@ func (im *pyImporter) dataSource(mod *pyModule, n *pyNode, class string) (pyVal,
 				a.wrongType("file_format", "ParquetFormat()")
 			}
 		}
-		known = append(known, "path", "file_format")
+		if v, ok := a.value("s3_endpoint_override"); ok {
+			if e, ok := v.(string); ok {
+				s.S3EndpointOverride = e
+			} else {
+				a.wrongType("s3_endpoint_override", "a string")
+			}
+		}
+		known = append(known, "path", "file_format", "s3_endpoint_override")
 	case "PostgreSQLSource":
 		s.Kind = model.SourcePostgres
 		s.Table, s.Query = a.str("table"), a.str("query")

@@ -73,6 +73,11 @@ type DataSource struct {
 	Path string
 	// FileFormat is "parquet" or "csv" for file sources.
 	FileFormat string
+	// S3EndpointOverride is the endpoint of a file source in an
+	// S3-compatible store (Feast's FileOptions.s3_endpoint_override),
+	// addressed path-style; empty means AWS or the offline store's
+	// s3_endpoint_override.
+	S3EndpointOverride string
 
 	// Table and Query describe a postgres source (exactly one is set).
 	Table string

@@ -125,7 +125,7 @@ func (s *DataSource) ToProto(project string) *core.DataSource {
 	case SourceFile:
 		p.Type = core.DataSource_BATCH_FILE
 		p.DataSourceClassType = classFileSource
-		opts := &core.DataSource_FileOptions{Uri: s.Path}
+		opts := &core.DataSource_FileOptions{Uri: s.Path, S3EndpointOverride: s.S3EndpointOverride}
 		if s.FileFormat != "csv" {
 			opts.FileFormat = &core.FileFormat{Format: &core.FileFormat_ParquetFormat_{ParquetFormat: &core.FileFormat_ParquetFormat{}}}
 		}
@@ -192,6 +192,7 @@ func DataSourceFromProto(p *core.DataSource) *DataSource {
 	case core.DataSource_BATCH_FILE:
 		s.Kind = SourceFile
 		s.Path = p.GetFileOptions().GetUri()
+		s.S3EndpointOverride = p.GetFileOptions().GetS3EndpointOverride()
 		s.FileFormat = "parquet"
 		if p.GetFileOptions().GetFileFormat() == nil && strings.HasSuffix(strings.ToLower(s.Path), ".csv") {
 			s.FileFormat = "csv"

@@ -25,6 +25,8 @@ type staging struct {
 	// relations are the relations staged so far by request, so views
 	// sharing a source list and read it once per read.
 	relations map[objstore.Request]string
+	// releases release iceberg sources' staged files.
+	releases []func()
 }
 
 func (st *staging) add(req objstore.Request, s *objstore.Staged, relation string) {
@@ -52,6 +54,10 @@ func (st *staging) Release() {
 		s.Release()
 	}
 	st.staged = nil
+	for _, release := range st.releases {
+		release()
+	}
+	st.releases = nil
 }
 
 // windowFunc is the event time a read needs from a source.
@@ -62,13 +68,16 @@ type windowFunc func(*model.DataSource) objstore.Window
 // in st.
 func (s *Store) readRelation(ctx context.Context, window windowFunc, st *staging) offline.RelationFunc {
 	return func(src *model.DataSource) (string, error) {
+		if src.Kind == model.SourceIceberg {
+			return s.icebergRelation(ctx, src, window(src), st)
+		}
 		if src.Kind != model.SourceFile || !objstore.IsRemote(src.Path) {
 			return s.relation(src)
 		}
 		req := objstore.Request{
 			Source: src.Name, Path: src.Path, Format: strings.ToLower(src.FileFormat),
 			TimestampColumn: src.TimestampField, DatePartitionColumn: src.DatePartitionColumn,
-			Window: window(src),
+			Window: window(src), S3Endpoint: src.S3EndpointOverride,
 		}
 		if rel, ok := st.relation(req); ok {
 			return rel, nil
@@ -102,10 +111,11 @@ func stagedRelation(st *objstore.Staged) string {
 	return "read_parquet(" + list + opts + ")"
 }
 
-// hasRemote reports whether a request reads an object-store source.
+// hasRemote reports whether a request reads an object-store or iceberg
+// source.
 func hasRemote(req *offline.HistoricalRequest) bool {
 	for _, v := range req.Views {
-		if src := v.View.Source; src != nil && src.Kind == model.SourceFile && objstore.IsRemote(src.Path) {
+		if src := v.View.Source; src != nil && (src.Kind == model.SourceFile && objstore.IsRemote(src.Path) || src.Kind == model.SourceIceberg) {
 			return true
 		}
 	}

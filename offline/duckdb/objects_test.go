@@ -365,6 +365,23 @@ func TestEndpointFromEnvironmentAndConfig(t *testing.T) {
 	if err := read(openStore(t, "")); err != nil {
 		t.Errorf("AWS_ENDPOINT_URL: %v", err)
 	}
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	// A source's own s3_endpoint_override (Feast's FileOptions field) wins
+	// over the store's.
+	s3, err := OpenOptions(context.Background(), Options{S3Endpoint: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	src := &model.DataSource{Name: "e", Kind: model.SourceFile, Path: "s3://feast/e/", TimestampField: "event_timestamp", S3EndpointOverride: srv.Endpoint}
+	rr, err := s3.PullAll(context.Background(), statsView(src), day0, day0.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatalf("source s3_endpoint_override: %v", err)
+	}
+	if n := offline.NumRows(rr); n != 4 {
+		t.Errorf("source s3_endpoint_override: %d rows", n)
+	}
+	rr.Release()
 }
 
 // A cache smaller than the data keeps working: files are evicted once a

@@ -27,7 +27,12 @@ import (
 // after a mapped feature or join key are renamed back to the source column.
 // In object storage (s3://, gs://, azblob://) the new object is uploaded
 // and becomes visible only once complete: a failed push leaves nothing.
+// An iceberg source gets a new snapshot holding the batch (see
+// offline/iceberg).
 func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec arrow.RecordBatch) error {
+	if source.Kind == model.SourceIceberg {
+		return s.appendIceberg(ctx, source, rec)
+	}
 	if source.Kind != model.SourceFile || source.Path == "" {
 		return fmt.Errorf("offline push to %s: only file sources are supported: %w", source.Name, offline.ErrNotSupported)
 	}
@@ -42,7 +47,8 @@ func (s *Store) WriteBatch(ctx context.Context, source *model.DataSource, rec ar
 			return fmt.Errorf("offline push to %s: %w", source.Name, err)
 		}
 		defer rr.Release()
-		if _, err := s.objects.WriteParquet(ctx, source.Name, source.Path, rr); err != nil {
+		req := objstore.Request{Source: source.Name, Path: source.Path, S3Endpoint: source.S3EndpointOverride}
+		if _, err := s.objects.WriteParquet(ctx, req, rr); err != nil {
 			return fmt.Errorf("offline push to %s: %w", source.Name, err)
 		}
 		return nil

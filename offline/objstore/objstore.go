@@ -183,6 +183,9 @@ type Request struct {
 	DatePartitionColumn string
 	// Window is the event time the read needs; zero reads everything.
 	Window Window
+	// S3Endpoint overrides Options.S3Endpoint for this source (Feast's
+	// FileOptions.s3_endpoint_override).
+	S3Endpoint string
 }
 
 // Staged is a read's local copy of a source's objects. The files stay on
@@ -224,7 +227,7 @@ type object struct {
 // Stage lists, prunes and downloads the objects of a source for one read.
 // The caller must Release the result.
 func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
-	loc, err := ParseLocation(req.Path, s.opts.S3Endpoint)
+	loc, err := s.location(req)
 	if err != nil {
 		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
 	}
@@ -299,6 +302,15 @@ func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
 		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
 	}
 	return st, nil
+}
+
+// location parses a request's path with its endpoint.
+func (s *Store) location(req Request) (Location, error) {
+	endpoint := req.S3Endpoint
+	if endpoint == "" {
+		endpoint = s.opts.S3Endpoint
+	}
+	return ParseLocation(req.Path, endpoint)
 }
 
 // hasHiveFolder reports whether a relative key has a name=value folder.

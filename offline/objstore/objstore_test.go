@@ -118,7 +118,7 @@ func TestWriteParquetAtomic(t *testing.T) {
 	defer rec.Release()
 	rr, _ := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec, rec})
 	defer rr.Release()
-	_, err = s.WriteParquet(ctx, "src", srv.URL("b", "push/"), &failingReader{RecordReader: rr})
+	_, err = s.WriteParquet(ctx, objstore.Request{Source: "src", Path: srv.URL("b", "push/")}, &failingReader{RecordReader: rr})
 	if err == nil || !strings.Contains(err.Error(), "upstream failed") || !strings.Contains(err.Error(), "nothing written") {
 		t.Errorf("failed push: err = %v", err)
 	}
@@ -127,7 +127,7 @@ func TestWriteParquetAtomic(t *testing.T) {
 	}
 	rr2, _ := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
 	defer rr2.Release()
-	url, err := s.WriteParquet(ctx, "src", srv.URL("b", "push/*.parquet"), rr2)
+	url, err := s.WriteParquet(ctx, objstore.Request{Source: "src", Path: srv.URL("b", "push/*.parquet")}, rr2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,14 +16,16 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// WriteParquet writes rr as a new Parquet object in a source's folder (a
-// prefix, or the fixed folder of a glob) and returns its URL. The object
+// WriteParquet writes rr as a new Parquet object in the folder of a
+// source's path (req.Path: a prefix, or the fixed folder of a glob; only
+// req.Source, req.Path and req.S3Endpoint are used) and returns its URL. The object
 // becomes visible only when it is complete: gocloud's writer commits on
 // Close, and any error cancels the upload first, so readers never see a
 // partial object. A path naming a single existing object is rejected: a
 // source that receives pushes must be a folder or a glob.
-func (s *Store) WriteParquet(ctx context.Context, source, p string, rr array.RecordReader) (string, error) {
-	loc, err := ParseLocation(p, s.opts.S3Endpoint)
+func (s *Store) WriteParquet(ctx context.Context, req Request, rr array.RecordReader) (string, error) {
+	source := req.Source
+	loc, err := s.location(req)
 	if err != nil {
 		return "", fmt.Errorf("file source %s: %w", source, err)
 	}
