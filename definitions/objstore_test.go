@@ -44,3 +44,15 @@ func TestObjectStoreSourceRoundTrip(t *testing.T) {
 		t.Errorf("re-imported definitions differ: %+v", p.Objects)
 	}
 }
+
+// feast import carries a Python FileSource's s3_endpoint_override over.
+func TestPythonImportS3Endpoint(t *testing.T) {
+	src := `import feast
+clicks = feast.FileSource(name="clicks", path="s3://clicks/daily/", timestamp_field="ts", s3_endpoint_override="http://minio:9000")
+`
+	imp := definitions.FromPython([]definitions.PythonSource{{Path: "repo.py", Data: []byte(src)}}, "p")
+	got := renderPythonImport(imp)
+	if !strings.Contains(got, "s3_endpoint_override: http://minio:9000") || strings.Contains(got, "not carried over") {
+		t.Errorf("import:\n%s", got)
+	}
+}
