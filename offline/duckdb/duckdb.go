@@ -47,6 +47,7 @@ import (
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/iceberg"
 	"github.com/feastgo/feast/offline/objstore"
 	"github.com/feastgo/feast/offline/sqlgen"
 )
@@ -83,6 +84,9 @@ type Options struct {
 	// (S3-compatible stores), with path-style addressing; empty means the
 	// AWS default (or AWS_ENDPOINT_URL).
 	S3Endpoint string
+	// IcebergCatalogs are the named catalogs of iceberg sources
+	// (offline_store.iceberg_catalogs): iceberg-go catalog properties.
+	IcebergCatalogs map[string]map[string]string
 }
 
 // Store is the DuckDB offline store. It is safe for concurrent use; each
@@ -92,6 +96,7 @@ type Options struct {
 type Store struct {
 	opts      Options
 	objects   *objstore.Store
+	tables    *iceberg.Store
 	connector *duckdb.Connector
 	db        *sql.DB
 	tmp       string
@@ -143,6 +148,13 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb offline store: %w", err)
 	}
 	s.objects = objects
+	tables, err := iceberg.New(iceberg.Options{Catalogs: opts.IcebergCatalogs, Dir: filepath.Join(s.tmp, "iceberg")})
+	if err != nil {
+		s.objects.Close()
+		s.removeTmp()
+		return nil, fmt.Errorf("open duckdb offline store: %w", err)
+	}
+	s.tables = tables
 	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
 		// Naive timestamps are UTC. The top-n window optimizer of this DuckDB
 		// release fails with an internal error on ROW_NUMBER() = 1 over a
@@ -159,6 +171,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		s.objects.Close()
+		s.tables.Close()
 		s.removeTmp()
 		return nil, fmt.Errorf("open duckdb offline store: %w", err)
 	}
@@ -184,7 +197,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 // when the store created it.
 func (s *Store) Close() error {
 	err := s.db.Close()
-	err = errors.Join(err, s.connector.Close(), s.objects.Close())
+	err = errors.Join(err, s.connector.Close(), s.objects.Close(), s.tables.Close())
 	s.removeTmp()
 	return err
 }
