@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -636,17 +637,24 @@ func (p *parser) parseOffline(n *yaml.Node, out *OfflineStoreConfig) {
 	case "", "duckdb", "file", "dask":
 		out.Type = "duckdb"
 		var d struct {
-			StagingLocation                 string `yaml:"staging_location"`
-			StagingLocationEndpointOverride string `yaml:"staging_location_endpoint_override"`
-			MemoryLimit                     string `yaml:"memory_limit"`
-			Threads                         int    `yaml:"threads"`
-			S3EndpointOverride              string `yaml:"s3_endpoint_override"`
-			ObjectCacheDir                  string `yaml:"object_cache_dir"`
-			ObjectCacheMaxBytes             int64  `yaml:"object_cache_max_bytes"`
+			StagingLocation                 string                       `yaml:"staging_location"`
+			StagingLocationEndpointOverride string                       `yaml:"staging_location_endpoint_override"`
+			MemoryLimit                     string                       `yaml:"memory_limit"`
+			Threads                         int                          `yaml:"threads"`
+			S3EndpointOverride              string                       `yaml:"s3_endpoint_override"`
+			ObjectCacheDir                  string                       `yaml:"object_cache_dir"`
+			ObjectCacheMaxBytes             int64                        `yaml:"object_cache_max_bytes"`
+			IcebergCatalogs                 map[string]map[string]string `yaml:"iceberg_catalogs"`
 		}
 		p.decodeStrict(rest, &d, "offline_store")
 		out.StagingLocation, out.MemoryLimit, out.Threads = d.StagingLocation, d.MemoryLimit, d.Threads
 		out.S3EndpointOverride, out.ObjectCacheDir, out.ObjectCacheBytes = d.S3EndpointOverride, d.ObjectCacheDir, d.ObjectCacheMaxBytes
+		out.IcebergCatalogs = d.IcebergCatalogs
+		for _, name := range slices.Sorted(maps.Keys(d.IcebergCatalogs)) {
+			if props := d.IcebergCatalogs[name]; props["type"] == "" && !strings.Contains(props["uri"], "://") {
+				p.errorf(rest, "offline_store: iceberg_catalogs.%s has no type; set type to rest, sql or glue", name)
+			}
+		}
 		if out.ObjectCacheBytes < 0 {
 			p.errorf(rest, "offline_store: object_cache_max_bytes is %d; give a positive size in bytes, or 0 for the default (10 GiB)", out.ObjectCacheBytes)
 		}

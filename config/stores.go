@@ -110,6 +110,11 @@ type OfflineStoreConfig struct {
 	// ObjectCacheBytes (object_cache_max_bytes) bounds ObjectCacheDir
 	// between reads; 0 means 10 GiB.
 	ObjectCacheBytes int64
+	// IcebergCatalogs (iceberg_catalogs) are the catalogs of iceberg
+	// sources by name, each an iceberg-go property map (type: rest, sql or
+	// glue; uri, warehouse, ...); a source names one in its catalog field
+	// (default: "default").
+	IcebergCatalogs map[string]map[string]string
 }
 
 // RegistryConfig is the registry section.

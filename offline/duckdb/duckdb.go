@@ -120,7 +120,8 @@ func Open(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string) (
 		cacheDir = filepath.Join(repoPath, cacheDir)
 	}
 	return OpenOptions(ctx, Options{RepoPath: repoPath, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads,
-		S3Endpoint: cfg.S3EndpointOverride, ObjectCacheDir: cacheDir, ObjectCacheBytes: cfg.ObjectCacheBytes})
+		S3Endpoint: cfg.S3EndpointOverride, ObjectCacheDir: cacheDir, ObjectCacheBytes: cfg.ObjectCacheBytes,
+		IcebergCatalogs: cfg.IcebergCatalogs})
 }
 
 // OpenOptions opens an in-memory DuckDB with explicit options.
