@@ -558,9 +558,10 @@ var sourceKeys = map[model.SourceKind][]string{
 	model.SourcePush:     {"name", "type", "batch_source", "description", "tags", "owner"},
 	model.SourceKafka:    {"name", "type", "kafka_bootstrap_servers", "topic", "message_format", "schema_json", "batch_source", "timestamp_field", "created_timestamp_column", "field_mapping", "watermark_delay_threshold", "description", "tags", "owner"},
 	model.SourceRequest:  {"name", "type", "schema", "description", "tags", "owner"},
+	model.SourceIceberg:  {"name", "type", "table", "catalog", "catalog_properties", "snapshot_id", "as_of", "timestamp_field", "created_timestamp_column", "field_mapping", "description", "tags", "owner"},
 }
 
-var sourceKinds = []string{"file", "postgres", "push", "kafka", "request"}
+var sourceKinds = []string{"file", "postgres", "push", "kafka", "request", "iceberg"}
 
 func (l *loader) parseSource(file string, m *yaml.Node) {
 	var typ *yaml.Node
@@ -617,6 +618,8 @@ func (l *loader) parseSource(file string, m *yaml.Node) {
 		if s.TimestampField == "" {
 			l.add(file, m.Line, obj, "timestamp_field", "is required (the event timestamp column)")
 		}
+	case model.SourceIceberg:
+		l.parseIceberg(file, m, f, obj, s)
 	case model.SourceKafka:
 		s.KafkaBootstrapServers = l.str(file, f["kafka_bootstrap_servers"], obj, "kafka_bootstrap_servers")
 		s.Topic = l.str(file, f["topic"], obj, "topic")

@@ -282,6 +282,8 @@ func (b *exporter) source(s *model.DataSource, embeddedIn string) {
 		}
 	case model.SourceRequest:
 		m.set("schema", schemaNode(s.Schema, false))
+	case model.SourceIceberg:
+		exportIceberg(m, s.Iceberg)
 	}
 	if s.Kind == model.SourcePush || s.Kind == model.SourceKafka {
 		if s.BatchSource != nil && s.BatchSource.Name != "" {

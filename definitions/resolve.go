@@ -75,8 +75,8 @@ func (l *loader) resolveBatchSource(ix byName, r srcRef) {
 	switch {
 	case !ok:
 		l.add(r.at.file, r.batch.Line, obj, "batch_source", "data source %q is not defined%s", r.batch.Value, didYouMean(r.batch.Value, keys(ix.sources)))
-	case b.Kind != model.SourceFile && b.Kind != model.SourcePostgres:
-		l.add(r.at.file, r.batch.Line, obj, "batch_source", "%q is a %s source; a batch source must be a file or postgres source", b.Name, b.Kind)
+	case b.Kind != model.SourceFile && b.Kind != model.SourcePostgres && b.Kind != model.SourceIceberg:
+		l.add(r.at.file, r.batch.Line, obj, "batch_source", "%q is a %s source; a batch source must be a file, postgres or iceberg source", b.Name, b.Kind)
 	default:
 		r.src.BatchSource = b
 	}
@@ -141,7 +141,7 @@ func (l *loader) resolveFVSource(ix byName, r fvRef, obj string) {
 		return
 	}
 	switch src.Kind {
-	case model.SourceFile, model.SourcePostgres:
+	case model.SourceFile, model.SourcePostgres, model.SourceIceberg:
 		fv.Source = src
 	case model.SourcePush:
 		fv.StreamSource, fv.Source = src, src.BatchSource
