@@ -37,6 +37,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		auditLog                 bool
 		readOnly, otel, lambdaFn bool
 		withUI                   bool
+		gcPercent                int
 		timeout                  time.Duration
 	)
 	cmd := &cobra.Command{
@@ -65,11 +66,13 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 				return errors.New("--key and --cert must be given together")
 			}
 			ctx := cmd.Context()
+			gc := tuneGC(gcPercent)
 			fs, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer fs.Close()
+			fs.Logger().Info("garbage collector", "settings", gc)
 			opts := server.Options{
 				ReadOnly: readOnly, MaxEntities: maxEntities, Timeout: timeout,
 				RegistryTTL: time.Duration(registryTTL) * time.Second, NoAccessLog: noAccessLog,
@@ -147,6 +150,7 @@ SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 	f.IntVar(&maxEntities, "max-entities", server.DefaultMaxEntities, "maximum entity rows per request (negative = no limit)")
 	f.DurationVar(&timeout, "timeout", server.DefaultTimeout, "per-request timeout (negative = none)")
 	f.BoolVar(&lambdaFn, "lambda", false, "run as an AWS Lambda function (API Gateway, function URL or ALB events) instead of listening")
+	f.IntVar(&gcPercent, "gc-percent", DefaultServeGCPercent, "garbage collector target (GOGC) of the server; the GOGC environment variable wins; under a cgroup memory limit a soft GOMEMLIMIT of 80% of it bounds the heap unless GOMEMLIMIT is set")
 	f.BoolVar(&withUI, "ui", false, "also serve the web catalog (feast ui) at /ui/, behind the server's authentication and permissions")
 	f.BoolVar(&otel, "otel", false, "trace requests with OpenTelemetry, exported over OTLP/HTTP (also ENABLE_OTEL_TRACING=true; endpoint from OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
