@@ -526,7 +526,7 @@ func (s *Store) stageMerged(ctx context.Context, scan *table.Scan, tasks []table
 			w.Close()
 			return fmt.Errorf("read scan: %w", err)
 		}
-		err = w.WriteBuffered(rec)
+		err = w.Write(rec) // a row group per batch: nothing accumulates
 		rec.Release()
 		if err != nil {
 			w.Close()
