@@ -304,10 +304,42 @@ func Parse(file, repoPath string, data []byte, lookup func(string) (string, bool
 	p.substitute(root)
 	cfg := &RepoConfig{RepoPath: repoPath, ConfigPath: file, EntityKeySerializationVersion: 3, CoerceTZAware: true, Provider: "local"}
 	p.parseRoot(root, cfg)
+	if f := sharedSQLiteFile(cfg); f != "" {
+		p.errorf(root, "the SQL registry and the sqlite online store are both the file %s: give them separate files "+
+			"(they use different SQLite libraries, whose locks do not see each other within one process)", f)
+	}
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
 	return cfg, nil
+}
+
+// sharedSQLiteFile returns the file a sqlite:/// SQL registry and the
+// sqlite online store would share, or "". The registry's relative path is
+// the working directory's (SQLAlchemy's rule), the online store's the
+// repository's.
+func sharedSQLiteFile(cfg *RepoConfig) string {
+	if cfg.Registry.RegistryType != "sql" || cfg.OnlineStore.Type != "sqlite" {
+		return ""
+	}
+	scheme, rest, ok := strings.Cut(cfg.Registry.Path, "://")
+	if base, _, _ := strings.Cut(strings.ToLower(scheme), "+"); !ok || base != "sqlite" {
+		return ""
+	}
+	reg, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "?")
+	onl := cfg.OnlineStore.SQLite.Path
+	if onl == "" {
+		onl = "data/online.db"
+	}
+	if !filepath.IsAbs(onl) {
+		onl = filepath.Join(cfg.RepoPath, onl)
+	}
+	a, err1 := filepath.Abs(reg)
+	b, err2 := filepath.Abs(onl)
+	if err1 != nil || err2 != nil || a != b {
+		return ""
+	}
+	return a
 }
 
 type parser struct {

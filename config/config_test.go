@@ -190,3 +190,17 @@ func TestSQLURLInFileRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedSQLiteFileRejected(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "feast.db")
+	yaml := "project: p\nregistry: {registry_type: sql, path: 'sqlite:///" + db + "'}\nonline_store: {type: sqlite, path: " + db + "}\n"
+	_, err := Parse("feature_store.yaml", dir, []byte(yaml), nil)
+	if err == nil || !strings.Contains(err.Error(), "give them separate files") || !strings.Contains(err.Error(), db) {
+		t.Errorf("registry and online store on one file: %v", err)
+	}
+	yaml = "project: p\nregistry: {registry_type: sql, path: 'sqlite:///" + filepath.Join(dir, "registry.db") + "'}\nonline_store: {type: sqlite, path: " + db + "}\n"
+	if _, err := Parse("feature_store.yaml", dir, []byte(yaml), nil); err != nil {
+		t.Errorf("separate files: %v", err)
+	}
+}

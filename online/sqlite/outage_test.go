@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite" // the "sqlite" driver: a second implementation reading and locking the file
+
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/online"
 )
@@ -21,7 +23,10 @@ import (
 // job runs meets.
 func LockExclusive(t testing.TB, path string) (release func()) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path)
+	// The same SQLite library must hold the lock: POSIX file locks do not
+	// conflict within one process, so only the library's own bookkeeping
+	// makes another connection of this process wait.
+	db, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +93,7 @@ func TestMarkUnavailable(t *testing.T) {
 	if syntaxErr == nil || errors.Is(markUnavailable(ctx, syntaxErr), online.ErrUnavailable) {
 		t.Fatalf("a syntax error is not an outage: %v", syntaxErr)
 	}
-	cantOpen, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "missing", "dir", "x.db"))
+	cantOpen, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "missing", "dir", "x.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

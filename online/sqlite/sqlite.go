@@ -1,6 +1,13 @@
-// Package sqlite is the embedded online store: one SQLite file (pure Go,
-// modernc.org/sqlite) in Feast's layout, so a Feast SQLite online store and
-// this one can read each other's data.
+// Package sqlite is the embedded online store: one SQLite file (SQLite's C
+// library through github.com/mattn/go-sqlite3) in Feast's layout, so a
+// Feast SQLite online store and this one can read each other's data.
+//
+// The binary already links C for DuckDB, and the C library takes about a
+// third less CPU per write and read than the pure-Go translation
+// (modernc.org/sqlite), which spends part of each statement in its context
+// watcher and lock system calls (BENCHMARKS.md, "SQLite online store"). The
+// registry's SQL store keeps modernc.org/sqlite: it does little work, and
+// both read the same file format.
 //
 // Each feature view has a table "<project>_<view>" with one row per entity
 // and feature:
@@ -32,6 +39,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -42,8 +50,7 @@ import (
 	"sync"
 	"time"
 
-	sqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
@@ -151,29 +158,24 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	// (64 MiB of 4 KiB pages rather than SQLite's 4 MiB, so that a page
 	// dirtied by many batches of a bulk load is copied into the database
 	// once, not once per batch); the WAL file grows to about that size.
-	dsn := func(cacheKiB, checkpointPages int) string {
-		return "file:" + path +
-			"?_pragma=busy_timeout(" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) + ")" +
-			"&_pragma=journal_mode(WAL)" +
-			"&_pragma=synchronous(NORMAL)" +
-			"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")" +
-			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(checkpointPages) + ")" +
-			"&_pragma=temp_store(MEMORY)" +
-			"&_pragma=busy_timeout(10000)" +
+	open := func(cacheKiB, checkpointPages int) *sql.DB {
+		dsn := "file:" + path +
+			"?_busy_timeout=" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) +
 			"&_txlock=immediate"
+		return sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: pragmas(
+			"journal_mode=WAL",
+			"synchronous=NORMAL",
+			"cache_size=-"+strconv.Itoa(cacheKiB),
+			"wal_autocheckpoint="+strconv.Itoa(checkpointPages),
+			"temp_store=MEMORY",
+			"busy_timeout=10000",
+		)}})
 	}
-	db, err := sql.Open("sqlite", dsn(readCacheKiB, walCheckpointPages))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
+	db := open(readCacheKiB, walCheckpointPages)
 	db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetConnMaxIdleTime(0)
-	wdb, err := sql.Open("sqlite", dsn(writeCacheKiB, walCheckpointPages))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
+	wdb := open(writeCacheKiB, walCheckpointPages)
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
@@ -183,6 +185,28 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// connector opens connections of one database with a driver of its own,
+// whose connect hook runs the store's pragmas.
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
+
+// pragmas returns a connect hook running each PRAGMA in order.
+func pragmas(list ...string) func(*sqlite3.SQLiteConn) error {
+	return func(c *sqlite3.SQLiteConn) error {
+		for _, p := range list {
+			if _, err := c.Exec("PRAGMA "+p, nil); err != nil {
+				return fmt.Errorf("PRAGMA %s: %w", p, err)
+			}
+		}
+		return nil
+	}
 }
 
 // Ping reads the schema, which needs the shared lock a read needs, bounded
@@ -211,10 +235,10 @@ func markUnavailable(ctx context.Context, err error) error {
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	var se *sqlite.Error
+	var se sqlite3.Error
 	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrCantOpen, sqlite3.ErrIoErr:
 			return online.Unavailable(err)
 		}
 		return err
@@ -563,7 +587,9 @@ type readKey struct {
 }
 
 func readSQL(tbl string, keys, feats int) string {
-	return "SELECT entity_key, feature_name, value, event_ts FROM " + quote(tbl) +
+	// CAST: the column is declared timestamp, which the driver would
+	// return as a time.Time; the expression has no declared type.
+	return "SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM " + quote(tbl) +
 		" WHERE entity_key IN (" + placeholders(keys) + ") AND feature_name IN (" + placeholders(feats) + ")"
 }
 
