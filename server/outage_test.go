@@ -269,7 +269,7 @@ func TestSQLiteLocked(t *testing.T) {
 	f := st.New(t, st.SQLite())
 	f.Store.Close() // its connections would keep the lock from being taken
 	path := filepath.Join(f.Dir, "data", "online.db")
-	locker, err := sql.Open("sqlite", "file:"+path)
+	locker, err := sql.Open("sqlite3", "file:"+path) // the online store's SQLite library: locks of another library in this process would not be seen
 	if err != nil {
 		t.Fatal(err)
 	}
