@@ -71,6 +71,10 @@ func TestIcebergSourceEndToEnd(t *testing.T) {
 	if _, err := fs.Status(ctx, feast.StatusOptions{}); err != nil {
 		t.Errorf("status: %v", err)
 	}
+	pv, err := fs.PreviewSource(ctx, "driver_stats_push_source", feast.PreviewOptions{SampleRows: 10})
+	if err != nil || pv.SampleRows != 10 || len(pv.Columns) != 6 {
+		t.Errorf("preview: %+v, %v; want 10 rows of the table's 6 columns", pv, err)
+	}
 
 	df := json.RawMessage(`{"driver_id": [1001], "event_timestamp": ["` + now.Format(time.RFC3339) + `"], "created": ["` + now.Format(time.RFC3339) + `"],
 		"conv_rate": [0.5], "acc_rate": [0.25], "avg_daily_trips": [7]}`)

@@ -17,7 +17,7 @@ import (
 const MaxPreviewRows = 500
 
 // previewable reports whether a source holds rows the offline store can
-// sample: file and PostgreSQL sources, and push or Kafka sources through
+// sample: file, PostgreSQL and Iceberg sources, and push or Kafka sources through
 // their batch source.
 func previewable(s *model.DataSource) bool {
 	if s == nil {
@@ -26,7 +26,7 @@ func previewable(s *model.DataSource) bool {
 	if s.BatchSource != nil && (s.Kind == model.SourcePush || s.Kind == model.SourceKafka) {
 		s = s.BatchSource
 	}
-	return s.Kind == model.SourceFile || s.Kind == model.SourcePostgres
+	return s.Kind == model.SourceFile || s.Kind == model.SourcePostgres || s.Kind == model.SourceIceberg
 }
 
 type previewData struct {
