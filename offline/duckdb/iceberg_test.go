@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gocloud.dev/blob"
 
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
@@ -247,5 +248,49 @@ func TestIcebergMissingTable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "iceberg source stats_src (table feast.gone)") {
 			t.Errorf("err = %v, want it to name the source and the table", err)
 		}
+	}
+}
+
+// A data file gone from an S3 warehouse (deleted by hand, or by a
+// maintenance job under a running read) fails the read naming the source,
+// the table and the file.
+func TestIcebergS3MissingDataFile(t *testing.T) {
+	srv := fakes3.Start(t, "lake")
+	props := icebergtest.SQLiteCatalog(t.TempDir(), "s3://lake/warehouse")
+	props["s3.endpoint"], props["s3.region"], props["s3.force-virtual-addressing"] = srv.Endpoint, fakes3.Region, "false"
+	icebergtest.CreateTable(t, props, "feast.stats", icebergtest.Options{}, icebergDay(0), icebergDay(1))
+	ctx := context.Background()
+	b, err := srv.Bucket(ctx, "lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var gone string
+	it := b.List(&blob.ListOptions{Prefix: "warehouse/"})
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			break
+		}
+		if strings.Contains(obj.Key, "/data/") && strings.HasSuffix(obj.Key, ".parquet") {
+			gone = obj.Key
+			break
+		}
+	}
+	if gone == "" {
+		t.Fatal("no data file in the warehouse")
+	}
+	if err := b.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenOptions(ctx, Options{Threads: 1, IcebergCatalogs: map[string]map[string]string{"default": props}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src := &model.DataSource{Name: "stats_src", Kind: model.SourceIceberg, TimestampField: "event_timestamp", Iceberg: &model.IcebergTable{Table: "feast.stats"}}
+	_, err = s.PullLatest(ctx, icebergView(src, 0), day0, day0.AddDate(0, 0, 2))
+	if err == nil || !strings.Contains(err.Error(), "iceberg source stats_src (table feast.stats)") || !strings.Contains(err.Error(), "read data file s3://lake/"+gone) {
+		t.Errorf("err = %v, want it to name the source, the table and s3://lake/%s", err, gone)
 	}
 }

@@ -332,6 +332,10 @@ func TestFaults(t *testing.T) {
 		{"unset variable", &model.DataSource{Name: "driver_stats", Kind: model.SourceIceberg, Iceberg: &model.IcebergTable{Table: "feast.stats", CatalogProperties: map[string]string{"uri": "${FEAST_TEST_ICEBERG_UNSET}"}}},
 			[]string{"iceberg source driver_stats (table feast.stats)", "catalog_properties.uri", "FEAST_TEST_ICEBERG_UNSET"}},
 		{"no table", &model.DataSource{Name: "driver_stats", Kind: model.SourceIceberg, Iceberg: &model.IcebergTable{}}, []string{"iceberg source driver_stats has no table"}},
+		{"unreachable catalog", &model.DataSource{Name: "driver_stats", Kind: model.SourceIceberg, Iceberg: &model.IcebergTable{Table: "feast.stats", CatalogProperties: map[string]string{"type": "rest", "uri": "http://127.0.0.1:1"}}},
+			[]string{"iceberg source driver_stats (table feast.stats)", "open catalog default (type rest)"}},
+		{"catalog without a type", &model.DataSource{Name: "driver_stats", Kind: model.SourceIceberg, Iceberg: &model.IcebergTable{Table: "feast.stats", Catalog: "x", CatalogProperties: map[string]string{"warehouse": "/tmp"}}},
+			[]string{"iceberg source driver_stats (table feast.stats)", `catalog "x" has no type`}},
 	}
 	for _, c := range cases {
 		_, err := s.Stage(ctx, c.src, objstore.Window{})
