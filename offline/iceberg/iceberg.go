@@ -91,6 +91,10 @@ type Options struct {
 	CommitRetries int
 	// Parallelism is how many data files are copied at once; 0 means 8.
 	Parallelism int
+	// S3Endpoint, when set, is the s3.endpoint (path-style) of catalogs
+	// whose properties name none: the offline store's
+	// s3_endpoint_override, for warehouses in S3-compatible stores.
+	S3Endpoint string
 }
 
 // Stats counts what reads did since the Store was created.
@@ -190,6 +194,12 @@ func (s *Store) catalogProperties(src *model.DataSource) (string, iceberggo.Prop
 			return "", nil, fmt.Errorf("catalog_properties.%s: %w", k, err)
 		}
 		props[k] = x
+	}
+	if s.opts.S3Endpoint != "" && props["s3.endpoint"] == "" {
+		props["s3.endpoint"] = s.opts.S3Endpoint
+		if props["s3.force-virtual-addressing"] == "" {
+			props["s3.force-virtual-addressing"] = "false"
+		}
 	}
 	if props["type"] == "" && !strings.Contains(props["uri"], "://") {
 		return "", nil, fmt.Errorf("catalog %q has no type: set type (rest, sql or glue) in its properties", name)

@@ -19,6 +19,7 @@ import (
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline/iceberg/icebergtest"
 	"github.com/feastgo/feast/offline/objstore"
+	"github.com/feastgo/feast/offline/objstore/fakes3"
 )
 
 var day0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -386,5 +387,30 @@ func TestDeleteFilesMerged(t *testing.T) {
 	}
 	if s.Stats().MergedScans != 1 {
 		t.Errorf("stats = %+v, want a merged scan", s.Stats())
+	}
+}
+
+// A warehouse in an S3-compatible store takes the offline store's
+// s3_endpoint_override when its catalog names no s3.endpoint; keys come
+// from the environment only.
+func TestS3EndpointOverride(t *testing.T) {
+	srv := fakes3.Start(t, "lake")
+	props := icebergtest.SQLiteCatalog(t.TempDir(), "s3://lake/warehouse")
+	props["s3.endpoint"], props["s3.region"], props["s3.force-virtual-addressing"] = srv.Endpoint, fakes3.Region, "false"
+	icebergtest.CreateTable(t, props, "feast.stats", icebergtest.Options{}, dayRecord(0, 2))
+	delete(props, "s3.endpoint")
+	delete(props, "s3.force-virtual-addressing")
+	s, err := New(Options{Catalogs: map[string]map[string]string{"default": props}, Dir: t.TempDir(), S3Endpoint: srv.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Stage(context.Background(), source("feast.stats"), objstore.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Release()
+	if got := values(t, st); !slices.Equal(got, []int64{1, 2}) || s.Stats().FilesCopied != 1 {
+		t.Errorf("values %v, stats %+v: want 2 rows from 1 copied file", got, s.Stats())
 	}
 }
