@@ -4,7 +4,9 @@
 // Dataflow.
 //
 // The pipeline reads the view's source in parallel splits (Parquet row-group
-// ranges; PostgreSQL key-hash buckets), keeps the newest row per entity
+// ranges; objects in object storage, pruned to the interval as the
+// in-process engine prunes them, or row groups of a large one; PostgreSQL
+// key-hash buckets), keeps the newest row per entity
 // (event timestamp, then created timestamp) with a combine per entity key,
 // and writes from the workers through the same online.Writer code as the
 // in-process engine, which opens the online store on each worker from the
@@ -114,7 +116,7 @@ func (e *Engine) run(ctx context.Context, t materialize.Task) (materialize.Stats
 	if !t.View.Online {
 		return materialize.Stats{}, materialize.ErrNothingToMaterialize
 	}
-	splits, err := planSplits(t.View, e.stores.RepoPath, e.stores.Offline, e.cfg)
+	splits, err := planSplits(ctx, t.View, e.stores.RepoPath, e.stores.Offline, e.cfg, t.Start.UnixNano(), t.End.UnixNano())
 	if err != nil {
 		return materialize.Stats{}, fmt.Errorf("plan splits: %w", err)
 	}

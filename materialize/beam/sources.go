@@ -17,8 +17,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/offline/objstore"
 	offlinepg "github.com/feastgo/feast/offline/postgres"
 )
 
@@ -26,10 +28,12 @@ import (
 const (
 	splitParquet  = "parquet"
 	splitPostgres = "postgres"
+	splitObject   = "object"
 )
 
 // Split is one unit of parallel reading: a range of row groups of one
-// Parquet file, or one key-hash bucket of a PostgreSQL source. Splits are
+// Parquet file, one Parquet object in object storage (or some of its row
+// groups), or one key-hash bucket of a PostgreSQL source. Splits are
 // planned by the launcher and processed independently by the workers.
 type Split struct {
 	Kind string
@@ -44,10 +48,19 @@ type Split struct {
 	// rows of one entity fall in one bucket.
 	Bucket  int
 	Buckets int
+	// Key, Size, ModTime (unix ns) and MD5 are the listed version of the
+	// object of an object split, whose URL is in Path; RowGroups are the
+	// row groups of it to read (nil: all). See objstore.PlannedObject.
+	Key       string
+	Size      int64
+	ModTime   int64
+	MD5       []byte
+	RowGroups []int
 }
 
-// planSplits lists the splits of the view's source.
-func planSplits(fv *model.FeatureView, repoPath string, offlineCfg config.OfflineStoreConfig, cfg BeamConfig) ([]Split, error) {
+// planSplits lists the splits of the view's source for the interval
+// [start, end] (unix ns), which prunes object-store sources.
+func planSplits(ctx context.Context, fv *model.FeatureView, repoPath string, offlineCfg config.OfflineStoreConfig, cfg BeamConfig, start, end int64) ([]Split, error) {
 	src := fv.Source
 	if src == nil {
 		return nil, fmt.Errorf("feature view %s has no batch source", fv.Name)
@@ -62,6 +75,8 @@ func planSplits(fv *model.FeatureView, repoPath string, offlineCfg config.Offlin
 			splits[i] = Split{Kind: splitPostgres, Bucket: i, Buckets: cfg.PostgresSplits}
 		}
 		return splits, nil
+	case (src.Kind == model.SourceFile || src.Path != "") && objstore.IsRemote(src.Path):
+		return planObjects(ctx, src, offlineCfg, cfg.SplitRows, start, end)
 	case src.Kind == model.SourceFile || src.Path != "":
 		return planParquet(src, repoPath, cfg.SplitRows)
 	}
@@ -72,7 +87,7 @@ func planSplits(fv *model.FeatureView, repoPath string, offlineCfg config.Offlin
 func parquetFiles(src *model.DataSource, repoPath string) ([]string, error) {
 	p := src.Path
 	if strings.Contains(p, "://") {
-		return nil, fmt.Errorf("source %s: %s: the beam engine reads local or mounted paths only (object-store URIs are not supported yet)", src.Name, p)
+		return nil, fmt.Errorf("source %s: %s: the beam engine reads local or mounted paths and %s:// object-store paths", src.Name, redact.String(p), strings.Join(objstore.Schemes[:3], "://, "))
 	}
 	format := strings.ToLower(src.FileFormat)
 	if format == "" {
@@ -154,38 +169,53 @@ func planParquet(src *model.DataSource, repoPath string, splitRows int64) ([]Spl
 // readParquet streams the row groups of a split in batches of batchRows
 // rows, reading only the columns the converter needs.
 func readParquet(ctx context.Context, sp Split, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
+	groups := make([]int, 0, sp.EndRowGroup-sp.FirstRowGroup)
+	for g := sp.FirstRowGroup; g < sp.EndRowGroup; g++ {
+		groups = append(groups, g)
+	}
+	return readParquetFile(ctx, sp.Path, sp.Path, groups, conv, batchRows, emit)
+}
+
+// readParquetFile streams the given row groups (nil: all) of a local
+// Parquet file; name is the file in messages.
+func readParquetFile(ctx context.Context, path, name string, groups []int, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
 	props := parquet.NewReaderProperties(memory.DefaultAllocator)
 	props.BufferedStreamEnabled = true
-	r, err := file.OpenParquetFile(sp.Path, false, file.WithReadProps(props))
+	r, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", sp.Path, err)
+		return 0, fmt.Errorf("open %s: %w", name, err)
 	}
 	defer r.Close()
 	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, memory.DefaultAllocator)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", sp.Path, err)
+		return 0, fmt.Errorf("open %s: %w", name, err)
 	}
 	var leaves []int
-	for _, name := range conv.columns() {
+	for _, col := range conv.columns() {
 		found := false
 		for _, f := range fr.Manifest.Fields {
-			if f.Field.Name == name {
+			if f.Field.Name == col {
 				leaves = appendLeaves(leaves, f)
 				found = true
 				break
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("%s: column %q is missing", sp.Path, name)
+			return 0, fmt.Errorf("%s: column %q is missing", name, col)
 		}
 	}
-	groups := make([]int, 0, sp.EndRowGroup-sp.FirstRowGroup)
-	for g := sp.FirstRowGroup; g < sp.EndRowGroup; g++ {
-		groups = append(groups, g)
+	if groups == nil {
+		groups = make([]int, r.NumRowGroups())
+		for i := range groups {
+			groups[i] = i
+		}
+	}
+	if len(groups) == 0 {
+		return 0, nil
 	}
 	rr, err := fr.GetRecordReader(ctx, leaves, groups)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", sp.Path, err)
+		return 0, fmt.Errorf("read %s: %w", name, err)
 	}
 	defer rr.Release()
 	var n int64
@@ -193,14 +223,14 @@ func readParquet(ctx context.Context, sp Split, conv *converter, batchRows int, 
 		k, err := conv.convert(rr.RecordBatch(), emit)
 		n += k
 		if err != nil {
-			return n, fmt.Errorf("%s: %w", sp.Path, err)
+			return n, fmt.Errorf("%s: %w", name, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, context.Canceled) {
-		return n, fmt.Errorf("read %s: %w", sp.Path, err)
+		return n, fmt.Errorf("read %s: %w", name, err)
 	}
 	return n, nil
 }

@@ -222,49 +222,20 @@ type object struct {
 	md5     []byte
 	// rowGroups, when set, are the only row groups a read needs.
 	rowGroups *rowGroupSubset
+	// rowGroupRows are the row counts of the row groups, and inWindow the
+	// row groups footer statistics keep (nil: all), when the footer was read.
+	rowGroupRows []int64
+	inWindow     []int
 }
 
 // Stage lists, prunes and downloads the objects of a source for one read.
 // The caller must Release the result.
 func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
-	loc, err := s.location(req)
+	sel, err := s.selectObjects(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
+		return nil, err
 	}
-	parts, err := parsePartitionScheme(req.DatePartitionColumn)
-	if err != nil {
-		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
-	}
-	b, err := s.bucket(ctx, loc)
-	if err != nil {
-		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
-	}
-	objs, format, err := s.list(ctx, b, loc, req.Format)
-	if err != nil {
-		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
-	}
-	keep := make([]bool, len(objs))
-	for i, o := range objs {
-		keep[i] = true
-		if req.Window == (Window{}) {
-			continue
-		}
-		if from, to, ok := parts.span(o.key); ok && !req.Window.overlaps(from, to, false) {
-			keep[i] = false
-			s.prunedPart.Add(1)
-		}
-	}
-	if format == "parquet" && req.TimestampColumn != "" && req.Window != (Window{}) {
-		if err := s.pruneByFooter(ctx, b, loc, objs, keep, req); err != nil {
-			return nil, fmt.Errorf("file source %s: %w", req.Source, err)
-		}
-	}
-	var read []object
-	for i, o := range objs {
-		if keep[i] {
-			read = append(read, o)
-		}
-	}
+	loc, b, objs, format, read := sel.loc, sel.bucket, sel.listed, sel.format, sel.read
 	if len(read) == 0 {
 		// Nothing in the window: the smallest object still gives the engine
 		// the source's columns (its rows are filtered out by time).
@@ -302,6 +273,60 @@ func (s *Store) Stage(ctx context.Context, req Request) (*Staged, error) {
 		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
 	}
 	return st, nil
+}
+
+// selection is what a read of a source needs: its listed objects and,
+// after pruning, those that may hold rows in the window.
+type selection struct {
+	loc    Location
+	bucket *blob.Bucket
+	format string
+	listed []object
+	read   []object
+}
+
+// selectObjects lists a source's objects and prunes them by partition
+// folders and footer statistics to those the request's window needs.
+func (s *Store) selectObjects(ctx context.Context, req Request) (selection, error) {
+	loc, err := s.location(req)
+	if err != nil {
+		return selection{}, fmt.Errorf("file source %s: %w", req.Source, err)
+	}
+	parts, err := parsePartitionScheme(req.DatePartitionColumn)
+	if err != nil {
+		return selection{}, fmt.Errorf("file source %s: %w", req.Source, err)
+	}
+	b, err := s.bucket(ctx, loc)
+	if err != nil {
+		return selection{}, fmt.Errorf("file source %s: %w", req.Source, err)
+	}
+	objs, format, err := s.list(ctx, b, loc, req.Format)
+	if err != nil {
+		return selection{}, fmt.Errorf("file source %s: %w", req.Source, err)
+	}
+	keep := make([]bool, len(objs))
+	for i, o := range objs {
+		keep[i] = true
+		if req.Window == (Window{}) {
+			continue
+		}
+		if from, to, ok := parts.span(o.key); ok && !req.Window.overlaps(from, to, false) {
+			keep[i] = false
+			s.prunedPart.Add(1)
+		}
+	}
+	if format == "parquet" && req.TimestampColumn != "" && req.Window != (Window{}) {
+		if err := s.pruneByFooter(ctx, b, loc, objs, keep, req); err != nil {
+			return selection{}, fmt.Errorf("file source %s: %w", req.Source, err)
+		}
+	}
+	var read []object
+	for i, o := range objs {
+		if keep[i] {
+			read = append(read, o)
+		}
+	}
+	return selection{loc: loc, bucket: b, format: format, listed: objs, read: read}, nil
 }
 
 // location parses a request's path with its endpoint.
@@ -412,6 +437,7 @@ func (s *Store) pruneByFooter(ctx context.Context, b *blob.Bucket, loc Location,
 			if err != nil {
 				return err
 			}
+			objs[i].rowGroupRows = rowGroupRows(md)
 			rgs, ok := rowGroupsInWindow(md, req.TimestampColumn, req.Window)
 			if !ok {
 				return nil
@@ -421,6 +447,9 @@ func (s *Store) pruneByFooter(ctx context.Context, b *blob.Bucket, loc Location,
 				if k {
 					sub = append(sub, j)
 				}
+			}
+			if len(sub) < len(rgs) {
+				objs[i].inWindow = sub
 			}
 			switch {
 			case len(sub) == 0:
