@@ -294,3 +294,63 @@ func TestIcebergS3MissingDataFile(t *testing.T) {
 		t.Errorf("err = %v, want it to name the source, the table and s3://lake/%s", err, gone)
 	}
 }
+
+// Reproducible training data: historical retrieval from a source pinned
+// to the first snapshot answers as the table was then, after a later
+// append corrected the value.
+func TestIcebergHistoricalAsOfSnapshot(t *testing.T) {
+	props := icebergtest.SQLiteCatalog(t.TempDir(), "")
+	first := icebergtest.CreateTable(t, props, "feast.stats", icebergtest.Options{}, icebergDay(0)).CurrentSnapshot().SnapshotID
+	ctx := context.Background()
+	s, err := OpenOptions(ctx, Options{Threads: 1, IcebergCatalogs: map[string]map[string]string{"default": props}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	current := &model.DataSource{Name: "stats_src", Kind: model.SourceIceberg, TimestampField: "event_timestamp", Iceberg: &model.IcebergTable{Table: "feast.stats"}}
+	// A later row for the same driver, day 0 at 13:00, v = 100.
+	b := array.NewRecordBuilder(memory.DefaultAllocator, icebergStatsSchema)
+	b.Field(0).(*array.Int64Builder).Append(1)
+	b.Field(1).(*array.Int64Builder).Append(100)
+	b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(day0.Add(13 * time.Hour).UnixMicro()))
+	later := b.NewRecordBatch()
+	b.Release()
+	defer later.Release()
+	if err := s.WriteBatch(ctx, current, later); err != nil {
+		t.Fatal(err)
+	}
+	pinned := *current
+	pinned.Iceberg = &model.IcebergTable{Table: "feast.stats", SnapshotID: first}
+	for _, c := range []struct {
+		src  *model.DataSource
+		want string
+	}{{current, " 100"}, {&pinned, " 0"}} {
+		ents := entityRows(t, day0.Add(20*time.Hour))
+		rr, err := array.NewRecordReader(ents.Schema(), []arrow.RecordBatch{ents})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := s.GetHistoricalFeatures(ctx, offline.HistoricalRequest{
+			Entities: offline.EntitySource{Records: rr},
+			Views:    []offline.ViewRequest{{View: icebergView(c.src, 0), Features: []string{"v"}}},
+		})
+		rr.Release()
+		ents.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := job.Reader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := offlinetest.RenderReader(out)
+		out.Release()
+		job.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 || !strings.HasSuffix(rows[1], c.want) {
+			t.Errorf("snapshot %d: rows %v, want v%s", c.src.Iceberg.SnapshotID, rows, c.want)
+		}
+	}
+}
