@@ -29,6 +29,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -334,7 +335,10 @@ func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Tab
 	var paths []string
 	direct := len(tasks) > 0 && !renamedColumns(tbl.Metadata())
 	for _, t := range tasks {
-		if len(t.DeleteFiles)+len(t.EqualityDeleteFiles)+len(t.DeletionVectorFiles) > 0 {
+		if f := t.File.FileFormat(); f != iceberggo.ParquetFile {
+			return nil, fmt.Errorf("data file %s is %s; only Parquet data files are read (rewrite the table's data files as Parquet)", t.File.FilePath(), f)
+		}
+		if len(t.DeleteFiles)+len(t.EqualityDeleteFiles)+len(t.DeletionVectorFiles) > 0 || lacksIdentityColumn(tbl.Metadata(), t.File) {
 			direct = false
 		}
 		if !slices.Contains(paths, t.File.FilePath()) {
@@ -434,13 +438,37 @@ func renamedColumns(md table.Metadata) bool {
 	return false
 }
 
-// localPath is the local path of a data file in a local warehouse.
-func localPath(p string) (string, bool) {
-	if rest, ok := strings.CutPrefix(p, "file://"); ok {
-		return rest, true
+// lacksIdentityColumn reports whether a data file may lack the column of
+// an identity partition field, as files added from Hive-style layouts do
+// (the value lives in the partition tuple, which only iceberg-go's reader
+// fills in). Without column counts in the manifest it cannot tell, and
+// says so.
+func lacksIdentityColumn(md table.Metadata, f iceberggo.DataFile) bool {
+	spec := md.PartitionSpecByID(int(f.SpecID()))
+	if spec == nil {
+		return false
 	}
-	if rest, ok := strings.CutPrefix(p, "file:"); ok {
-		return rest, true
+	counts := f.ValueCounts()
+	for _, pf := range spec.Fields() {
+		if _, ok := pf.Transform.(iceberggo.IdentityTransform); !ok {
+			continue
+		}
+		if _, ok := counts[pf.SourceID()]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// localPath is the local path of a data file in a local warehouse: a
+// file: URI (percent-decoded, as the URI escapes characters such as
+// braces) or a plain path.
+func localPath(p string) (string, bool) {
+	if strings.HasPrefix(p, "file:") {
+		if u, err := url.Parse(p); err == nil && u.Path != "" {
+			return u.Path, true
+		}
+		return strings.TrimPrefix(strings.TrimPrefix(p, "file:"), "//"), true
 	}
 	return p, !strings.Contains(p, "://")
 }

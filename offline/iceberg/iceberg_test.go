@@ -2,6 +2,7 @@ package iceberg
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -97,10 +98,10 @@ func records(n int) []arrow.RecordBatch {
 // A one-day window over 30 daily snapshots plans only the data files whose
 // partition or timestamp statistics overlap it, and stages them in place.
 func TestStagePrunesDataFiles(t *testing.T) {
-	for _, part := range []string{"", "ts"} {
-		t.Run("partition="+part, func(t *testing.T) {
+	for _, opts := range []icebergtest.Options{{}, {PartitionDay: "ts"}, {PartitionDay: "ts", PartitionIdentity: "driver_id"}} {
+		t.Run(fmt.Sprintf("partition=%+v", opts), func(t *testing.T) {
 			props := icebergtest.SQLiteCatalog(t.TempDir(), "")
-			icebergtest.CreateTable(t, props, "feast.stats", icebergtest.Options{PartitionDay: part}, records(30)...)
+			icebergtest.CreateTable(t, props, "feast.stats", opts, records(30)...)
 			s := newStore(t, map[string]map[string]string{"default": props})
 			w := objstore.Window{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 11).Add(-time.Second)}
 			st, err := s.Stage(context.Background(), source("feast.stats"), w)
@@ -108,8 +109,13 @@ func TestStagePrunesDataFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Release()
-			if got := s.Stats(); got.DataFilesRead != 1 || got.DataFilesInSnapshots != 30 || got.FilesCopied != 0 || got.MergedScans != 0 {
-				t.Errorf("stats = %+v, want 1 of 30 data files read in place", got)
+			// Identity partitions by driver write a file per driver and day.
+			files := int64(1)
+			if opts.PartitionIdentity != "" {
+				files = 3
+			}
+			if got := s.Stats(); got.DataFilesRead != files || got.DataFilesInSnapshots != 30*files || got.FilesCopied != 0 || got.MergedScans != 0 {
+				t.Errorf("stats = %+v, want %d of %d data files read in place", got, files, 30*files)
 			}
 			if got := values(t, st); !slices.Equal(got, []int64{10001, 10002, 10003}) {
 				t.Errorf("values = %v", got)
@@ -120,7 +126,7 @@ func TestStagePrunesDataFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer all.Release()
-			if len(all.Files) != 30 {
+			if int64(len(all.Files)) != 30*files {
 				t.Errorf("unbounded read staged %d files, want 30", len(all.Files))
 			}
 		})
@@ -412,5 +418,20 @@ func TestS3EndpointOverride(t *testing.T) {
 	defer st.Release()
 	if got := values(t, st); !slices.Equal(got, []int64{1, 2}) || s.Stats().FilesCopied != 1 {
 		t.Errorf("values %v, stats %+v: want 2 rows from 1 copied file", got, s.Stats())
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"file:///tmp/wh/a%7Bb%7D/x%20y.parquet": "/tmp/wh/a{b}/x y.parquet",
+		"file:/tmp/wh/x.parquet":                "/tmp/wh/x.parquet",
+		"/tmp/wh/x.parquet":                     "/tmp/wh/x.parquet",
+	} {
+		if got, ok := localPath(in); !ok || got != want {
+			t.Errorf("localPath(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if _, ok := localPath("s3://lake/wh/x.parquet"); ok {
+		t.Error("an s3:// data file is not local")
 	}
 }

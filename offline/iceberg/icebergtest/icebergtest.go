@@ -37,6 +37,8 @@ func SQLiteCatalog(dir, warehouse string) map[string]string {
 type Options struct {
 	// PartitionDay partitions the table by day(column).
 	PartitionDay string
+	// PartitionIdentity partitions the table by a column's value.
+	PartitionIdentity string
 	// Properties are table properties.
 	Properties map[string]string
 }
@@ -68,8 +70,15 @@ func CreateTable(tb testing.TB, props map[string]string, ident string, opts Opti
 		tb.Fatal(err)
 	}
 	var create []catalog.CreateTableOpt
+	var fields []iceberggo.PartitionOption
 	if opts.PartitionDay != "" {
-		spec, err := iceberggo.NewPartitionSpecOpts(iceberggo.AddPartitionFieldByName(opts.PartitionDay, opts.PartitionDay+"_day", iceberggo.DayTransform{}, sc, nil))
+		fields = append(fields, iceberggo.AddPartitionFieldByName(opts.PartitionDay, opts.PartitionDay+"_day", iceberggo.DayTransform{}, sc, nil))
+	}
+	if opts.PartitionIdentity != "" {
+		fields = append(fields, iceberggo.AddPartitionFieldByName(opts.PartitionIdentity, opts.PartitionIdentity, iceberggo.IdentityTransform{}, sc, nil))
+	}
+	if len(fields) > 0 {
+		spec, err := iceberggo.NewPartitionSpecOpts(fields...)
 		if err != nil {
 			tb.Fatal(err)
 		}
