@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -114,6 +115,13 @@ func (s *Store) StageObject(ctx context.Context, req Request, po PlannedObject, 
 		return nil, fmt.Errorf("file source %s: %w", req.Source, err)
 	}
 	o := object{key: po.Key, size: po.Size, modTime: po.ModTime, md5: po.MD5}
+	attrs, err := b.Attributes(ctx, o.key)
+	if err != nil {
+		return nil, fmt.Errorf("file source %s: %w", req.Source, describe("read", loc, o.key, err))
+	}
+	if attrs.Size != o.size || len(attrs.MD5) > 0 && len(o.md5) > 0 && !bytes.Equal(attrs.MD5, o.md5) {
+		return nil, fmt.Errorf("file source %s: object %s changed since it was planned (size %d, now %d); run again", req.Source, loc.ObjectURL(o.key), o.size, attrs.Size)
+	}
 	out := &StagedObject{}
 	if rowGroups != nil {
 		md, raw, cached, err := s.footer(ctx, b, loc, o)
