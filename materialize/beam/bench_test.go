@@ -13,6 +13,7 @@ import (
 	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/materialize"
+	"github.com/feastgo/feast/offline/objstore/fakes3"
 )
 
 // TestEngineBenchmark compares the in-process engine and the Beam engine on
@@ -25,6 +26,8 @@ import (
 //	FEAST_BEAM_BENCH=beam  FEAST_BEAM_BENCH_DIR=$D go test -run EngineBenchmark -v ./materialize/beam
 //
 // FEAST_BEAM_BENCH_ROWS sets the row count of gen (default 1,000,000).
+// FEAST_BEAM_BENCH_SOURCE=s3 makes local and beam read the same files from
+// the S3 stand-in started in the process (uploaded before the clock starts).
 func TestEngineBenchmark(t *testing.T) {
 	step := os.Getenv("FEAST_BEAM_BENCH")
 	if step == "" {
@@ -80,6 +83,14 @@ func TestEngineBenchmark(t *testing.T) {
 		c.Close()
 	})
 	ds := dataset{dir: m.Dir, start: m.Start, end: m.End, entities: m.Entities, rows: m.Rows}
+	source := "files"
+	var s3 *fakes3.Server
+	if os.Getenv("FEAST_BEAM_BENCH_SOURCE") == "s3" {
+		source = "s3"
+		s3 = fakes3.Start(t, "bench")
+		uploadDir(t, s3, "bench", "data/", m.Dir)
+		ds.dir = s3.URL("bench", "data/")
+	}
 	began := time.Now()
 	var st materialize.Stats
 	switch step {
@@ -103,8 +114,11 @@ func TestEngineBenchmark(t *testing.T) {
 	if st.RowsWritten != int64(m.Entities) {
 		t.Errorf("wrote %d rows, want %d", st.RowsWritten, m.Entities)
 	}
-	t.Logf("engine=%s source_rows_in_interval=%d written=%d duration=%s rows/s(source)=%.0f peak_rss=%s",
-		step, m.Rows, st.RowsWritten, d.Round(time.Millisecond), float64(m.Rows)/d.Seconds(), peakRSS())
+	t.Logf("engine=%s source=%s source_rows_in_interval=%d written=%d duration=%s rows/s(source)=%.0f peak_rss=%s",
+		step, source, m.Rows, st.RowsWritten, d.Round(time.Millisecond), float64(m.Rows)/d.Seconds(), peakRSS())
+	if s3 != nil {
+		t.Logf("s3 GET requests=%d", s3.Gets())
+	}
 }
 
 // peakRSS reads the process's peak resident set size (Linux).
