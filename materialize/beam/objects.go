@@ -2,6 +2,7 @@ package beam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,7 +111,12 @@ func readObject(ctx context.Context, store *objstore.Store, req objstore.Request
 		return 0, err
 	}
 	defer staged.Release()
-	return readParquetFile(ctx, staged.Path, sp.Path, staged.RowGroups, conv, batchRows, emit)
+	n, err := readParquetFile(ctx, staged.Path, sp.Path, staged.RowGroups, conv, batchRows, emit)
+	var missing *missingColumnError
+	if errors.As(err, &missing) && strings.Contains("/"+sp.Key, "/"+missing.column+"=") {
+		err = fmt.Errorf("%w: it is a partition folder of the key, which the beam engine does not read as a column; store it in the objects, or use the in-process engine", err)
+	}
+	return n, err
 }
 
 // objectCache shares one objstore staging area between the DoFn instances

@@ -332,3 +332,23 @@ func TestObjectSplitsGroupRowGroups(t *testing.T) {
 		t.Errorf("splits %v, want %v", got, want)
 	}
 }
+
+// TestPartitionColumnFeatureFails: a feature that only exists as a Hive
+// partition folder is refused with an error that says so.
+func TestPartitionColumnFeatureFails(t *testing.T) {
+	p := genPartitioned(t)
+	s3 := fakes3.Start(t, "beam")
+	d := p.days[2]
+	if err := s3.PutFile("beam", "events/dt="+d+"/part-0.parquet", filepath.Join(p.dir, "dt="+d, "part-0.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	fv := testView(s3.URL("beam", "events/"))
+	fv.Features = append(fv.Features, model.Field{Name: "dt", Type: model.String})
+	path := filepath.Join(t.TempDir(), "b.db")
+	openSQLite(t, path, "beamdt", fv).Close()
+	e := prismEngine(t, Stores{Online: config.OnlineStoreConfig{Type: "sqlite", SQLite: config.SQLiteOnlineConfig{Path: path}}})
+	_, err := e.Materialize(context.Background(), materialize.Task{Project: "beamdt", View: fv, Start: p.start, End: p.end}, &countingProgress{})
+	if err == nil || !strings.Contains(err.Error(), `column "dt" is missing: it is a partition folder`) || !strings.Contains(err.Error(), "s3://beam/events/dt="+d) {
+		t.Fatalf("got %v, want a missing partition column error naming the object", err)
+	}
+}

@@ -201,7 +201,7 @@ func readParquetFile(ctx context.Context, path, name string, groups []int, conv 
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("%s: column %q is missing", name, col)
+			return 0, &missingColumnError{file: name, column: col}
 		}
 	}
 	if groups == nil {
@@ -233,6 +233,14 @@ func readParquetFile(ctx context.Context, path, name string, groups []int, conv 
 		return n, fmt.Errorf("read %s: %w", name, err)
 	}
 	return n, nil
+}
+
+// missingColumnError is a column the converter needs that a Parquet file
+// lacks.
+type missingColumnError struct{ file, column string }
+
+func (e *missingColumnError) Error() string {
+	return fmt.Sprintf("%s: column %q is missing", e.file, e.column)
 }
 
 func appendLeaves(dst []int, f pqarrow.SchemaField) []int {
