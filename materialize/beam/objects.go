@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/feastgo/feast/config"
@@ -103,8 +102,29 @@ func objectSplits(objs []objstore.PlannedObject, splitRows int64) []Split {
 
 // readObject stages the object (or the row groups) of a split on the
 // worker through objstore, which refuses an object deleted or changed
-// since it was planned, and reads it.
-func readObject(ctx context.Context, store *objstore.Store, req objstore.Request, sp Split, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
+// since it was planned, and reads it. Each split stages into a temporary
+// folder of its own, removed when the split is read: Beam does not always
+// tear DoFns down, so nothing may outlive the call.
+func readObject(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string, req objstore.Request, sp Split, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
+	base := cfg.ObjectCacheDir
+	if base != "" {
+		if !filepath.IsAbs(base) && repoPath != "" {
+			base = filepath.Join(repoPath, base)
+		}
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return 0, fmt.Errorf("object staging folder %s: %w", base, err)
+		}
+	}
+	dir, err := os.MkdirTemp(base, "feast-beam-split-")
+	if err != nil {
+		return 0, fmt.Errorf("object staging folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := objstore.New(objstore.Options{Dir: dir, S3Endpoint: cfg.S3EndpointOverride})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
 	po := objstore.PlannedObject{Key: sp.Key, URL: sp.Path, Size: sp.Size, ModTime: time.Unix(0, sp.ModTime).UTC(), MD5: sp.MD5}
 	staged, err := store.StageObject(ctx, req, po, sp.RowGroups)
 	if err != nil {
@@ -117,75 +137,4 @@ func readObject(ctx context.Context, store *objstore.Store, req objstore.Request
 		err = fmt.Errorf("%w: it is a partition folder of the key, which the beam engine does not read as a column; store it in the objects, or use the in-process engine", err)
 	}
 	return n, err
-}
-
-// objectCache shares one objstore staging area between the DoFn instances
-// of a worker process, keyed by the offline store settings it uses: a
-// temporary folder (under offline_store.object_cache_dir when set) removed
-// when the last instance is torn down. Like workerStores, it is a package
-// variable because Beam gives DoFns no other process-wide owner.
-type objectCache struct {
-	mu sync.Mutex
-	m  map[string]*sharedObjects
-}
-
-type sharedObjects struct {
-	store *objstore.Store
-	dir   string
-	refs  int
-}
-
-// workerCacheBytes bounds a worker's staged objects kept between splits
-// when offline_store.object_cache_max_bytes is not set: a worker reads each
-// split once, so it keeps little; the splits being read are never removed.
-const workerCacheBytes = 1 << 30
-
-var workerObjects = &objectCache{m: map[string]*sharedObjects{}}
-
-func (c *objectCache) acquire(cfg config.OfflineStoreConfig, repoPath string) (*objstore.Store, func(), error) {
-	base := cfg.ObjectCacheDir
-	if base != "" && !filepath.IsAbs(base) && repoPath != "" {
-		base = filepath.Join(repoPath, base)
-	}
-	key := fmt.Sprintf("%s\x00%d\x00%s", base, cfg.ObjectCacheBytes, cfg.S3EndpointOverride)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sh, ok := c.m[key]
-	if !ok {
-		if base != "" {
-			if err := os.MkdirAll(base, 0o755); err != nil {
-				return nil, nil, fmt.Errorf("object staging folder %s: %w", base, err)
-			}
-		}
-		dir, err := os.MkdirTemp(base, "feast-beam-objects-")
-		if err != nil {
-			return nil, nil, fmt.Errorf("object staging folder: %w", err)
-		}
-		limit := cfg.ObjectCacheBytes
-		if limit <= 0 {
-			limit = workerCacheBytes
-		}
-		s, err := objstore.New(objstore.Options{Dir: dir, MaxCacheBytes: limit, S3Endpoint: cfg.S3EndpointOverride})
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, nil, err
-		}
-		sh = &sharedObjects{store: s, dir: dir}
-		c.m[key] = sh
-	}
-	sh.refs++
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			sh.refs--
-			if sh.refs == 0 {
-				sh.store.Close()
-				os.RemoveAll(sh.dir)
-				delete(c.m, key)
-			}
-		})
-	}
-	return sh.store, release, nil
 }

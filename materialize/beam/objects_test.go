@@ -66,10 +66,15 @@ func compareObjectStores(t *testing.T, fv *model.FeatureView, start, end time.Ti
 		t.Fatalf("local engine: %v", err)
 	}
 	openSQLite(t, pathB, project, fv).Close()
-	e := prismEngine(t, Stores{Online: config.OnlineStoreConfig{Type: "sqlite", SQLite: config.SQLiteOnlineConfig{Path: pathB}}})
+	staging := filepath.Join(dir, "staging")
+	e := prismEngine(t, Stores{Online: config.OnlineStoreConfig{Type: "sqlite", SQLite: config.SQLiteOnlineConfig{Path: pathB}},
+		Offline: config.OfflineStoreConfig{ObjectCacheDir: staging}})
 	beamSt, err := e.Materialize(ctx, task, &countingProgress{})
 	if err != nil {
 		t.Fatalf("beam engine: %v", err)
+	}
+	if left, err := os.ReadDir(staging); err != nil || len(left) != 0 {
+		t.Errorf("workers left %d entries in their staging folder (%v); want it empty", len(left), err)
 	}
 	if beamSt.RowsWritten != localSt.RowsWritten || beamSt.RowsSkipped != 0 || beamSt.RowsRead != wantRead {
 		t.Errorf("beam stats %+v, local %+v; want the same rows written, none skipped, %d read", beamSt, localSt, wantRead)

@@ -14,7 +14,6 @@ import (
 	"github.com/feastgo/feast/internal/offlinestore"
 	"github.com/feastgo/feast/internal/onlinestore"
 	"github.com/feastgo/feast/model"
-	"github.com/feastgo/feast/offline/objstore"
 	offlinepg "github.com/feastgo/feast/offline/postgres"
 	"github.com/feastgo/feast/online"
 )
@@ -126,8 +125,6 @@ type readFn struct {
 	fv      *model.FeatureView
 	offline config.OfflineStoreConfig
 	pg      *offlinepg.Store
-	objects *objstore.Store
-	release func()
 }
 
 func (f *readFn) Setup(ctx context.Context) error {
@@ -157,12 +154,7 @@ func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte,
 		}
 		n, err = readPostgres(ctx, f.pg, f.fv, sp, newPullConverter(f.fv, f.Start, f.End), emit)
 	case splitObject:
-		if f.objects == nil {
-			if f.objects, f.release, err = workerObjects.acquire(f.offline, f.RepoPath); err != nil {
-				return err
-			}
-		}
-		n, err = readObject(ctx, f.objects, objectRequest(f.fv.Source, f.Start, f.End), sp, newSourceConverter(f.fv, f.Start, f.End), f.BatchRows, emit)
+		n, err = readObject(ctx, f.offline, f.RepoPath, objectRequest(f.fv.Source, f.Start, f.End), sp, newSourceConverter(f.fv, f.Start, f.End), f.BatchRows, emit)
 	default:
 		err = fmt.Errorf("unknown split kind %q", sp.Kind)
 	}
@@ -193,10 +185,6 @@ func (f *readFn) Teardown(ctx context.Context) error {
 	if f.pg != nil {
 		f.pg.Close()
 		f.pg = nil
-	}
-	if f.release != nil {
-		f.release()
-		f.objects, f.release = nil, nil
 	}
 	return nil
 }
