@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/johannesboyne/gofakes3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/feastgo/feast/offline/objstore/fakes3"
 	st "github.com/feastgo/feast/server/servingtest"
 )
 
@@ -205,18 +207,26 @@ func TestPushEndpointReadOnlyAndAuth(t *testing.T) {
 	})
 }
 
-// An offline push to a source in an object store is refused with 501 and
-// writes nothing locally (it used to create a folder named "s3:" and
-// answer 200).
-func TestPushOfflineToObjectStoreRefused(t *testing.T) {
-	defs := strings.Replace(pushDefs, "path: data/stats/", "path: s3://bucket/stats/", 1)
+// TestPushOfflineToObjectStore pushes to a source in an S3 bucket (the
+// stand-in): every push lands as a new Parquet object in the bucket, none
+// in a local folder named after the URL (as a path-only writer once did).
+func TestPushOfflineToObjectStore(t *testing.T) {
+	srv := fakes3.Start(t, "bucket")
+	defs := strings.Replace(pushDefs, "path: data/stats/", "path: \""+srv.URL("bucket", "stats/")+"\"", 1)
 	f := st.NewRepo(t, t.TempDir(), "pushs3", "online_store:\n  type: sqlite\n  path: data/online.db\n", defs, false)
 	s := newServer(t, f, Options{})
-	for _, to := range []string{"offline", "online_and_offline"} {
+	for i, to := range []string{"offline", "online_and_offline"} {
 		code, body := do(t, s.Handler(), "POST", "/push", `{"push_source_name":"stats_push","to":"`+to+`",
 			"df":{"driver_id":[1001],"event_timestamp":["2024-05-01T11:00:00Z"],"conv_rate":[0.5],"trips":[10]}}`)
-		if code != 501 || !strings.Contains(body, "s3://bucket/stats/") {
-			t.Errorf("to=%s: %d %s", to, code, body)
+		if code != 200 {
+			t.Fatalf("to=%s: %d %s", to, code, body)
+		}
+		list, err := srv.Backend.ListBucket("bucket", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Contents) != i+1 || !strings.HasPrefix(list.Contents[i].Key, "stats/push-") || !strings.HasSuffix(list.Contents[i].Key, ".parquet") {
+			t.Errorf("to=%s: bucket holds %+v", to, list.Contents)
 		}
 	}
 	if entries, _ := filepath.Glob(filepath.Join(f.Dir, "*:")); len(entries) > 0 {
