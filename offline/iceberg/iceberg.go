@@ -47,6 +47,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	iceberggo "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"golang.org/x/sync/errgroup"
 
@@ -297,23 +298,10 @@ func (s *Store) Stage(ctx context.Context, src *model.DataSource, w objstore.Win
 }
 
 func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Table, w objstore.Window) (*Staged, error) {
-	var opts []table.ScanOption
-	switch ic := src.Iceberg; {
-	case ic.SnapshotID != 0:
-		if tbl.SnapshotByID(ic.SnapshotID) == nil {
-			return nil, fmt.Errorf("snapshot %d does not exist (expired, or of another table): fix snapshot_id in the source's definition", ic.SnapshotID)
-		}
-		opts = append(opts, table.WithSnapshotID(ic.SnapshotID))
-	case !ic.AsOf.IsZero():
-		if tbl.SnapshotAsOf(ic.AsOf.UnixMilli(), true) == nil {
-			return nil, fmt.Errorf("no snapshot was current at as_of %s (the table's history starts later, or it expired)", ic.AsOf.Format(time.RFC3339))
-		}
-		opts = append(opts, table.WithSnapshotAsOf(ic.AsOf.UnixMilli()))
+	scan, err := newScan(src, tbl, w)
+	if err != nil {
+		return nil, err
 	}
-	if f := timeFilter(tbl.Schema(), src.TimestampField, w); f != nil {
-		opts = append(opts, table.WithRowFilter(f))
-	}
-	scan := tbl.Scan(opts...)
 	snap, err := scan.ResolveSnapshot()
 	if err != nil {
 		return nil, fmt.Errorf("resolve snapshot: %w", err)
@@ -362,6 +350,28 @@ func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Tab
 		return nil, err
 	}
 	return st, nil
+}
+
+// newScan is the scan of the source's snapshot (current, or pinned by
+// snapshot_id or as_of) with the row filter of window w.
+func newScan(src *model.DataSource, tbl *table.Table, w objstore.Window) (*table.Scan, error) {
+	var opts []table.ScanOption
+	switch ic := src.Iceberg; {
+	case ic.SnapshotID != 0:
+		if tbl.SnapshotByID(ic.SnapshotID) == nil {
+			return nil, fmt.Errorf("snapshot %d does not exist (expired, or of another table): fix snapshot_id in the source's definition", ic.SnapshotID)
+		}
+		opts = append(opts, table.WithSnapshotID(ic.SnapshotID))
+	case !ic.AsOf.IsZero():
+		if tbl.SnapshotAsOf(ic.AsOf.UnixMilli(), true) == nil {
+			return nil, fmt.Errorf("no snapshot was current at as_of %s (the table's history starts later, or it expired)", ic.AsOf.Format(time.RFC3339))
+		}
+		opts = append(opts, table.WithSnapshotAsOf(ic.AsOf.UnixMilli()))
+	}
+	if f := timeFilter(tbl.Schema(), src.TimestampField, w); f != nil {
+		opts = append(opts, table.WithRowFilter(f))
+	}
+	return tbl.Scan(opts...), nil
 }
 
 // timeFilter is the row filter of window w on the timestamp column, or
@@ -496,31 +506,38 @@ func (s *Store) stageFiles(ctx context.Context, tbl *table.Table, paths []string
 	g.SetLimit(s.opts.Parallelism)
 	for _, i := range remote {
 		g.Go(func() error {
-			sum := sha256.Sum256([]byte(paths[i]))
-			local := filepath.Join(dir, hex.EncodeToString(sum[:12])+".parquet")
-			f, err := fsys.Open(paths[i])
-			if err != nil {
-				return fmt.Errorf("read data file %s: %w", paths[i], err)
-			}
-			defer f.Close()
-			out, err := os.Create(local)
-			if err != nil {
-				return err
-			}
-			n, err := io.Copy(out, readerCtx{gctx, f})
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("read data file %s: %w", paths[i], err)
-			}
-			s.copied.Add(1)
-			s.copiedBytes.Add(n)
+			local, err := s.copyDataFile(gctx, fsys, paths[i], dir)
 			st.Files[i] = local
-			return nil
+			return err
 		})
 	}
 	return g.Wait()
+}
+
+// copyDataFile copies a remote data file into dir through the table's
+// file IO and returns the local path.
+func (s *Store) copyDataFile(ctx context.Context, fsys icebergio.IO, path, dir string) (string, error) {
+	sum := sha256.Sum256([]byte(path))
+	local := filepath.Join(dir, hex.EncodeToString(sum[:12])+".parquet")
+	f, err := fsys.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read data file %s: %w", path, err)
+	}
+	defer f.Close()
+	out, err := os.Create(local)
+	if err != nil {
+		return "", err
+	}
+	n, err := io.Copy(out, readerCtx{ctx, f})
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("read data file %s: %w", path, err)
+	}
+	s.copied.Add(1)
+	s.copiedBytes.Add(n)
+	return local, nil
 }
 
 // readerCtx stops a copy when its context ends.
