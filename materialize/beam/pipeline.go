@@ -155,6 +155,8 @@ func (f *readFn) ProcessElement(ctx context.Context, sp Split, emit func([]byte,
 		n, err = readPostgres(ctx, f.pg, f.fv, sp, newPullConverter(f.fv, f.Start, f.End), emit)
 	case splitObject:
 		n, err = readObject(ctx, f.offline, f.RepoPath, objectRequest(f.fv.Source, f.Start, f.End), sp, newSourceConverter(f.fv, f.Start, f.End), f.BatchRows, emit)
+	case splitIceberg:
+		n, err = readIceberg(ctx, f.offline, f.RepoPath, f.fv.Source, sp, newSourceConverter(f.fv, f.Start, f.End), f.BatchRows, emit)
 	default:
 		err = fmt.Errorf("unknown split kind %q", sp.Kind)
 	}

@@ -75,12 +75,14 @@ func planSplits(ctx context.Context, fv *model.FeatureView, repoPath string, off
 			splits[i] = Split{Kind: splitPostgres, Bucket: i, Buckets: cfg.PostgresSplits}
 		}
 		return splits, nil
+	case src.Kind == model.SourceIceberg:
+		return planIceberg(ctx, src, offlineCfg, start, end)
 	case (src.Kind == model.SourceFile || src.Path != "") && objstore.IsRemote(src.Path):
 		return planObjects(ctx, src, offlineCfg, cfg.SplitRows, start, end)
 	case src.Kind == model.SourceFile || src.Path != "":
 		return planParquet(src, repoPath, cfg.SplitRows)
 	}
-	return nil, fmt.Errorf("source %s (%s) of feature view %s: the beam engine reads parquet file and postgres sources", src.Name, src.Kind, fv.Name)
+	return nil, fmt.Errorf("source %s (%s) of feature view %s: the beam engine reads parquet file, iceberg and postgres sources", src.Name, src.Kind, fv.Name)
 }
 
 // parquetFiles resolves a file source's path (file, folder or glob) to files.
