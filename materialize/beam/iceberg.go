@@ -79,6 +79,7 @@ func readIceberg(ctx context.Context, cfg config.OfflineStoreConfig, repoPath st
 		return 0, err
 	}
 	defer release()
+	conv.absentNull = true
 	n, err := readParquetFile(ctx, path, fmt.Sprintf("iceberg source %s (table %s): data file %s", src.Name, src.Iceberg.Table, sp.Path), nil, conv, batchRows, emit)
 	return n, err
 }

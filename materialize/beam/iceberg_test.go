@@ -30,31 +30,14 @@ func icebergDays(t *testing.T, p partitioned, props map[string]string) *model.Fe
 	t.Helper()
 	var recs []arrow.RecordBatch
 	for _, d := range p.days {
-		r, err := file.OpenParquetFile(filepath.Join(p.dir, "dt="+d, "part-0.parquet"), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tbl, err := fr.ReadTable(context.Background())
-		r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := array.NewTableReader(tbl, tbl.NumRows())
-		tr.Next()
-		rec := tr.RecordBatch()
-		rec.Retain()
-		tr.Release()
-		tbl.Release()
-		recs = append(recs, rec)
+		recs = append(recs, readDay(t, p, d))
 	}
 	icebergtest.CreateTable(t, props, "feast.driver_stats", icebergtest.Options{PartitionDay: "event_timestamp"}, recs...)
-	for _, r := range recs {
-		r.Release()
-	}
+	return icebergView(props)
+}
+
+// icebergView is testView reading the table feast.driver_stats.
+func icebergView(props map[string]string) *model.FeatureView {
 	fv := testView("")
 	fv.Source.Kind, fv.Source.Path, fv.Source.FileFormat = model.SourceIceberg, "", ""
 	fv.Source.Iceberg = &model.IcebergTable{Table: "feast.driver_stats", CatalogProperties: props}
@@ -167,4 +150,86 @@ func someRecord(t *testing.T) arrow.RecordBatch {
 	rec := b.NewRecordBatch()
 	t.Cleanup(rec.Release)
 	return rec
+}
+
+// readDay is one day of the partitioned dataset as a record.
+func readDay(t *testing.T, p partitioned, day string) arrow.RecordBatch {
+	t.Helper()
+	r, err := file.OpenParquetFile(filepath.Join(p.dir, "dt="+day, "part-0.parquet"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, tbl.NumRows())
+	defer tr.Release()
+	tr.Next()
+	rec := tr.RecordBatch()
+	rec.Retain()
+	t.Cleanup(rec.Release)
+	return rec
+}
+
+// TestIcebergAddedColumnMatchesLocal: the name feature was added to the
+// table after the first three days were written, so their data files lack
+// it; Beam reads it as null there, as the in-process engine does.
+func TestIcebergAddedColumnMatchesLocal(t *testing.T) {
+	p := genPartitioned(t)
+	props := icebergtest.SQLiteCatalog(t.TempDir(), "")
+	var early []arrow.RecordBatch
+	for _, d := range p.days[:3] {
+		rec := readDay(t, p, d)
+		var cols []arrow.Array
+		var fields []arrow.Field
+		for i, f := range rec.Schema().Fields() {
+			if f.Name != "name" {
+				cols, fields = append(cols, rec.Column(i)), append(fields, f)
+			}
+		}
+		noName := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+		t.Cleanup(noName.Release)
+		early = append(early, noName)
+	}
+	tbl := icebergtest.CreateTable(t, props, "feast.driver_stats", icebergtest.Options{PartitionDay: "event_timestamp"}, early...)
+	ctx := context.Background()
+	txn := tbl.NewTransaction()
+	if err := txn.UpdateSchema(true, false).AddColumn([]string{"name"}, iceberggo.PrimitiveTypes.String, "", false, nil).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range p.days[3:] {
+		rec := readDay(t, p, d)
+		// The table's column order: name after the columns it had.
+		var cols []arrow.Array
+		var fields []arrow.Field
+		for _, name := range []string{"driver_id", "conv_rate", "acc", "avg_daily_trips", "event_timestamp", "created", "name"} {
+			i := rec.Schema().FieldIndices(name)[0]
+			cols, fields = append(cols, rec.Column(i)), append(fields, rec.Schema().Field(i))
+		}
+		ordered := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+		rr, err := array.NewRecordReader(ordered.Schema(), []arrow.RecordBatch{ordered})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err = tbl.Append(ctx, rr, nil)
+		rr.Release()
+		ordered.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fv := icebergView(props)
+	planDays(t, fv, p)
+	compareObjectStores(t, fv, p.start, p.end, p.rows)
 }

@@ -114,6 +114,11 @@ type converter struct {
 	tsCol      string
 	createdCol string
 	start, end int64 // unix ns, inclusive
+	// absentNull reads a feature or created timestamp column a file lacks
+	// as nulls, and a file lacking a key or the event timestamp as having
+	// no rows: Iceberg data files written before a column was added, as
+	// the in-process engine reads them.
+	absentNull bool
 }
 
 // newSourceConverter reads the raw source columns of fv (field mapping applied).
@@ -157,6 +162,9 @@ func (c *converter) convert(rec arrow.RecordBatch, emit func(key, row []byte)) (
 	col := func(name string) (arrow.Array, error) {
 		idx := rec.Schema().FieldIndices(name)
 		if len(idx) == 0 {
+			if c.absentNull && name != c.tsCol && !slices.Contains(c.keyCols, name) {
+				return nil, nil
+			}
 			return nil, fmt.Errorf("column %q is missing", name)
 		}
 		return rec.Column(idx[0]), nil
@@ -176,7 +184,9 @@ func (c *converter) convert(rec arrow.RecordBatch, emit func(key, row []byte)) (
 		if err != nil {
 			return 0, err
 		}
-		if created, err = timestamps(a); err != nil {
+		if a == nil {
+			created = nil
+		} else if created, err = timestamps(a); err != nil {
 			return 0, fmt.Errorf("created timestamp column %s: %w", c.createdCol, err)
 		}
 	}
@@ -197,6 +207,10 @@ func (c *converter) convert(rec arrow.RecordBatch, emit func(key, row []byte)) (
 		a, err := col(name)
 		if err != nil {
 			return 0, err
+		}
+		if a == nil {
+			featVals[i] = nullValues(n)
+			continue
 		}
 		if featVals[i], err = values.ColumnFromArrow(a, c.featTypes[i]); err != nil {
 			return 0, fmt.Errorf("feature column %s: %w", name, err)
@@ -287,4 +301,14 @@ func timestamps(col arrow.Array) (tsColumn, error) {
 		return nil, fmt.Errorf("want a timestamp or date column, got %s", col.DataType())
 	}
 	return out, nil
+}
+
+// nullValues is n null values, as values.ColumnFromArrow reads nulls.
+func nullValues(n int) []*types.Value {
+	out := make([]*types.Value, n)
+	slab := make([]types.Value, n)
+	for i := range out {
+		out[i] = &slab[i]
+	}
+	return out
 }
