@@ -103,3 +103,46 @@ func TestObjectStoreSourceEndToEnd(t *testing.T) {
 		t.Errorf("a failed run recorded an interval: %+v", fv.Intervals)
 	}
 }
+
+// TestPlanChecksObjectStorePaths: feast plan lists object-store sources
+// as it checks local paths: a path with objects passes, an empty prefix
+// and a missing bucket are problems naming the source, its field and the
+// path, and --skip-source-validation (not calling the check) skips it.
+func TestPlanChecksObjectStorePaths(t *testing.T) {
+	srv := fakes3.Start(t, "lake")
+	now := time.Now().UTC().Truncate(time.Hour)
+	dir := demoRepo(t, now)
+	if err := srv.PutFile("lake", "driver_stats/part-00000.parquet", filepath.Join(dir, "data", "driver_stats", "part-00000.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	defs := filepath.Join(dir, "features.yaml")
+	orig, err := os.ReadFile(defs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct{ path, want string }{
+		{srv.URL("lake", "driver_stats/"), ""},
+		{srv.URL("lake", "nothing/here/"), "no parquet objects under the prefix"},
+		{srv.URL("missing-bucket", "driver_stats/"), "missing-bucket"},
+	} {
+		yml := strings.Replace(string(orig), "path: data/driver_stats/", "path: \""+c.path+"\"", 1)
+		if err := os.WriteFile(defs, []byte(yml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fs := open(t, dir, now)
+		p, err := fs.Plan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = fs.CheckSourcePaths(ctx, p.Repo)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.path, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "driver_hourly_stats_source") ||
+			!strings.Contains(err.Error(), "features.yaml") || !strings.Contains(err.Error(), "--skip-source-validation")):
+			t.Errorf("%s: %v, want a problem naming the source, file and %q", c.path, err, c.want)
+		}
+		fs.Close()
+	}
+}

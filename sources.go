@@ -1,25 +1,86 @@
 package feast
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/feastgo/feast/definitions"
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/offline/objstore"
 )
 
 // CheckSourcePaths checks that every file source with a local path (a file,
-// a glob or a folder; remote URLs such as s3:// are not checked) exists,
-// relative paths resolving against the repository as the offline store
-// resolves them. Without it a wrong path passes plan and apply and fails
-// only at materialize. Problems name the definitions file, line, source and
-// field (data_sources[i].path) with a hint.
-func (fs *FeatureStore) CheckSourcePaths(repo *definitions.Repo) error {
-	return CheckSourcePaths(fs.cfg.RepoPath, repo)
+// a glob or a folder) exists, relative paths resolving against the
+// repository as the offline store resolves them, and that every file source
+// in object storage (s3://, gs://, azblob://) lists at least one object of
+// its format, with the offline store's endpoint settings and the cloud's
+// credentials (it reads no object). Without it a wrong path passes plan and
+// apply and fails only at materialize. Problems name the definitions file,
+// line, source and field (data_sources[i].path) with a hint.
+func (fs *FeatureStore) CheckSourcePaths(ctx context.Context, repo *definitions.Repo) error {
+	err := CheckSourcePaths(fs.cfg.RepoPath, repo)
+	var problems definitions.Problems
+	if err != nil && !errors.As(err, &problems) {
+		return err
+	}
+	problems = append(problems, fs.checkRemoteSources(ctx, repo)...)
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
+}
+
+// remoteCheckTimeout bounds the object-store listing of feast plan.
+const remoteCheckTimeout = 30 * time.Second
+
+// checkRemoteSources lists each object-store file source (objstore.Check).
+func (fs *FeatureStore) checkRemoteSources(ctx context.Context, repo *definitions.Repo) definitions.Problems {
+	var remote []*model.DataSource
+	for _, src := range repo.DataSources {
+		if src.Kind == model.SourceFile && objstore.IsRemote(src.Path) {
+			remote = append(remote, src)
+		}
+	}
+	if len(remote) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "feast-plan-objects")
+	if err != nil {
+		return definitions.Problems{{File: "(definitions)", Msg: err.Error()}}
+	}
+	defer os.RemoveAll(dir)
+	store, err := objstore.New(objstore.Options{Dir: dir, S3Endpoint: fs.cfg.OfflineStore.S3EndpointOverride})
+	if err != nil {
+		return definitions.Problems{{File: "(definitions)", Msg: err.Error()}}
+	}
+	defer store.Close()
+	ctx, cancel := context.WithTimeout(ctx, remoteCheckTimeout)
+	defer cancel()
+	pos := sourcePositions(fs.cfg.RepoPath, repo.Files)
+	var problems definitions.Problems
+	for _, src := range remote {
+		err := store.Check(ctx, objstore.Request{Source: src.Name, Path: src.Path, Format: strings.ToLower(src.FileFormat), S3Endpoint: src.S3EndpointOverride})
+		if err == nil {
+			continue
+		}
+		p, ok := pos[src.Name]
+		if !ok {
+			p = sourcePos{file: "(definitions)", field: "path"}
+		}
+		problems = append(problems, definitions.Problem{
+			File: p.file, Line: p.line, Object: fmt.Sprintf("data source %q", src.Name), Field: p.field,
+			Msg: err.Error() + "; fix the path or the credentials, or create the data before applying " +
+				"(feast plan/apply --skip-source-validation skips this check, for example where CI has no access to the bucket)",
+		})
+	}
+	return problems
 }
 
 // CheckSourcePaths is FeatureStore.CheckSourcePaths for a repository path.

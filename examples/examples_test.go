@@ -58,7 +58,7 @@ func planApply(t *testing.T, opts feast.Options) {
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
-	if err := fs.CheckSourcePaths(p.Repo); err != nil {
+	if err := fs.CheckSourcePaths(context.Background(), p.Repo); err != nil {
 		t.Fatalf("plan: %v", err)
 	}
 	if p.Repo.Empty() {

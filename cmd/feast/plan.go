@@ -30,8 +30,9 @@ written.
 Deletions of objects feast-go did not create (they lack the feast-go/managed-by
 tag) are marked: apply refuses them unless --allow-delete-unmanaged is passed.
 A repository holding Feast Python definitions and no YAML definitions is refused.
-A file source whose local file, glob or folder does not exist is an error
-(remote URLs are not checked; --skip-source-validation skips the check).
+A file source whose local file, glob or folder does not exist, or whose
+s3://, gs:// or azblob:// path lists no object, is an error
+(--skip-source-validation skips the check, e.g. where CI cannot reach the bucket).
 
 In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 		Args: cobra.NoArgs,
@@ -46,7 +47,7 @@ In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 				return err
 			}
 			if !skipSources {
-				if err := fs.CheckSourcePaths(p.Repo); err != nil {
+				if err := fs.CheckSourcePaths(cmd.Context(), p.Repo); err != nil {
 					return err
 				}
 			}
@@ -60,7 +61,7 @@ In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 	}
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit with status 2 when there are changes (for CI)")
 	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, allowDeleteUnmanagedHelp)
-	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that local file source paths exist")
+	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that file source paths exist (local files, and objects in s3://, gs://, azblob://)")
 	cmd.Flags().Bool("skip-feature-view-validation", false, "accepted for Feast compatibility")
 	return cmd
 }
@@ -80,8 +81,8 @@ When objects of the project that the repository does not define were created
 by Python Feast or another tool sharing the registry, apply fails before
 changing anything unless --allow-delete-unmanaged is passed. A repository
 holding Feast Python definitions and no YAML definitions is refused. A file
-source whose local file, glob or folder does not exist is an error (remote
-URLs are not checked; --skip-source-validation skips the check).`,
+source whose local file, glob or folder does not exist, or whose object-store
+path lists no object, is an error (--skip-source-validation skips the check).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs, err := g.open(cmd.Context())
@@ -94,7 +95,7 @@ URLs are not checked; --skip-source-validation skips the check).`,
 				return err
 			}
 			if !skipSources {
-				if err := fs.CheckSourcePaths(p.Repo); err != nil {
+				if err := fs.CheckSourcePaths(cmd.Context(), p.Repo); err != nil {
 					return err
 				}
 			}
@@ -111,7 +112,7 @@ URLs are not checked; --skip-source-validation skips the check).`,
 		},
 	}
 	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, allowDeleteUnmanagedHelp)
-	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that local file source paths exist")
+	cmd.Flags().BoolVar(&skipSources, "skip-source-validation", false, "do not check that file source paths exist (local files, and objects in s3://, gs://, azblob://)")
 	cmd.Flags().Bool("skip-feature-view-validation", false, "accepted for Feast compatibility")
 	cmd.Flags().Bool("no-progress", false, "accepted for Feast compatibility")
 	cmd.Flags().Bool("no-promote", false, "accepted for Feast compatibility")
