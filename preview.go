@@ -23,6 +23,24 @@ type PreviewOptions struct {
 // (request sources) or whose offline store cannot sample them.
 var ErrNoPreview = errors.New("no preview")
 
+// PreviewData returns the source whose rows a preview of src samples: src
+// itself for file, PostgreSQL and Iceberg sources, the batch source of a
+// push or Kafka source; ok is false for sources that hold no rows (request
+// sources, push sources without a batch source).
+func PreviewData(src *model.DataSource) (data *model.DataSource, ok bool) {
+	if src == nil {
+		return nil, false
+	}
+	if src.BatchSource != nil && (src.Kind == model.SourcePush || src.Kind == model.SourceKafka) {
+		src = src.BatchSource
+	}
+	switch src.Kind {
+	case model.SourceFile, model.SourcePostgres, model.SourceIceberg:
+		return src, true
+	}
+	return nil, false
+}
+
 // PreviewSource reads a bounded sample of a data source through the offline
 // store (never a full scan) and returns its first rows and per-column
 // statistics (null rate, min/max, distinct values in the sample). A push
@@ -37,13 +55,9 @@ func (fs *FeatureStore) PreviewSource(ctx context.Context, name string, opts Pre
 	if src == nil {
 		return nil, fmt.Errorf("data source %q is not in project %s", name, snap.Project)
 	}
-	data := src
-	if (src.Kind == model.SourcePush || src.Kind == model.SourceKafka) && src.BatchSource != nil {
-		data = src.BatchSource
-	}
-	switch data.Kind {
-	case model.SourceRequest, model.SourcePush, model.SourceKafka:
-		return nil, fmt.Errorf("data source %s is a %s source without a batch source: it holds no rows to preview: %w", name, src.Kind, ErrNoPreview)
+	data, ok := PreviewData(src)
+	if !ok {
+		return nil, fmt.Errorf("data source %s is a %s source: it holds no rows to preview: %w", name, src.Kind, ErrNoPreview)
 	}
 	limit := opts.SampleRows
 	if limit <= 0 {

@@ -327,10 +327,7 @@ func sharedSQLiteFile(cfg *RepoConfig) string {
 		return ""
 	}
 	reg, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "?")
-	onl := cfg.OnlineStore.SQLite.Path
-	if onl == "" {
-		onl = "data/online.db"
-	}
+	onl := cfg.OnlineStore.SQLite.Path // parseOnline fills in the default
 	if !filepath.IsAbs(onl) {
 		onl = filepath.Join(cfg.RepoPath, onl)
 	}

@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/feastgo/feast/server"
-	"github.com/feastgo/feast/ui"
 )
 
 // chromiumPath finds Debian's Chromium (or $CHROME_PATH). Without it the
@@ -190,16 +187,7 @@ func TestBrowser(t *testing.T) {
 	chromiumPath(t) // skip or fail before building the fixture
 	f := newFixture(t)
 	writeDriverParquet(t, f, 25)
-	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(f.Store, server.Options{NoAccessLog: true, Mounts: map[string]http.Handler{"/ui/": h}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(mounted(t, f, "", false))
 	defer ts.Close()
 	b := newBrowser(t)
 	u := func(p string) string { return ts.URL + "/ui" + p }
@@ -351,17 +339,7 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	chromiumPath(t)
 	f := newFixture(t)
-	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui", SignIn: "token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
-		Mounts: map[string]http.Handler{"/ui/": h}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(mounted(t, f, "token", true))
 	defer ts.Close()
 	b := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }

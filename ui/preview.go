@@ -17,16 +17,10 @@ import (
 const MaxPreviewRows = 500
 
 // previewable reports whether a source holds rows the offline store can
-// sample: file, PostgreSQL and Iceberg sources, and push or Kafka sources through
-// their batch source.
+// sample (feast.PreviewData).
 func previewable(s *model.DataSource) bool {
-	if s == nil {
-		return false
-	}
-	if s.BatchSource != nil && (s.Kind == model.SourcePush || s.Kind == model.SourceKafka) {
-		s = s.BatchSource
-	}
-	return s.Kind == model.SourceFile || s.Kind == model.SourcePostgres || s.Kind == model.SourceIceberg
+	_, ok := feast.PreviewData(s)
+	return ok
 }
 
 type previewData struct {

@@ -479,19 +479,30 @@ func (tokenUsers) Authenticate(_ context.Context, tok string) (*auth.User, error
 	return nil, &auth.Error{Msg: "invalid bearer token"}
 }
 
+// mounted serves the fixture's UI at /ui/ of a feature server, as feast
+// serve --ui does; with auth, the server authenticates tokenUsers and
+// enforces permissions. The server is closed when the test ends.
+func mounted(t testing.TB, f *st.Fixture, signIn string, withAuth bool) http.Handler {
+	t.Helper()
+	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui", SignIn: signIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := server.Options{NoAccessLog: true, Mounts: map[string]http.Handler{"/ui/": h}}
+	if withAuth {
+		opts.Authenticator, opts.EnforcePermissions = tokenUsers{}, true
+	}
+	srv, err := server.New(f.Store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv.Handler()
+}
+
 func TestServerMountPermissions(t *testing.T) {
 	f := newFixture(t)
-	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
-		Mounts: map[string]http.Handler{"/ui/": h}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sh := srv.Handler()
+	sh := mounted(t, f, "", true)
 	if code, _ := get(t, sh, "/ui/"); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code)
 	}
@@ -568,17 +579,7 @@ func readBody(resp *http.Response) string {
 // site, and signing out forgets the token.
 func TestSignIn(t *testing.T) {
 	f := newFixture(t)
-	h, err := ui.New(f.Store, ui.Options{RootPath: "/ui", SignIn: "token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(f.Store, server.Options{Authenticator: tokenUsers{}, EnforcePermissions: true, NoAccessLog: true,
-		Mounts: map[string]http.Handler{"/ui/": h}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sh := srv.Handler()
+	sh := mounted(t, f, "token", true)
 
 	resp := do(t, sh, "GET", "/ui/feature-views?q=driver", "")
 	body := readBody(resp)
