@@ -84,6 +84,9 @@ type catalog struct {
 
 	lineageOnce sync.Once
 	lineage     *graph
+
+	projectsOnce sync.Once
+	projects     *projectList
 }
 
 var dtypeNames sync.Map // model.ValueType -> string

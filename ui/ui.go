@@ -297,6 +297,8 @@ func (u *UI) route(w http.ResponseWriter, r *http.Request, p string, api bool) e
 		return u.freshnessPage(w, r, c, v, api)
 	case "lookup":
 		return u.lookupPage(w, r, c, v, api)
+	case "projects":
+		return u.projectsPage(w, r, c, api)
 	case "preview":
 		rest := ""
 		if len(parts) == 2 {

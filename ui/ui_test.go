@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -739,5 +740,56 @@ func TestPreview(t *testing.T) {
 	code, body = get(t, h, "/api/preview/customer_src")
 	if code == http.StatusOK || !strings.Contains(body, "customer_src") {
 		t.Errorf("missing file: %d %s", code, body)
+	}
+}
+
+// TestProjects lists the registry's projects (registry.ListProjects, as
+// feast projects list does): a second project applied to the fixture's
+// file registry shows beside the browsed one, and with permissions
+// enforced a user sees only the projects they may DESCRIBE.
+func TestProjects(t *testing.T) {
+	f := newFixture(t)
+	other := t.TempDir()
+	yaml := "project: other_team\nregistry: " + filepath.Join(f.Dir, "data", "registry.db") + "\nprovider: local\n" +
+		"online_store:\n  type: sqlite\n  path: data/online.db\noffline_store:\n  type: duckdb\nentity_key_serialization_version: 3\n"
+	if err := os.WriteFile(filepath.Join(other, "feature_store.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "features.yaml"), []byte("entities:\n  - name: shop\n    join_keys: [shop_id]\n    value_type: INT64\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ofs, err := feast.Open(ctx, feast.Options{RepoPath: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ofs.Close()
+	p, err := ofs.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ofs.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+
+	var got struct {
+		Current  string
+		Projects []struct {
+			Name    string
+			Current bool
+		}
+	}
+	getJSON(t, newUI(t, f, ""), "/api/projects", &got)
+	if got.Current != "serving" || len(got.Projects) != 2 || got.Projects[0].Name != "other_team" || got.Projects[0].Current ||
+		got.Projects[1].Name != "serving" || !got.Projects[1].Current {
+		t.Errorf("projects = %+v", got)
+	}
+	if code, body := get(t, newUI(t, f, ""), "/projects"); code != http.StatusOK || !strings.Contains(body, "other_team") || !strings.Contains(body, "browsing") {
+		t.Errorf("projects page: %d\n%s", code, body)
+	}
+	// No permission names projects: with enforcement a reader sees none.
+	code, body := get(t, mounted(t, f, "", true), "/ui/api/projects", "Authorization", "Bearer reader")
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil || len(got.Projects) != 0 {
+		t.Errorf("reader's projects: %d %s", code, body)
 	}
 }

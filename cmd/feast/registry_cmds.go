@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -18,101 +17,6 @@ import (
 	"github.com/feastgo/feast/proto/feast/core"
 	"github.com/feastgo/feast/registry"
 )
-
-// projectLister is implemented by registry stores that can enumerate every
-// project they hold (the file registry holds them all in one Load).
-type projectLister interface {
-	ListProjects(ctx context.Context) ([]*core.Project, error)
-}
-
-// projectInfo is one row of `feast projects list`.
-type projectInfo struct {
-	name, description, owner string
-	tags                     map[string]string
-	msg                      proto.Message // nil when the project has objects but no project record
-}
-
-// registryProjects lists the projects of the registry the configuration
-// names. A store that cannot enumerate projects (see projectLister) reports
-// only the configured project; partial says so.
-func registryProjects(ctx context.Context, store registry.Store, current string) (out []projectInfo, partial bool, err error) {
-	byName := map[string]*projectInfo{}
-	add := func(name string) *projectInfo {
-		if p, ok := byName[name]; ok {
-			return p
-		}
-		p := &projectInfo{name: name}
-		byName[name] = p
-		return p
-	}
-	addRecord := func(p *core.Project) {
-		i := add(p.GetSpec().GetName())
-		i.description, i.owner, i.tags, i.msg = p.GetSpec().GetDescription(), p.GetSpec().GetOwner(), p.GetSpec().GetTags(), p
-	}
-	if l, ok := store.(projectLister); ok {
-		ps, err := l.ListProjects(ctx)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, p := range ps {
-			addRecord(p)
-		}
-	} else {
-		r, err := store.Load(ctx, current)
-		if err != nil {
-			return nil, false, err
-		}
-		_, isFile := store.(*registry.FileStore)
-		partial = !isFile
-		for _, p := range r.Projects {
-			addRecord(p)
-		}
-		// Registries written before project records existed (and Feast's
-		// legacy metadata) still name their projects.
-		//lint:ignore SA1019 Feast still reads and writes the legacy project_metadata (the project UUID)
-		for _, m := range r.ProjectMetadata {
-			add(m.GetProject())
-		}
-		for _, name := range objectProjects(r) {
-			add(name)
-		}
-	}
-	for _, p := range byName {
-		if p.name != "" {
-			out = append(out, *p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, partial, nil
-}
-
-// objectProjects lists the projects that own at least one object in r.
-func objectProjects(r *core.Registry) []string {
-	seen := map[string]bool{}
-	for _, m := range r.DataSources {
-		seen[m.GetProject()] = true
-	}
-	for _, m := range r.Entities {
-		seen[m.GetSpec().GetProject()] = true
-	}
-	for _, m := range r.FeatureViews {
-		seen[m.GetSpec().GetProject()] = true
-	}
-	for _, m := range r.StreamFeatureViews {
-		seen[m.GetSpec().GetProject()] = true
-	}
-	for _, m := range r.OnDemandFeatureViews {
-		seen[m.GetSpec().GetProject()] = true
-	}
-	for _, m := range r.FeatureServices {
-		seen[m.GetSpec().GetProject()] = true
-	}
-	var out []string
-	for p := range seen {
-		out = append(out, p)
-	}
-	return out
-}
 
 func newProjectsCmd(g *globals) *cobra.Command {
 	parent := &cobra.Command{Use: "projects", Short: "List and describe the projects of the registry"}
@@ -131,7 +35,7 @@ on stderr says so).`,
 				return err
 			}
 			defer fs.Close()
-			projects, partial, err := registryProjects(cmd.Context(), fs.Registry().Store(), fs.Project())
+			projects, partial, err := registry.ListProjects(cmd.Context(), fs.Registry().Store(), fs.Project())
 			if err != nil {
 				return err
 			}
@@ -141,10 +45,10 @@ on stderr says so).`,
 			w := tabwriter.NewWriter(g.stdout, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(w, "NAME\tDESCRIPTION\tTAGS\tOWNER")
 			for _, p := range projects {
-				if !tagsMatch(p.tags, tags) {
+				if !tagsMatch(p.Tags, tags) {
 					continue
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.name, p.description, formatTags(p.tags), p.owner)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, p.Description, formatTags(p.Tags), p.Owner)
 			}
 			return w.Flush()
 		},
@@ -162,14 +66,14 @@ on stderr says so).`,
 			defer fs.Close()
 			store := fs.Registry().Store()
 			var names []string
-			var found *projectInfo
-			projects, _, err := registryProjects(cmd.Context(), store, fs.Project())
+			var found *registry.ProjectInfo
+			projects, _, err := registry.ListProjects(cmd.Context(), store, fs.Project())
 			if err != nil {
 				return err
 			}
 			for i, p := range projects {
-				names = append(names, p.name)
-				if p.name == args[0] {
+				names = append(names, p.Name)
+				if p.Name == args[0] {
 					found = &projects[i]
 				}
 			}
@@ -181,7 +85,7 @@ on stderr says so).`,
 				}
 				for _, p := range r.Projects {
 					if p.GetSpec().GetName() == args[0] {
-						found = &projectInfo{name: args[0], msg: p}
+						found = &registry.ProjectInfo{Name: args[0], Proto: p}
 					}
 				}
 			}
@@ -194,9 +98,9 @@ on stderr says so).`,
 				}
 				return errors.New(msg)
 			}
-			var v any = map[string]any{"spec": map[string]any{"name": found.name}}
-			if found.msg != nil {
-				if v, err = protoToPlain(found.msg); err != nil {
+			var v any = map[string]any{"spec": map[string]any{"name": found.Name}}
+			if found.Proto != nil {
+				if v, err = protoToPlain(found.Proto); err != nil {
 					return err
 				}
 			}
