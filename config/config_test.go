@@ -131,14 +131,6 @@ func TestSubstitutedNumbersKeepTheirType(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add([]byte("project: p\nonline_store: {type: redis}\n"))
-	f.Add([]byte("project: ${X:\"d\"}\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = Parse("fuzz.yaml", "/r", data, noEnv)
-	})
-}
-
 // TestEnvironmentsExample keeps the documented staging/production layout valid.
 func TestEnvironmentsExample(t *testing.T) {
 	data, err := os.ReadFile("../examples/environments/feature_store.yaml")
