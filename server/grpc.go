@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
@@ -97,7 +97,7 @@ func toProto(r *feast.OnlineResponse) *serving.GetOnlineFeaturesResponse {
 }
 
 // NewGRPCServer returns a gRPC server with ServingService, gRPC health
-// checking (SERVING once a registry snapshot is loaded) and reflection,
+// checking (readiness as /ready decides; see healthServer) and reflection,
 // plus the unary interceptors for auth, timeouts, panics, metrics and
 // logging. With certFile and keyFile it serves TLS. The caller runs Serve
 // and stops it.
@@ -117,29 +117,85 @@ func (s *Server) NewGRPCServer(certFile, keyFile string) (*grpc.Server, error) {
 		grpc.ForceServerCodecV2(newVTCodec()))
 	gs := grpc.NewServer(opts...)
 	serving.RegisterServingServiceServer(gs, &servingService{s: s})
-	hs := &healthServer{s: s, Server: health.NewServer()}
-	healthpb.RegisterHealthServer(gs, hs)
+	healthpb.RegisterHealthServer(gs, &healthServer{s: s})
 	reflection.Register(gs)
 	return gs, nil
 }
 
-// healthServer reports SERVING for every service once a snapshot is
-// loaded, NOT_SERVING before.
+// LivenessService is the gRPC health service name that answers SERVING
+// whenever the process answers at all: the cheap liveness check, as
+// /health is over HTTP. The service "" and feast.serving.ServingService
+// report readiness, as /ready does.
+const LivenessService = "liveness"
+
+// healthServer answers gRPC health checking with the readiness of /ready
+// for the service "" and feast.serving.ServingService: SERVING once a
+// registry snapshot is loaded and the online store answers a ping (or is
+// none), NOT_SERVING otherwise. A failed registry refresh does not make
+// the server unready, since the last good snapshot keeps serving (/health
+// shows it as degraded). The result is cached for readyCacheTTL, so that
+// health checks cannot hammer the online store. LivenessService is
+// always SERVING.
 type healthServer struct {
-	*health.Server
+	healthpb.UnimplementedHealthServer
 	s *Server
 }
 
-func (h *healthServer) Check(ctx context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	switch in.GetService() {
+// status is the health of service, or ok false when it is unknown.
+func (h *healthServer) status(ctx context.Context, service string) (healthpb.HealthCheckResponse_ServingStatus, bool) {
+	switch service {
+	case LivenessService:
+		return healthpb.HealthCheckResponse_SERVING, true
 	case "", serving.ServingService_ServiceDesc.ServiceName:
-	default:
-		return nil, status.Errorf(codes.NotFound, "unknown service %q", in.GetService())
+		if _, code := h.s.cachedReadiness(ctx); code != http.StatusOK {
+			return healthpb.HealthCheckResponse_NOT_SERVING, true
+		}
+		return healthpb.HealthCheckResponse_SERVING, true
 	}
-	if h.s.fs.Registry().Cached() == nil {
-		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	return healthpb.HealthCheckResponse_SERVICE_UNKNOWN, false
+}
+
+func (h *healthServer) Check(ctx context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	st, ok := h.status(ctx, in.GetService())
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q (known: \"\", %q, %q)",
+			in.GetService(), serving.ServingService_ServiceDesc.ServiceName, LivenessService)
 	}
-	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+	return &healthpb.HealthCheckResponse{Status: st}, nil
+}
+
+// List reports every service Check knows.
+func (h *healthServer) List(ctx context.Context, _ *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
+	out := &healthpb.HealthListResponse{Statuses: map[string]*healthpb.HealthCheckResponse{}}
+	for _, svc := range []string{"", serving.ServingService_ServiceDesc.ServiceName, LivenessService} {
+		st, _ := h.status(ctx, svc)
+		out.Statuses[svc] = &healthpb.HealthCheckResponse{Status: st}
+	}
+	return out, nil
+}
+
+// Watch sends the status of the service now and again whenever it
+// changes, looking every readyCacheTTL (an unknown service is
+// SERVICE_UNKNOWN, as the protocol wants, and may not become known).
+func (h *healthServer) Watch(in *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+	ctx := stream.Context()
+	t := time.NewTicker(readyCacheTTL)
+	defer t.Stop()
+	last := healthpb.HealthCheckResponse_ServingStatus(-1)
+	for {
+		st, _ := h.status(ctx, in.GetService())
+		if st != last {
+			if err := stream.Send(&healthpb.HealthCheckResponse{Status: st}); err != nil {
+				return err
+			}
+			last = st
+		}
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Server) unaryInterceptor() grpc.UnaryServerInterceptor {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/feastgo/feast/internal/testenv"
@@ -325,5 +326,85 @@ func TestClassifyUnavailable(t *testing.T) {
 	timedOut := fmt.Errorf("read online features: %w", context.DeadlineExceeded)
 	if got := s.errorMessage(timedOut); !strings.Contains(got, "request timeout of 30s") || !strings.Contains(got, "feast serve --timeout") {
 		t.Fatalf("timeout message %q", got)
+	}
+}
+
+// TestGRPCHealthFollowsReadiness: gRPC health checking answers what /ready
+// decides. With the test's Redis killed, the service "" and
+// feast.serving.ServingService turn NOT_SERVING (a watch is told), the
+// liveness service stays SERVING, and a burst of checks pings the store
+// at most about once per readyCacheTTL; after a restart they are SERVING
+// again.
+func TestGRPCHealthFollowsReadiness(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	f := st.New(t, st.Online{RedisAddr: srv.Addr()})
+	s := newServer(t, f, Options{Registerer: prometheusRegistry()})
+	hc := healthpb.NewHealthClient(bufServer(t, s))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	check := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		t.Helper()
+		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+		if err != nil {
+			t.Fatalf("check %q: %v", service, err)
+		}
+		return r.GetStatus()
+	}
+	const serving = "feast.serving.ServingService"
+	for _, svc := range []string{"", serving, LivenessService} {
+		if got := check(svc); got != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("check %q with Redis up: %v", svc, got)
+		}
+	}
+	watch, err := hc.Watch(ctx, &healthpb.HealthCheckRequest{Service: serving})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() healthpb.HealthCheckResponse_ServingStatus {
+		t.Helper()
+		r, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		return r.GetStatus()
+	}
+	if got := next(); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("first watch answer: %v", got)
+	}
+
+	srv.Kill()
+	if got := next(); got != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("watch after Redis stopped: %v", got)
+	}
+	pings := func() float64 {
+		return testutil.ToFloat64(s.metrics.onlineErrors.WithLabelValues("ping", "unavailable")) +
+			testutil.ToFloat64(s.metrics.onlineErrors.WithLabelValues("open", "unavailable"))
+	}
+	before, start := pings(), time.Now()
+	for range 50 {
+		for _, svc := range []string{"", serving} {
+			if got := check(svc); got != healthpb.HealthCheckResponse_NOT_SERVING {
+				t.Fatalf("check %q with Redis down: %v", svc, got)
+			}
+		}
+	}
+	if n, most := pings()-before, 1+time.Since(start).Seconds()/readyCacheTTL.Seconds(); n > most {
+		t.Errorf("100 health checks in %v tried the online store %v times; want at most %v (cached for %v)", time.Since(start), n, most, readyCacheTTL)
+	}
+	if got := check(LivenessService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("liveness with Redis down: %v", got)
+	}
+	if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown service: %v", err)
+	}
+
+	srv.Start()
+	if got := next(); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("watch after Redis restarted: %v", got)
+	}
+	for _, svc := range []string{"", serving} {
+		if got := check(svc); got != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("check %q after Redis restarted: %v", svc, got)
+		}
 	}
 }

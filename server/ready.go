@@ -38,9 +38,40 @@ type onlineStoreHealth struct {
 // snapshot is loaded and the online store answers a ping, else 503. The
 // body reports both. /health stays the cheap liveness check: a process
 // whose online store is down is not broken, and restarting it would not
-// help; it recovers by itself when the store is back.
+// help; it recovers by itself when the store is back. Every /ready runs
+// the check afresh (a probe every few seconds costs one ping) and leaves
+// its result for gRPC health checking (cachedReadiness).
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	s.ready.mu.Lock()
+	body, code := s.readiness(r.Context())
+	s.ready.mu.Unlock()
+	data, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(data)
+}
+
+// readyCacheTTL is how long one readiness result answers gRPC health
+// checks and watches: however many clients ask, the online store is
+// pinged at most about once per readyCacheTTL on their behalf.
+const readyCacheTTL = time.Second
+
+// readyCache holds the latest readiness result; mu also serializes the
+// checks, so that concurrent callers share one ping.
+type readyCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	body readyBody
+	code int
+}
+
+// readiness runs the readiness check of /ready (bounded by readyTimeout)
+// and records its result in s.ready, whose mu the caller holds. The
+// registry is ready once a snapshot is loaded, even when the latest
+// refresh failed (the body reports it: the last good snapshot serves);
+// the online store when it answers a ping or is none.
+func (s *Server) readiness(ctx context.Context) (readyBody, int) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	reg := s.fs.Registry()
 	body := readyBody{Status: "ready", Registry: registryHealth{Project: s.fs.Project()}}
@@ -61,10 +92,20 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if code != http.StatusOK {
 		body.Status = "not ready"
 	}
-	data, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(data)
+	s.ready.at, s.ready.body, s.ready.code = time.Now(), body, code
+	return body, code
+}
+
+// cachedReadiness returns the latest readiness result when it is younger
+// than readyCacheTTL, else runs the check. The check runs without the
+// caller's cancellation (its result is shared), within readyTimeout.
+func (s *Server) cachedReadiness(ctx context.Context) (readyBody, int) {
+	s.ready.mu.Lock()
+	defer s.ready.mu.Unlock()
+	if !s.ready.at.IsZero() && time.Since(s.ready.at) < readyCacheTTL {
+		return s.ready.body, s.ready.code
+	}
+	return s.readiness(context.WithoutCancel(ctx))
 }
 
 // onlineStoreHealth opens (when not yet open) and pings the online store.

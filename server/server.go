@@ -118,6 +118,9 @@ type Server struct {
 	// writer is the online store the pusher writes through, once open.
 	writer atomic.Pointer[online.Store]
 	opener onlineOpener
+	// ready is the latest readiness result, shared by /ready and gRPC
+	// health checking.
+	ready readyCache
 
 	access  access
 	handler http.Handler
