@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,8 +15,10 @@ import (
 
 // FuzzRegistryToModel decodes arbitrary bytes as a registry (as Load does)
 // and converts every object to the model (as a snapshot does): any input is
-// refused with an error or indexed, never a panic. The seeds are registries
-// with an object of every kind.
+// refused with an error or indexed, never a panic. The seeds are the
+// registries the file store wrote when applying each fixture repository
+// (testdata/applied, kept current by TestAppliedRegistryGoldens) and a
+// registry with an object of every kind built here.
 func FuzzRegistryToModel(f *testing.F) {
 	src := &core.DataSource{Name: "src", Project: "p", Type: core.DataSource_BATCH_FILE, TimestampField: "ts",
 		Options: &core.DataSource_FileOptions_{FileOptions: &core.DataSource_FileOptions{Uri: "data.parquet"}}}
@@ -32,6 +36,18 @@ func FuzzRegistryToModel(f *testing.F) {
 	seed, _ := encode(reg, time.Unix(1700000000, 0))
 	f.Add(seed, "p")
 	f.Add([]byte{}, "p")
+	applied, err := filepath.Glob(filepath.Join("testdata", "applied", "*.db"))
+	if err != nil || len(applied) == 0 {
+		f.Fatalf("no applied registries in testdata/applied (%v): see TestAppliedRegistryGoldens", err)
+	}
+	for _, path := range applied {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, "p")
+		f.Add(data, "other")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, project string) {
 		r, err := decode(data, "fuzz")
 		if err != nil {
