@@ -26,45 +26,49 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
+// goldenEntityKeys are entity keys in Feast's v3 serialization, checked
+// byte for byte by TestSerializeEntityKeyGolden and seeding the entity-key
+// fuzz targets.
+var goldenEntityKeys = []struct {
+	name   string
+	keys   []string
+	values []*types.Value
+	want   string
+}{
+	{
+		// feast-formats.md §3.1 worked example.
+		name: "driver_id int64", keys: []string{"driver_id"}, values: []*types.Value{i64(1001)},
+		want: "01000000 02000000 09000000 6472697665725f6964 04000000 08000000 e903000000000000",
+	},
+	{
+		name: "int32", keys: []string{"id"}, values: []*types.Value{i32(-2)},
+		want: "01000000 02000000 02000000 6964 03000000 04000000 feffffff",
+	},
+	{
+		name: "string", keys: []string{"k"}, values: []*types.Value{str("ab")},
+		want: "01000000 02000000 01000000 6b 02000000 02000000 6162",
+	},
+	{
+		name: "bytes", keys: []string{"k"}, values: []*types.Value{{Val: &types.Value_BytesVal{BytesVal: []byte{0, 0xff}}}},
+		want: "01000000 02000000 01000000 6b 01000000 02000000 00ff",
+	},
+	{
+		name: "unix_timestamp", keys: []string{"k"}, values: []*types.Value{{Val: &types.Value_UnixTimestampVal{UnixTimestampVal: 1}}},
+		want: "01000000 02000000 01000000 6b 08000000 08000000 0100000000000000",
+	},
+	{
+		// Keys are sorted by name, values follow their keys.
+		name: "two keys sorted", keys: []string{"driver_id", "customer_id"}, values: []*types.Value{i64(1), str("c")},
+		want: "02000000" +
+			" 02000000 0b000000 637573746f6d65725f6964" + // customer_id
+			" 02000000 09000000 6472697665725f6964" + // driver_id
+			" 02000000 01000000 63" + // "c"
+			" 04000000 08000000 0100000000000000", // 1
+	},
+}
+
 func TestSerializeEntityKeyGolden(t *testing.T) {
-	tests := []struct {
-		name   string
-		keys   []string
-		values []*types.Value
-		want   string
-	}{
-		{
-			// feast-formats.md §3.1 worked example.
-			name: "driver_id int64", keys: []string{"driver_id"}, values: []*types.Value{i64(1001)},
-			want: "01000000 02000000 09000000 6472697665725f6964 04000000 08000000 e903000000000000",
-		},
-		{
-			name: "int32", keys: []string{"id"}, values: []*types.Value{i32(-2)},
-			want: "01000000 02000000 02000000 6964 03000000 04000000 feffffff",
-		},
-		{
-			name: "string", keys: []string{"k"}, values: []*types.Value{str("ab")},
-			want: "01000000 02000000 01000000 6b 02000000 02000000 6162",
-		},
-		{
-			name: "bytes", keys: []string{"k"}, values: []*types.Value{{Val: &types.Value_BytesVal{BytesVal: []byte{0, 0xff}}}},
-			want: "01000000 02000000 01000000 6b 01000000 02000000 00ff",
-		},
-		{
-			name: "unix_timestamp", keys: []string{"k"}, values: []*types.Value{{Val: &types.Value_UnixTimestampVal{UnixTimestampVal: 1}}},
-			want: "01000000 02000000 01000000 6b 08000000 08000000 0100000000000000",
-		},
-		{
-			// Keys are sorted by name, values follow their keys.
-			name: "two keys sorted", keys: []string{"driver_id", "customer_id"}, values: []*types.Value{i64(1), str("c")},
-			want: "02000000" +
-				" 02000000 0b000000 637573746f6d65725f6964" + // customer_id
-				" 02000000 09000000 6472697665725f6964" + // driver_id
-				" 02000000 01000000 63" + // "c"
-				" 04000000 08000000 0100000000000000", // 1
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range goldenEntityKeys {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := SerializeEntityKey(tt.keys, tt.values)
 			if err != nil {
@@ -215,6 +219,10 @@ func TestAppendEntityKeyAllocs(t *testing.T) {
 }
 
 func FuzzEntityKeyRoundTrip(f *testing.F) {
+	for _, g := range goldenEntityKeys {
+		k1, n, k2, s, kind := roundTripSeed(g.keys, g.values)
+		f.Add(k1, n, k2, s, kind)
+	}
 	f.Add("driver_id", int64(1001), "", "", uint8(0))
 	f.Add("b", int64(-5), "a", "xyz", uint8(1))
 	f.Add("k", int64(7), "k2", "\x00\xff", uint8(2))
@@ -288,6 +296,13 @@ func TestEmptyKeyIsFeastDummyKey(t *testing.T) {
 }
 
 func FuzzDeserializeEntityKey(f *testing.F) {
+	for _, g := range goldenEntityKeys {
+		b, err := hex.DecodeString(strings.ReplaceAll(g.want, " ", ""))
+		if err != nil {
+			f.Fatalf("golden %s: %v", g.name, err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte{1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 'k', 4, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -310,6 +325,31 @@ func FuzzDeserializeEntityKey(f *testing.F) {
 			t.Fatalf("re-serialization differs:\n%x\n%x", again, b)
 		}
 	})
+}
+
+// roundTripSeed maps a golden key onto FuzzEntityKeyRoundTrip's arguments:
+// the int64 value (if any) and its key become k1 and n, another value its
+// key, string or bytes and kind.
+func roundTripSeed(keys []string, vals []*types.Value) (k1 string, n int64, k2, s string, kind uint8) {
+	for i, v := range vals {
+		switch x := v.Val.(type) {
+		case *types.Value_Int64Val:
+			if k1 == "" {
+				k1, n = keys[i], x.Int64Val
+				continue
+			}
+			k2, kind = keys[i], 3
+		case *types.Value_StringVal:
+			k2, s, kind = keys[i], x.StringVal, 0
+		case *types.Value_BytesVal:
+			k2, s, kind = keys[i], string(x.BytesVal), 1
+		case *types.Value_Int32Val:
+			k2, n, kind = keys[i], int64(x.Int32Val), 2
+		case *types.Value_UnixTimestampVal:
+			k2, n, kind = keys[i], x.UnixTimestampVal, 3
+		}
+	}
+	return k1, n, k2, s, kind
 }
 
 func utf8Valid(ss ...string) bool {
