@@ -8,9 +8,11 @@ import (
 )
 
 // projectLister is implemented by stores that can enumerate every project
-// they hold (the file registry holds them all in one Load).
+// they hold (the SQL registry; the file registry holds them all in one
+// Load). records are the stored Project records; unrecorded names projects
+// that own objects but have no record (written before records existed).
 type projectLister interface {
-	ListProjects(ctx context.Context) ([]*core.Project, error)
+	ListProjects(ctx context.Context) (records []*core.Project, unrecorded []string, err error)
 }
 
 // ProjectInfo is one project of a registry (`feast projects list`, the
@@ -24,8 +26,8 @@ type ProjectInfo struct {
 }
 
 // ListProjects lists the projects of store, sorted by name. A store that
-// cannot enumerate projects (a SQL registry) reports what a Load of the
-// current project shows; partial says so.
+// cannot enumerate projects (neither a file nor a SQL registry) reports
+// what a Load of the current project shows; partial says so.
 func ListProjects(ctx context.Context, store Store, current string) (out []ProjectInfo, partial bool, err error) {
 	byName := map[string]*ProjectInfo{}
 	add := func(name string) *ProjectInfo {
@@ -41,12 +43,15 @@ func ListProjects(ctx context.Context, store Store, current string) (out []Proje
 		i.Description, i.Owner, i.Tags, i.Proto = p.GetSpec().GetDescription(), p.GetSpec().GetOwner(), p.GetSpec().GetTags(), p
 	}
 	if l, ok := store.(projectLister); ok {
-		ps, err := l.ListProjects(ctx)
+		ps, names, err := l.ListProjects(ctx)
 		if err != nil {
 			return nil, false, err
 		}
 		for _, p := range ps {
 			addRecord(p)
+		}
+		for _, name := range names {
+			add(name)
 		}
 	} else {
 		r, err := store.Load(ctx, current)
