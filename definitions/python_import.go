@@ -51,7 +51,8 @@ func (p *PythonImport) Files(layout Layout) map[string][]byte {
 // line, never dropped silently. project names the project in the
 // intermediate registry (the definitions themselves hold no project).
 func FromPython(srcs []PythonSource, project string) *PythonImport {
-	im := &pyImporter{project: project, memo: map[*pyNode]pyVal{}, failed: map[*pyNode]*pyErr{}, busy: map[*pyNode]bool{}, odfvOf: map[*pyStmt]*pyObj{}}
+	im := &pyImporter{project: project, memo: map[*pyNode]pyVal{}, failed: map[*pyNode]*pyErr{}, busy: map[*pyNode]bool{}, odfvOf: map[*pyStmt]*pyObj{},
+		varOf: map[*pyNode]string{}, unnamedGaps: map[int]*pyObj{}}
 	var names []string
 	for _, s := range srcs {
 		names = append(names, s.Path)
@@ -74,6 +75,9 @@ func FromPython(srcs []PythonSource, project string) *PythonImport {
 			for _, t := range st.targets {
 				mod.assigns[t] = append(mod.assigns[t], st)
 			}
+			if len(st.targets) > 0 && st.value != nil {
+				im.varOf[st.value] = st.targets[0]
+			}
 			if st.def != "" {
 				mod.assigns[st.def] = append(mod.assigns[st.def], st)
 			}
@@ -91,6 +95,10 @@ func FromPython(srcs []PythonSource, project string) *PythonImport {
 	for i := range gaps {
 		// The UDF text comes from the file, not from a registry.
 		gaps[i].Detail = strings.Replace(gaps[i].Detail, "UDF source from the registry:", "UDF source (Python):", 1)
+		// What the conversion leaves out is named with where it is defined.
+		if o := im.defined(gaps[i].Kind, gaps[i].Name); o != nil && !strings.Contains(gaps[i].Reason, o.file+":") {
+			gaps[i].Reason += fmt.Sprintf(" (%s:%d)", o.file, o.line)
+		}
 	}
 	// An object not written is listed once, with why.
 	dropped := map[string]bool{}
@@ -125,6 +133,11 @@ type pyImporter struct {
 	odfvOf  map[*pyStmt]*pyObj
 	objects []*pyObj
 	gaps    []Gap
+	// varOf names the variable a module-level value is assigned to.
+	varOf map[*pyNode]string
+	// unnamedGaps are the gaps of objects named only in finish (unnamed
+	// file sources), by index in gaps.
+	unnamedGaps map[int]*pyObj
 }
 
 // Values an expression evaluates to.
@@ -163,6 +176,11 @@ type pyObj struct {
 	file       string
 	line       int
 	dropped    bool
+	// unnamed is a FileSource without a name (Feast names it after its
+	// path); finish gives it one. varName is the variable it is assigned
+	// to, if any.
+	unnamed bool
+	varName string
 
 	entity  *model.Entity
 	typed   bool // the entity's value type was given
@@ -202,6 +220,9 @@ func (im *pyImporter) loose(file string, line int, reason, hint string) {
 func (im *pyImporter) objGap(o *pyObj, dropped bool, reason, hint string) {
 	if dropped {
 		o.dropped = true
+	}
+	if o.name == "" && o.unnamed {
+		im.unnamedGaps[len(im.gaps)] = o
 	}
 	im.gaps = append(im.gaps, Gap{Kind: o.kind, Name: o.name, Dropped: dropped, Reason: printable(reason), Hint: printable(hint)})
 }
@@ -467,26 +488,37 @@ func (im *pyImporter) eval1(mod *pyModule, n *pyNode) (pyVal, *pyErr) {
 		if err != nil {
 			return nil, err
 		}
-		if num, ok := x.(pyNum); ok && (n.s == "-" || n.s == "+") {
-			if n.s == "-" {
-				num.f = -num.f
+		switch v := x.(type) {
+		case pyNum:
+			if n.s == "-" || n.s == "+" {
+				if n.s == "-" {
+					v.f = -v.f
+				}
+				return v, nil
 			}
-			return num, nil
+		case pyDuration:
+			if n.s == "-" || n.s == "+" {
+				if n.s == "-" {
+					v = -v
+				}
+				return v, nil
+			}
 		}
 		return nil, &pyErr{n.line, fmt.Sprintf("`%s` is computed at run time", clip(n.srcText))}
 	case pnBinOp:
 		l, err := im.eval(mod, n.x)
-		if err == nil {
-			r, err2 := im.eval(mod, n.y)
-			if err2 == nil {
-				ls, lok := l.(string)
-				rs, rok := r.(string)
-				if n.s == "+" && lok && rok {
-					return ls + rs, nil
-				}
-			}
+		if err != nil {
+			return nil, err
 		}
-		return nil, &pyErr{n.line, fmt.Sprintf("`%s` is computed at run time", clip(n.srcText))}
+		r, err := im.eval(mod, n.y)
+		if err != nil {
+			return nil, err
+		}
+		v, why := pyArith(n.s, l, r)
+		if why != "" {
+			return nil, &pyErr{n.line, fmt.Sprintf("`%s` is not computed here: %s", clip(n.srcText), why)}
+		}
+		return v, nil
 	case pnAttr:
 		base, err := im.eval(mod, n.x)
 		if err != nil {
@@ -734,6 +766,12 @@ func contains(l []string, s string) bool {
 
 // newObj starts an object from a call's name argument.
 func (im *pyImporter) newObj(mod *pyModule, call *pyNode, kind string, positional ...string) (*pyObj, *pyArgs, *pyErr) {
+	return im.newObjOpt(mod, call, kind, false, positional...)
+}
+
+// newObjOpt is newObj; with unnamedOK a call without a name argument
+// makes an unnamed object, which finish names.
+func (im *pyImporter) newObjOpt(mod *pyModule, call *pyNode, kind string, unnamedOK bool, positional ...string) (*pyObj, *pyArgs, *pyErr) {
 	a, err := im.bind(mod, call, positional...)
 	if err != nil {
 		return nil, nil, err
@@ -741,6 +779,11 @@ func (im *pyImporter) newObj(mod *pyModule, call *pyNode, kind string, positiona
 	o := &pyObj{kind: kind, file: mod.file, line: call.line}
 	a.obj = o
 	n, ok := a.nodes["name"]
+	if !ok && unnamedOK {
+		o.unnamed, o.varName = true, im.varOf[call]
+		im.objects = append(im.objects, o)
+		return o, a, nil
+	}
 	if !ok {
 		return nil, nil, &pyErr{call.line, fmt.Sprintf("a %s without a name is not read", kind)}
 	}
@@ -953,7 +996,7 @@ func (im *pyImporter) entity(mod *pyModule, n *pyNode) (pyVal, *pyErr) {
 
 func (im *pyImporter) dataSource(mod *pyModule, n *pyNode, class string) (pyVal, *pyErr) {
 	positional := map[string][]string{"FileSource": {"path"}, "PushSource": {"name", "batch_source"}, "RequestSource": {"name", "schema"}}[class]
-	o, a, err := im.newObj(mod, n, kindSource, positional...)
+	o, a, err := im.newObjOpt(mod, n, kindSource, class == "FileSource", positional...)
 	if err != nil {
 		return nil, err
 	}
@@ -1207,6 +1250,7 @@ func (im *pyImporter) featureService(mod *pyModule, n *pyNode) (pyVal, *pyErr) {
 // finish resolves what needs every object (entity value types, view
 // entity columns, projections' features) and builds the registry.
 func (im *pyImporter) finish() *core.Registry {
+	im.nameUnnamedSources()
 	// Duplicate names: Feast refuses them; keep the first.
 	seen := map[string]*pyObj{}
 	for _, o := range im.objects {
@@ -1358,4 +1402,99 @@ func (im *pyImporter) finish() *core.Registry {
 		reg.FeatureServices = append(reg.FeatureServices, o.service.ToProto(im.project))
 	}
 	return reg
+}
+
+// nameUnnamedSources names each FileSource defined without a name. Feast
+// names such a source after its path, which is not a valid name in YAML
+// definitions (it holds / and .), so it is named after the variable it is
+// assigned to, else after the object using it (<view>_source,
+// <push source>_batch), else after its file's stem; a number is added if
+// the name is taken. Each choice is listed as a note.
+func (im *pyImporter) nameUnnamedSources() {
+	taken := map[string]bool{}
+	for _, o := range im.objects {
+		if o.kind == kindSource && !o.unnamed {
+			taken[o.name] = true
+		}
+	}
+	for _, o := range im.objects {
+		if o.kind != kindSource || !o.unnamed {
+			continue
+		}
+		base, why := o.varName, "the variable it is assigned to"
+		if base == "" {
+			for _, u := range im.objects {
+				switch {
+				case u.kind == kindSource && u.source != nil && u.source.BatchSource == o.source && !u.unnamed:
+					base, why = u.name+"_batch", "the batch source of "+objectLabel(u.kind, u.name)
+				case u.kind == kindView && u.view != nil && u.view.Source == o.source && u.view.StreamSource == nil:
+					base, why = u.name+"_source", "the source of "+objectLabel(u.kind, u.name)
+				}
+				if base != "" {
+					break
+				}
+			}
+		}
+		if base == "" {
+			stem := path.Base(strings.ReplaceAll(o.source.Path, "\\", "/"))
+			if i := strings.Index(stem, "."); i > 0 {
+				stem = stem[:i]
+			}
+			base, why = stem, "its file"
+		}
+		base = sanitizeName(base)
+		if base == "" {
+			base = "file_source"
+		}
+		name := base
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		taken[name] = true
+		o.name, o.source.Name = name, name
+		feastName := o.source.Path
+		im.objGap(o, false, fmt.Sprintf("it has no name (%s:%d); Feast names it after its path %q, which YAML definitions do not allow as a name; written as %s, after %s",
+			o.file, o.line, feastName, name, why),
+			"keep it or rename it (the name only links definitions); a registry Python Feast applied holds it under the path, so `feast plan` against that registry shows the rename")
+	}
+	for i, o := range im.unnamedGaps {
+		im.gaps[i].Name = o.name
+	}
+}
+
+// sanitizeName turns s into a valid definition name: characters other
+// than letters, digits, _ and - become _, and leading _ and - are dropped.
+func sanitizeName(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			b[i] = '_'
+		}
+	}
+	return strings.TrimLeft(string(b), "_-")
+}
+
+// defined returns the object a gap of the registry conversion names: the
+// one of that kind and name, else the only object of that name (a stream
+// feature view is a feature view here).
+func (im *pyImporter) defined(kind, name string) *pyObj {
+	if name == "" {
+		return nil
+	}
+	var only *pyObj
+	n := 0
+	for _, o := range im.objects {
+		if o.name != name {
+			continue
+		}
+		if o.kind == kind {
+			return o
+		}
+		only = o
+		n++
+	}
+	if n == 1 {
+		return only
+	}
+	return nil
 }
