@@ -2,6 +2,8 @@ package push
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,7 +101,7 @@ func pushSourceTarget(snap *registry.Snapshot, name string, stream bool, only []
 		if !known {
 			src = fv.StreamSource
 		}
-		if len(only) > 0 && !containsString(only, vn) {
+		if len(only) > 0 && !slices.Contains(only, vn) {
 			continue
 		}
 		views = append(views, fv)
@@ -187,12 +189,7 @@ func (t *target) addODFVs(snap *registry.Snapshot, views []*model.FeatureView) e
 	for _, fv := range views {
 		fed[fv.Name] = fv
 	}
-	names := make([]string, 0, len(snap.OnDemandViews))
-	for n := range snap.OnDemandViews {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 		o := snap.OnDemandViews[n]
 		if !o.WriteToOnlineStore {
 			continue
@@ -375,13 +372,4 @@ func firstNonEmpty(xs ...string) string {
 		}
 	}
 	return ""
-}
-
-func containsString(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -89,12 +91,12 @@ func NewSnapshot(r *core.Registry, project string, now time.Time) *Snapshot {
 }
 
 // FeatureViewNames returns the sorted names of the feature views.
-func (s *Snapshot) FeatureViewNames() []string { return sortedKeys(s.FeatureViews) }
+func (s *Snapshot) FeatureViewNames() []string { return slices.Sorted(maps.Keys(s.FeatureViews)) }
 
 // FeatureRefNames returns every "view:feature" reference, sorted, including
 // on-demand features; used for "did you mean" suggestions.
 func (s *Snapshot) FeatureRefNames() []string {
-	names := sortedKeys(s.Features)
+	names := slices.Sorted(maps.Keys(s.Features))
 	for _, o := range s.OnDemandViews {
 		for _, f := range o.Features {
 			names = append(names, o.Name+":"+f.Name)
@@ -102,15 +104,6 @@ func (s *Snapshot) FeatureRefNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Registry is a Store plus the current project's snapshot, shared by every

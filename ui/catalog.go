@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -135,18 +136,18 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 		hay(it, extra...)
 		c.lists[it.Kind] = append(c.lists[it.Kind], it)
 	}
-	for _, n := range sortedKeys(snap.DataSources) {
+	for _, n := range slices.Sorted(maps.Keys(snap.DataSources)) {
 		s := snap.DataSources[n]
 		add(&item{Kind: kindSources, Name: n, Description: s.Description, Owner: s.Owner, Tags: s.Tags, Type: string(s.Kind),
 			res: permissions.DataSource(s)}, sourceColumns(s)...)
 	}
-	for _, n := range sortedKeys(snap.Entities) {
+	for _, n := range slices.Sorted(maps.Keys(snap.Entities)) {
 		e := snap.Entities[n]
 		add(&item{Kind: kindEntities, Name: n, Description: e.Description, Owner: e.Owner, Tags: e.Tags, Type: dtype(e.ValueType),
 			res: permissions.Entity(e)}, e.JoinKey)
 	}
 	var features []*item
-	for _, n := range sortedKeys(snap.FeatureViews) {
+	for _, n := range slices.Sorted(maps.Keys(snap.FeatureViews)) {
 		fv := snap.FeatureViews[n]
 		typ := "batch"
 		if fv.IsStream {
@@ -176,7 +177,7 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 		}
 		add(&item{Kind: kindViews, Name: n, Description: fv.Description, Owner: fv.Owner, Tags: fv.Tags, Type: typ, res: res}, cols...)
 	}
-	for _, n := range sortedKeys(snap.OnDemandViews) {
+	for _, n := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 		o := snap.OnDemandViews[n]
 		res := permissions.OnDemandView(o)
 		var cols []string
@@ -192,7 +193,7 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 		}
 		add(&item{Kind: kindODFVs, Name: n, Description: o.Description, Owner: o.Owner, Tags: o.Tags, Type: "on demand", res: res}, cols...)
 	}
-	for _, n := range sortedKeys(snap.FeatureServices) {
+	for _, n := range slices.Sorted(maps.Keys(snap.FeatureServices)) {
 		s := snap.FeatureServices[n]
 		var cols []string
 		for _, p := range s.Projections {
@@ -208,7 +209,7 @@ func newCatalog(snap *registry.Snapshot) *catalog {
 		add(f)
 	}
 	perms := make([]*model.Permission, 0, len(snap.Permissions))
-	for _, n := range sortedKeys(snap.Permissions) {
+	for _, n := range slices.Sorted(maps.Keys(snap.Permissions)) {
 		p := snap.Permissions[n]
 		perms = append(perms, p)
 		add(&item{Kind: kindPerms, Name: n, Tags: p.Tags, Type: policyString(p.Policy),
@@ -262,15 +263,6 @@ func policyString(p model.Policy) string {
 		return "groups: " + strings.Join(p.Groups, ", ") + "; namespaces: " + strings.Join(p.Namespaces, ", ")
 	}
 	return "allow all"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // filter is a list page's query: name substring, tag (k:v or k) and owner,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"html"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -46,7 +47,7 @@ func (c *catalog) lineageGraph() *graph {
 			b.in = append(b.in, a)
 		}
 		snap := c.snap
-		for _, n := range sortedKeys(snap.FeatureViews) {
+		for _, n := range slices.Sorted(maps.Keys(snap.FeatureViews)) {
 			fv := snap.FeatureViews[n]
 			if fv.Source != nil {
 				edge(string(kindSources)+"/"+fv.Source.Name, string(kindViews)+"/"+n)
@@ -55,7 +56,7 @@ func (c *catalog) lineageGraph() *graph {
 				edge(string(kindSources)+"/"+fv.StreamSource.Name, string(kindViews)+"/"+n)
 			}
 		}
-		for _, n := range sortedKeys(snap.OnDemandViews) {
+		for _, n := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 			for _, s := range snap.OnDemandViews[n].Sources {
 				switch {
 				case s.Request != nil:
@@ -65,7 +66,7 @@ func (c *catalog) lineageGraph() *graph {
 				}
 			}
 		}
-		for _, n := range sortedKeys(snap.FeatureServices) {
+		for _, n := range slices.Sorted(maps.Keys(snap.FeatureServices)) {
 			for _, p := range snap.FeatureServices[n].Projections {
 				if _, ok := snap.OnDemandViews[p.View]; ok {
 					edge(string(kindODFVs)+"/"+p.View, string(kindServices)+"/"+n)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -197,7 +198,7 @@ func (u *UI) detailPage(w http.ResponseWriter, r *http.Request, c *catalog, v vi
 		d.Source = snap.DataSources[name]
 		rel("Feature views reading it", kindViews, c.viewsOfSource[name])
 		var odfvs []string
-		for _, n := range sortedKeys(snap.OnDemandViews) {
+		for _, n := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 			for _, s := range snap.OnDemandViews[n].Sources {
 				if s.Request != nil && s.Request.Name == name {
 					odfvs = append(odfvs, n)

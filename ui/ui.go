@@ -21,8 +21,10 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -446,7 +448,7 @@ func (u *UI) funcs() template.FuncMap {
 // tagList renders tags as sorted k:v strings.
 func tagList(m map[string]string) []string {
 	out := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, k+":"+m[k])
 	}
 	return out

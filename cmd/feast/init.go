@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,14 +116,7 @@ entity_key_serialization_version: 3
 `,
 }
 
-func initTemplateNames() []string {
-	var names []string
-	for n := range initTemplates {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func initTemplateNames() []string { return slices.Sorted(maps.Keys(initTemplates)) }
 
 // sanitizeProject turns a directory name into a valid project name.
 func sanitizeProject(s string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -68,39 +69,30 @@ func (g *globals) loadPermissions(cmd *cobra.Command) (*registry.Snapshot, []*mo
 // kind.
 func projectResources(snap *registry.Snapshot, withPermissions bool) []permissions.Resource {
 	var out []permissions.Resource
-	for _, n := range sortedNames(snap.Entities) {
+	for _, n := range slices.Sorted(maps.Keys(snap.Entities)) {
 		if n == model.DummyEntityName {
 			continue
 		}
 		e := snap.Entities[n]
 		out = append(out, permissions.Entity(e))
 	}
-	for _, n := range sortedNames(snap.FeatureViews) {
+	for _, n := range slices.Sorted(maps.Keys(snap.FeatureViews)) {
 		out = append(out, permissions.FeatureView(snap.FeatureViews[n]))
 	}
-	for _, n := range sortedNames(snap.OnDemandViews) {
+	for _, n := range slices.Sorted(maps.Keys(snap.OnDemandViews)) {
 		out = append(out, permissions.OnDemandView(snap.OnDemandViews[n]))
 	}
-	for _, n := range sortedNames(snap.FeatureServices) {
+	for _, n := range slices.Sorted(maps.Keys(snap.FeatureServices)) {
 		out = append(out, permissions.FeatureService(snap.FeatureServices[n]))
 	}
-	for _, n := range sortedNames(snap.DataSources) {
+	for _, n := range slices.Sorted(maps.Keys(snap.DataSources)) {
 		out = append(out, permissions.DataSource(snap.DataSources[n]))
 	}
 	if withPermissions {
-		for _, n := range sortedNames(snap.Permissions) {
+		for _, n := range slices.Sorted(maps.Keys(snap.Permissions)) {
 			out = append(out, permissions.Permission(snap.Permissions[n]))
 		}
 	}
-	return out
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -139,7 +131,7 @@ their own tags (and, with -v, the objects by theirs, as Feast does).`,
 				}
 			}
 			if name != "" && len(shown) == 0 && snap.Permissions[name] == nil {
-				return &registry.NotFoundError{Kind: "permission", Name: name, Project: snap.Project, Suggestions: config.Closest(name, sortedNames(snap.Permissions), 3)}
+				return &registry.NotFoundError{Kind: "permission", Name: name, Project: snap.Project, Suggestions: config.Closest(name, slices.Sorted(maps.Keys(snap.Permissions)), 3)}
 			}
 			if !verbose {
 				var rows [][]string
@@ -222,7 +214,7 @@ func newPermissionsDescribeCmd(g *globals) *cobra.Command {
 				enc.SetIndent(2)
 				return enc.Encode(v)
 			}
-			return &registry.NotFoundError{Kind: "permission", Name: args[0], Project: snap.Project, Suggestions: config.Closest(args[0], sortedNames(snap.Permissions), 3)}
+			return &registry.NotFoundError{Kind: "permission", Name: args[0], Project: snap.Project, Suggestions: config.Closest(args[0], slices.Sorted(maps.Keys(snap.Permissions)), 3)}
 		},
 	}
 }
@@ -472,7 +464,7 @@ func actionLines(as []model.Action) string {
 
 func tagLines(tags map[string]string) string {
 	var out []string
-	for _, k := range sortedNames(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, k+" : "+tags[k])
 	}
 	return lines(out)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -205,22 +206,13 @@ func integrityDependents(r *core.Registry, project string, o registry.Object) []
 		}
 		var out []string
 		for _, m := range ie.Missing {
-			if !contains(before, m) {
+			if !slices.Contains(before, m) {
 				out = append(out, m)
 			}
 		}
 		return out
 	}
 	return nil
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkDeletable refuses to delete an object feast-go did not create
