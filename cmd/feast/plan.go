@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -42,17 +43,10 @@ In CI, use --exit-code to fail the step when there are changes (exit code 2).`,
 				return err
 			}
 			defer fs.Close()
-			p, err := fs.Plan(cmd.Context())
+			p, err := planAndPrint(cmd.Context(), g, fs, skipSources, allowUnmanaged)
 			if err != nil {
 				return err
 			}
-			if !skipSources {
-				if err := fs.CheckSourcePaths(cmd.Context(), p.Repo); err != nil {
-					return err
-				}
-			}
-			printWarnings(g, p)
-			printPlan(g.stdout, p, allowUnmanaged)
 			if exitCode && p.HasChanges() {
 				return &exitCodeError{code: 2}
 			}
@@ -90,17 +84,10 @@ path lists no object, is an error (--skip-source-validation skips the check).`,
 				return err
 			}
 			defer fs.Close()
-			p, err := fs.Plan(cmd.Context())
+			p, err := planAndPrint(cmd.Context(), g, fs, skipSources, allowUnmanaged)
 			if err != nil {
 				return err
 			}
-			if !skipSources {
-				if err := fs.CheckSourcePaths(cmd.Context(), p.Repo); err != nil {
-					return err
-				}
-			}
-			printWarnings(g, p)
-			printPlan(g.stdout, p, allowUnmanaged)
 			if !p.HasChanges() {
 				return nil
 			}
@@ -117,6 +104,24 @@ path lists no object, is an error (--skip-source-validation skips the check).`,
 	cmd.Flags().Bool("no-progress", false, "accepted for Feast compatibility")
 	cmd.Flags().Bool("no-promote", false, "accepted for Feast compatibility")
 	return cmd
+}
+
+// planAndPrint is what feast plan and feast apply do before applying: plan
+// the repository against the registry, check its source paths (unless
+// skipped), then print the warnings and the plan.
+func planAndPrint(ctx context.Context, g *globals, fs *feast.FeatureStore, skipSources, allowUnmanaged bool) (*feast.Plan, error) {
+	p, err := fs.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !skipSources {
+		if err := fs.CheckSourcePaths(ctx, p.Repo); err != nil {
+			return nil, err
+		}
+	}
+	printWarnings(g, p)
+	printPlan(g.stdout, p, allowUnmanaged)
+	return p, nil
 }
 
 // printWarnings prints a plan's warnings on stderr.
