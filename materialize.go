@@ -2,13 +2,16 @@ package feast
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/feastgo/feast/config"
@@ -33,6 +36,52 @@ type MaterializeOptions struct {
 	// Wait queues behind another run of the same view instead of failing
 	// with a *materialize.LockedError.
 	Wait bool
+	// FromSnapshot reads the feature views from the registry's current
+	// snapshot (the last good one, kept fresh by the registry's background
+	// refresher) instead of loading the registry first. The feature server
+	// sets it, so that /materialize* read the registry as every other
+	// endpoint does and keep working from the last good snapshot while the
+	// registry cannot be read. Without it (feast materialize) the registry
+	// is loaded before the run and again after each view's lock is taken,
+	// and a failed load fails the run: a command run from a scheduler must
+	// not materialize from definitions it cannot check are current.
+	FromSnapshot bool
+}
+
+// UnavailableError is a materialization failure of a component that cannot
+// be reached or does not answer in time (the offline store, the registry):
+// not the request's fault, and worth retrying once the component is back.
+// The feature server answers it with 503 and Retry-After. Errors of an
+// unreachable online store are marked online.ErrUnavailable instead.
+type UnavailableError struct {
+	// Component is "offline store" or "registry".
+	Component string
+	Err       error
+}
+
+func (e *UnavailableError) Error() string { return e.Component + " unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// unavailable returns err as an *UnavailableError of component when it says
+// that the component cannot be reached or did not answer in time (a
+// refused or reset connection, a network timeout, a deadline of the
+// component's own while ctx, the run's, is still live); any other error,
+// and nil, as it is. Errors already marked (online.ErrUnavailable, an
+// *UnavailableError) keep their mark.
+func unavailable(ctx context.Context, component string, err error) error {
+	var ue *UnavailableError
+	if err == nil || ctx.Err() != nil || errors.Is(err, online.ErrUnavailable) || errors.As(err, &ue) {
+		return err
+	}
+	var op *net.OpError
+	var ne net.Error
+	if errors.As(err, &op) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) {
+		return &UnavailableError{Component: component, Err: err}
+	}
+	return err
 }
 
 // ViewResult is the outcome for one view.
@@ -62,9 +111,15 @@ func (fs *FeatureStore) MaterializeIncremental(ctx context.Context, end time.Tim
 }
 
 func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions, interval func(*model.FeatureView) (time.Time, time.Time)) ([]ViewResult, error) {
-	snap, err := fs.registry.Refresh(ctx)
+	var snap *registry.Snapshot
+	var err error
+	if opts.FromSnapshot {
+		snap, err = fs.registry.Snapshot(ctx)
+	} else {
+		snap, err = fs.registry.Refresh(ctx)
+	}
 	if err != nil {
-		return nil, err
+		return nil, unavailable(ctx, "registry", err)
 	}
 	views, err := selectViews(snap, opts.Views)
 	if err != nil {
@@ -72,6 +127,11 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 	}
 	engine := opts.Engine
 	if engine == nil {
+		// The offline store first, so that its failure is told apart
+		// from the online store's (marked by the online store).
+		if _, err := fs.OfflineStore(ctx); err != nil {
+			return nil, unavailable(ctx, "offline store", err)
+		}
 		if engine, err = fs.engine(ctx); err != nil {
 			return nil, err
 		}
@@ -86,7 +146,8 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 	}
 	locker, err := materialize.NewLocker(ctx, fs.cfg)
 	if err != nil {
-		return nil, err
+		// A SQL registry's locks live in its database.
+		return nil, unavailable(ctx, "registry", err)
 	}
 	defer locker.Close()
 	results := make([]ViewResult, len(views))
@@ -101,7 +162,7 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r := &results[i]
-			r.Err = fs.materializeView(ctx, locker, engine, progress, fv, interval, opts.Wait, r)
+			r.Err = fs.materializeView(ctx, locker, engine, progress, fv, interval, opts, r)
 		}(i, fv)
 	}
 	wg.Wait()
@@ -116,17 +177,27 @@ func (fs *FeatureStore) materialize(ctx context.Context, opts MaterializeOptions
 
 // materializeView runs one view under its cross-process lock. The view is
 // re-read after the lock is taken, so a run that queued behind another
-// starts where that one ended.
+// starts where that one ended: from a fresh load of the registry, or with
+// opts.FromSnapshot from the current snapshot (which this process's own
+// runs update as they record intervals; another process's recordings
+// arrive with the next background refresh, and until then at worst an
+// interval is materialized again, which writes nothing new).
 func (fs *FeatureStore) materializeView(ctx context.Context, locker materialize.Locker, engine materialize.Engine, progress materialize.Progress,
-	fv *model.FeatureView, interval func(*model.FeatureView) (time.Time, time.Time), wait bool, r *ViewResult) error {
-	lock, err := locker.Lock(ctx, materialize.ViewLockName(fs.cfg.Project, fv.Name), materialize.LockOptions{Wait: wait})
+	fv *model.FeatureView, interval func(*model.FeatureView) (time.Time, time.Time), opts MaterializeOptions, r *ViewResult) error {
+	lock, err := locker.Lock(ctx, materialize.ViewLockName(fs.cfg.Project, fv.Name), materialize.LockOptions{Wait: opts.Wait})
 	if err != nil {
-		return err
+		// A SQL registry's locks live in its database.
+		return unavailable(ctx, "registry", err)
 	}
 	defer lock.Unlock()
-	snap, err := fs.registry.Refresh(ctx)
+	var snap *registry.Snapshot
+	if opts.FromSnapshot {
+		snap, err = fs.registry.Snapshot(ctx)
+	} else {
+		snap, err = fs.registry.Refresh(ctx)
+	}
 	if err != nil {
-		return &materialize.TaskError{View: fv.Name, Err: err}
+		return &materialize.TaskError{View: fv.Name, Err: unavailable(ctx, "registry", err)}
 	}
 	if cur, ok := snap.FeatureViews[fv.Name]; ok {
 		fv = cur
@@ -147,16 +218,43 @@ func (fs *FeatureStore) materializeView(ctx context.Context, locker materialize.
 		task.Derived = nil
 	}
 	r.Stats, err = engine.Materialize(ctx, task, progress)
-	if err == nil {
-		// Every row is written: record the interval even when the run's
-		// deadline (a server's request timeout) or cancellation comes now,
-		// or the written data would be left unrecorded for nothing.
-		err = fs.registry.ApplyMaterialization(context.WithoutCancel(ctx), fv.Name, r.Start, r.End)
-	}
 	if err != nil {
-		return &materialize.TaskError{View: fv.Name, Err: err}
+		// The engine reads the offline store and writes the online
+		// store, whose errors are marked online.ErrUnavailable.
+		return &materialize.TaskError{View: fv.Name, Err: unavailable(ctx, "offline store", err)}
+	}
+	if err := fs.recordInterval(ctx, fv.Name, r.Start, r.End); err != nil {
+		return &materialize.TaskError{View: fv.Name, Err: unavailable(ctx, "registry", err)}
 	}
 	return nil
+}
+
+// recordInterval records [start, end] on view once every row is written.
+// It runs without ctx's cancellation and deadline (a server's request
+// timeout, or a client gone, must not leave written data unrecorded for
+// nothing), bounded by the registry timeout instead: a registry that never
+// answers ends it with a *RegistryTimeoutError. The update is awaited on
+// its own goroutine, since a store need not honor its context; if it ends
+// after all, the interval is recorded and a re-run finds nothing to do.
+func (fs *FeatureStore) recordInterval(ctx context.Context, view string, start, end time.Time) error {
+	rctx := context.WithoutCancel(ctx)
+	timeout := fs.registryTimeout
+	if timeout <= 0 {
+		return fs.registry.ApplyMaterialization(rctx, view, start, end)
+	}
+	rctx, cancel := context.WithTimeout(rctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fs.registry.ApplyMaterialization(rctx, view, start, end) }()
+	var err error
+	select {
+	case err = <-done:
+		if err == nil || rctx.Err() == nil {
+			return err
+		}
+	case <-rctx.Done():
+	}
+	return &RegistryTimeoutError{Op: fmt.Sprintf("record the materialized interval of feature view %q", view), Timeout: timeout, Err: err}
 }
 
 // selectViews picks the online, enabled views, or the named ones.

@@ -9,13 +9,16 @@ package feast
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/definitions"
 	"github.com/feastgo/feast/internal/onlinestore"
+	"github.com/feastgo/feast/internal/redact"
 	"github.com/feastgo/feast/internal/registrystore"
 	"github.com/feastgo/feast/materialize"
 	"github.com/feastgo/feast/model"
@@ -45,6 +48,63 @@ type Options struct {
 	// example "beam", registered by the feast-beam binary). The in-process
 	// "local" engine is always available.
 	Engines map[string]EngineFactory
+	// RegistryTimeout bounds opening the registry (connecting to a SQL
+	// registry's database and checking its schema) and recording each
+	// materialized interval. 0 means the FEAST_REGISTRY_TIMEOUT
+	// environment variable (a Go duration such as 2m) or, without it,
+	// DefaultRegistryTimeout; negative means no limit.
+	RegistryTimeout time.Duration
+}
+
+// DefaultRegistryTimeout is the default Options.RegistryTimeout.
+const DefaultRegistryTimeout = 30 * time.Second
+
+// EnvRegistryTimeout names the environment variable that sets the registry
+// timeout of the feast commands (Options.RegistryTimeout): a Go duration
+// such as 2m; 0 or a negative one means no limit.
+const EnvRegistryTimeout = "FEAST_REGISTRY_TIMEOUT"
+
+// RegistryTimeoutError is a registry operation that did not end within the
+// registry timeout (Options.RegistryTimeout).
+type RegistryTimeoutError struct {
+	// Op says what was being done, naming the registry or the object.
+	Op      string
+	Timeout time.Duration
+	// Err is the operation's own error, when it returned one.
+	Err error
+}
+
+func (e *RegistryTimeoutError) Error() string {
+	msg := fmt.Sprintf("%s: the registry did not answer within the registry timeout of %s", e.Op, e.Timeout)
+	if e.Err != nil {
+		msg += " (" + e.Err.Error() + ")"
+	}
+	return msg + fmt.Sprintf("; check that the registry can be reached from here (host, port, firewall, credentials), "+
+		"or raise the timeout with %s=2m (feast.Options.RegistryTimeout)", EnvRegistryTimeout)
+}
+
+// Unwrap returns the operation's error, and context.DeadlineExceeded.
+func (e *RegistryTimeoutError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{context.DeadlineExceeded}
+	}
+	return []error{e.Err, context.DeadlineExceeded}
+}
+
+// registryTimeout resolves Options.RegistryTimeout.
+func registryTimeout(opts Options) (time.Duration, error) {
+	if opts.RegistryTimeout != 0 {
+		return opts.RegistryTimeout, nil
+	}
+	v, ok := os.LookupEnv(EnvRegistryTimeout)
+	if !ok || v == "" {
+		return DefaultRegistryTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration: use for example %s=2m (0 for no limit)", EnvRegistryTimeout, v, EnvRegistryTimeout)
+	}
+	return d, nil
 }
 
 // EngineFactory builds a materialization engine from the configuration.
@@ -57,6 +117,8 @@ type FeatureStore struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	registry *registry.Registry
+	// registryTimeout is Options.RegistryTimeout, resolved.
+	registryTimeout time.Duration
 
 	// The online and offline stores are opened on first use, each under
 	// its own lock: an offline database that hangs while connecting must
@@ -89,14 +151,66 @@ func Open(ctx context.Context, opts Options) (*FeatureStore, error) {
 	if now == nil {
 		now = time.Now
 	}
-	store, err := OpenRegistryStore(ctx, cfg)
+	timeout, err := registryTimeout(opts)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openRegistryStore(ctx, cfg, timeout)
 	if err != nil {
 		return nil, err
 	}
 	return &FeatureStore{
-		cfg: cfg, logger: logger, now: now, engines: opts.Engines,
+		cfg: cfg, logger: logger, now: now, engines: opts.Engines, registryTimeout: timeout,
 		registry: registry.New(store, cfg.Project, registry.Options{CacheTTL: cfg.Registry.CacheTTL(), Now: now}),
 	}, nil
+}
+
+// openRegistryStore is OpenRegistryStore within timeout (none when it is
+// not positive): a SQL registry whose host drops packets would otherwise
+// hang the command (the database driver's own connect timeout is not set
+// by default). It waits on its own goroutine, since opening need not
+// honor the context, and closes a store that opens after all.
+func openRegistryStore(ctx context.Context, cfg *config.RepoConfig, timeout time.Duration) (registry.Store, error) {
+	if timeout <= 0 {
+		return OpenRegistryStore(ctx, cfg)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type opened struct {
+		s   registry.Store
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		s, err := OpenRegistryStore(tctx, cfg)
+		done <- opened{s, err}
+	}()
+	var err error
+	select {
+	case o := <-done:
+		if o.err == nil || ctx.Err() != nil || tctx.Err() == nil {
+			return o.s, o.err
+		}
+		err = o.err
+	case <-tctx.Done():
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		go func() {
+			if o := <-done; o.s != nil {
+				o.s.Close()
+			}
+		}()
+	}
+	return nil, &RegistryTimeoutError{Op: fmt.Sprintf("open the %s registry %s", registryKind(cfg), redact.String(cfg.Registry.Path)), Timeout: timeout, Err: err}
+}
+
+// registryKind is "sql" or "file", as registry_type says.
+func registryKind(cfg *config.RepoConfig) string {
+	if cfg.Registry.RegistryType == "sql" {
+		return "sql"
+	}
+	return "file"
 }
 
 // OpenRegistryStore opens the registry backend named by the configuration.
@@ -109,6 +223,10 @@ func (fs *FeatureStore) Config() *config.RepoConfig { return fs.cfg }
 
 // Project returns the configured project name.
 func (fs *FeatureStore) Project() string { return fs.cfg.Project }
+
+// RegistryTimeout returns the registry timeout (Options.RegistryTimeout,
+// resolved); 0 or negative means none.
+func (fs *FeatureStore) RegistryTimeout() time.Duration { return fs.registryTimeout }
 
 // Registry returns the cached registry.
 func (fs *FeatureStore) Registry() *registry.Registry { return fs.registry }

@@ -47,6 +47,7 @@ func classify(err error) (int, codes.Code) {
 	var partial *push.PartialError
 	var authErr *auth.Error
 	var denied *permissions.DeniedError
+	var down *feast.UnavailableError
 	switch {
 	case errors.As(err, &authErr):
 		if authErr.Unavailable {
@@ -82,9 +83,12 @@ func classify(err error) (int, codes.Code) {
 	case errors.Is(err, feast.ErrInvalidRequest), errors.Is(err, values.ErrType),
 		errors.Is(err, errMalformed), errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, codes.InvalidArgument
-	case errors.Is(err, errNoSnapshot), errors.Is(err, feast.ErrNoOnlineStore), errors.Is(err, online.ErrUnavailable):
+	case errors.Is(err, errNoSnapshot), errors.Is(err, feast.ErrNoOnlineStore), errors.Is(err, online.ErrUnavailable),
+		errors.As(err, &down):
 		// An unreachable online store may carry a deadline of its own
-		// (read timeout): it is 503, not the 504 of the request's.
+		// (read timeout): it is 503, not the 504 of the request's. So
+		// may a materialization's unreachable offline store or registry
+		// (feast.UnavailableError), which names the component.
 		return http.StatusServiceUnavailable, codes.Unavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, codes.DeadlineExceeded
@@ -98,6 +102,11 @@ func classify(err error) (int, codes.Code) {
 // in seconds: about the time the store's dial and read timeouts take to
 // tell again.
 const retryAfterUnavailable = "1"
+
+// retryAfterComponent is the Retry-After of a materialization whose
+// offline store or registry cannot be reached, in seconds: a rerun is
+// heavier than a read, and those stores take longer to tell.
+const retryAfterComponent = "5"
 
 // errorMessage is the message clients get for err, on HTTP and gRPC alike:
 // its text, prefixed with "online store unavailable: " when the online
@@ -124,12 +133,19 @@ func (s *Server) errorMessage(err error) string {
 }
 
 // retryAfter is the Retry-After header value for err ("" for none):
-// failures of an unreachable online store pass, so clients may retry,
+// failures of an unreachable online store, or of a materialization's
+// unreachable offline store or registry, pass, so clients may retry,
 // except a push whose offline part was written (see classify).
 func retryAfter(err error) string {
 	var partial *push.PartialError
-	if errors.Is(err, online.ErrUnavailable) && !errors.As(err, &partial) {
+	var down *feast.UnavailableError
+	switch {
+	case errors.As(err, &partial):
+		return ""
+	case errors.Is(err, online.ErrUnavailable):
 		return retryAfterUnavailable
+	case errors.As(err, &down):
+		return retryAfterComponent
 	}
 	return ""
 }

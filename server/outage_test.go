@@ -408,3 +408,113 @@ func TestGRPCHealthFollowsReadiness(t *testing.T) {
 		}
 	}
 }
+
+// TestMaterializeOnlineStoreDown: /materialize and /materialize-incremental
+// answer 503 with Retry-After while the test's Redis is stopped (the rows
+// cannot be written; no interval is recorded), and materialize again once
+// it is back.
+func TestMaterializeOnlineStoreDown(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	f := st.New(t, st.Online{RedisAddr: srv.Addr()})
+	writeDriverParquet(t, filepath.Join(f.Dir, "data", "driver.parquet"))
+	s := newServer(t, f, Options{})
+	call := transports(t, s)["net/http"]
+	const full = `{"start_ts":"2024-04-30T00:00:00","end_ts":"2024-05-01T12:00:00","feature_views":["driver_stats"]}`
+	const incremental = `{"end_ts":"2024-05-01T12:00:00","feature_views":["driver_stats"]}`
+	// Nothing is recorded yet: both runs have the 11:30 row to write.
+	srv.Kill()
+	for path, body := range map[string]string{"/materialize": full, "/materialize-incremental": incremental} {
+		a := call("POST", path, body)
+		if a.code != http.StatusServiceUnavailable || a.retryAfter != "1" || !strings.Contains(a.body, "online store unavailable: ") ||
+			!strings.Contains(a.body, "the interval was not recorded") {
+			t.Errorf("%s with Redis down: %d Retry-After %q %s", path, a.code, a.retryAfter, a.body)
+		}
+	}
+	srv.Start()
+	start := time.Now()
+	a := call("POST", "/materialize", full)
+	for a.code != http.StatusOK && time.Since(start) < openRetryInterval+5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+		a = call("POST", "/materialize", full)
+	}
+	if a.code != http.StatusOK {
+		t.Fatalf("materialize after Redis restarted: %d %s", a.code, a.body)
+	}
+	if a := call("POST", "/get-online-features", `{"features":["driver_stats:trips"],"entities":{"driver_id":[7]}}`); a.code != http.StatusOK || !strings.Contains(a.body, `"values":[77]`) {
+		t.Fatalf("read after materialize: %d %s", a.code, a.body)
+	}
+}
+
+// withOfflineStore opens the repository of f again with another
+// offline_store section (the registry stays applied).
+func withOfflineStore(t *testing.T, f *st.Fixture, offlineYAML string) *Server {
+	t.Helper()
+	path := filepath.Join(f.Dir, "feature_store.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("offline_store:"))
+	j := bytes.Index(data, []byte("entity_key_serialization_version:"))
+	data = append(append(append([]byte{}, data[:i]...), offlineYAML...), data[j:]...)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return newServer(t, &st.Fixture{Store: openStore(t, f.Dir)}, Options{})
+}
+
+// TestMaterializeOfflineStoreUnreachable: a materialization whose offline
+// PostgreSQL refuses connections (a closed port) or accepts them and never
+// answers is 503 with Retry-After and a message naming the offline store,
+// where it used to be 500; an unknown view stays 404 and a malformed
+// request 400.
+func TestMaterializeOfflineStoreUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	for name, port := range map[string]int{"refused": closed, "hung": hung.Addr().(*net.TCPAddr).Port} {
+		t.Run(name, func(t *testing.T) {
+			f := st.New(t, st.SQLite())
+			s := withOfflineStore(t, f, fmt.Sprintf("offline_store:\n  type: postgres\n  host: 127.0.0.1\n  port: %d\n  database: test\n  user: feast\n  connect_timeout: 1\n", port))
+			call := transports(t, s)["net/http"]
+			for path, body := range map[string]string{
+				"/materialize":             `{"start_ts":"2024-04-30T00:00:00","end_ts":"2024-05-01T12:00:00","feature_views":["driver_stats"]}`,
+				"/materialize-incremental": `{"end_ts":"2024-05-01T12:00:00"}`,
+			} {
+				a := call("POST", path, body)
+				if a.code != http.StatusServiceUnavailable || a.retryAfter != "5" || !strings.Contains(a.body, `{"error":"offline store unavailable: `) {
+					t.Errorf("%s: %d Retry-After %q %s", path, a.code, a.retryAfter, a.body)
+				}
+			}
+			if a := call("POST", "/materialize", `{"start_ts":"2024-04-30T00:00:00","end_ts":"2024-05-01T12:00:00","feature_views":["driver_stat"]}`); a.code != http.StatusNotFound {
+				t.Errorf("unknown view: %d %s", a.code, a.body)
+			}
+			if a := call("POST", "/materialize", `{"start_ts":"2024-04-30T00:00:00"}`); a.code != http.StatusBadRequest {
+				t.Errorf("no end_ts: %d %s", a.code, a.body)
+			}
+		})
+	}
+}

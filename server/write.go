@@ -234,21 +234,24 @@ func (s *Server) handleMaterialize(ctx context.Context, w http.ResponseWriter, r
 	if err := s.checkMaterialize(ctx, b.FeatureViews); err != nil {
 		return err
 	}
-	res, err := s.fs.Materialize(ctx, start, end, feast.MaterializeOptions{Views: b.FeatureViews})
+	res, err := s.fs.Materialize(ctx, start, end, feast.MaterializeOptions{Views: b.FeatureViews, FromSnapshot: true})
 	s.auditMaterialize(ctx, "materialize", res, err, slog.Time("start", start), slog.Time("end", end))
 	return s.materialized(w, res, err)
 }
 
-// checkMaterialize checks WRITE_ONLINE on each feature view a
-// materialization writes: the ones named, or, when none are, every
+// checkMaterialize checks that a registry snapshot is loaded (503
+// "registry not loaded" otherwise, as on every endpoint; the
+// materialization then reads that snapshot, see
+// feast.MaterializeOptions.FromSnapshot) and WRITE_ONLINE on each feature
+// view a materialization writes: the ones named, or, when none are, every
 // online feature view of the project (Feast checks only named views).
 func (s *Server) checkMaterialize(ctx context.Context, names []string) error {
-	if !s.access.enforce {
-		return nil
-	}
 	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return err
+	}
+	if !s.access.enforce {
+		return nil
 	}
 	var resources []permissions.Resource
 	if len(names) == 0 {
@@ -306,7 +309,7 @@ func (s *Server) handleMaterializeIncremental(ctx context.Context, w http.Respon
 	if err := s.checkMaterialize(ctx, b.FeatureViews); err != nil {
 		return err
 	}
-	res, err := s.fs.MaterializeIncremental(ctx, end, feast.MaterializeOptions{Views: b.FeatureViews})
+	res, err := s.fs.MaterializeIncremental(ctx, end, feast.MaterializeOptions{Views: b.FeatureViews, FromSnapshot: true})
 	s.auditMaterialize(ctx, "materialize-incremental", res, err, slog.Time("end", end))
 	return s.materialized(w, res, err)
 }
