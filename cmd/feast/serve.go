@@ -53,7 +53,10 @@ gRPC health checking and reflection.
 The registry is refreshed in the background every --registry_ttl_sec seconds (default:
 the registry's cache_ttl_seconds); a failed refresh keeps serving the last snapshot.
 An online store that cannot be reached is logged at start and answered with 503
-(Retry-After) until it is back; the server recovers without a restart.
+(Retry-After) until it is back; the server recovers without a restart. A registry
+that cannot be opened (a SQL registry's database that refuses connections, or does
+not answer within FEAST_REGISTRY_TIMEOUT, default 30s) ends the command with an
+error naming it and exit status 1, so that a supervisor restarts it.
 SIGINT/SIGTERM stop accepting requests and wait for those in flight.
 
   feast serve --host 0.0.0.0 --port 6566 --grpc-port 6567 --read-only`,
