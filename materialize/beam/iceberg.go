@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/feastgo/feast/config"
@@ -55,18 +54,9 @@ func planIceberg(ctx context.Context, src *model.DataSource, offlineCfg config.O
 // worker opens from the source's catalog with its own credentials, into a
 // temporary folder of the split's own, removed when it is read.
 func readIceberg(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string, src *model.DataSource, sp Split, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
-	base := cfg.ObjectCacheDir
-	if base != "" {
-		if !filepath.IsAbs(base) && repoPath != "" {
-			base = filepath.Join(repoPath, base)
-		}
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			return 0, fmt.Errorf("object staging folder %s: %w", base, err)
-		}
-	}
-	dir, err := os.MkdirTemp(base, "feast-beam-split-")
+	dir, err := splitStagingDir(cfg, repoPath)
 	if err != nil {
-		return 0, fmt.Errorf("object staging folder: %w", err)
+		return 0, err
 	}
 	defer os.RemoveAll(dir)
 	store, err := icebergStore(cfg, dir)

@@ -106,18 +106,9 @@ func objectSplits(objs []objstore.PlannedObject, splitRows int64) []Split {
 // folder of its own, removed when the split is read: Beam does not always
 // tear DoFns down, so nothing may outlive the call.
 func readObject(ctx context.Context, cfg config.OfflineStoreConfig, repoPath string, req objstore.Request, sp Split, conv *converter, batchRows int, emit func(key, row []byte)) (int64, error) {
-	base := cfg.ObjectCacheDir
-	if base != "" {
-		if !filepath.IsAbs(base) && repoPath != "" {
-			base = filepath.Join(repoPath, base)
-		}
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			return 0, fmt.Errorf("object staging folder %s: %w", base, err)
-		}
-	}
-	dir, err := os.MkdirTemp(base, "feast-beam-split-")
+	dir, err := splitStagingDir(cfg, repoPath)
 	if err != nil {
-		return 0, fmt.Errorf("object staging folder: %w", err)
+		return 0, err
 	}
 	defer os.RemoveAll(dir)
 	store, err := objstore.New(objstore.Options{Dir: dir, S3Endpoint: cfg.S3EndpointOverride})
@@ -137,4 +128,24 @@ func readObject(ctx context.Context, cfg config.OfflineStoreConfig, repoPath str
 		err = fmt.Errorf("%w: it is a partition folder of the key, which the beam engine does not read as a column; store it in the objects, or use the in-process engine", err)
 	}
 	return n, err
+}
+
+// splitStagingDir makes the temporary folder one split stages its files
+// in, under offline_store.object_cache_dir (relative to the repository)
+// when set, else the system's temporary folder. The caller removes it.
+func splitStagingDir(cfg config.OfflineStoreConfig, repoPath string) (string, error) {
+	base := cfg.ObjectCacheDir
+	if base != "" {
+		if !filepath.IsAbs(base) && repoPath != "" {
+			base = filepath.Join(repoPath, base)
+		}
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return "", fmt.Errorf("object staging folder %s: %w", base, err)
+		}
+	}
+	dir, err := os.MkdirTemp(base, "feast-beam-split-")
+	if err != nil {
+		return "", fmt.Errorf("object staging folder: %w", err)
+	}
+	return dir, nil
 }
