@@ -125,6 +125,35 @@ type Reader interface {
 	Read(ctx context.Context, reqs []ReadRequest) ([]ReadResult, error)
 }
 
+// RawReader is a Reader that can also lend the stored bytes of a read
+// instead of decoding them: the feature server renders the common scalar
+// values straight from them to JSON, without a Value per cell. A reader
+// that wraps another (to measure it, say) should implement RawReader only
+// when the wrapped one does.
+type RawReader interface {
+	Reader
+	// ReadRaw reads reqs as Read does (same round trips, same errors for
+	// the store's replies) and calls visit once with the result, then
+	// returns visit's error unchanged. The result and every byte slice it
+	// returns are valid only until visit returns.
+	ReadRaw(ctx context.Context, reqs []ReadRequest, visit func(RawResult) error) error
+}
+
+// RawResult is the stored form of one ReadRaw, indexed by request, entity
+// and feature like the ReadResults of Read.
+type RawResult interface {
+	// Value returns the stored bytes of feature f of entity e of request
+	// r: a serialized feast.types.Value (empty for null, see ParseScalar
+	// and UnmarshalValue). found is false when the store holds no value
+	// (Read's Found). The error is the one Read would return for that value
+	// when the store's reply for it is malformed.
+	Value(r, e, f int) (b []byte, found bool, err error)
+	// EventTS returns the stored event timestamp of entity e of request r
+	// (the zero time when the store holds none): Read's EventTS of each
+	// of its found values.
+	EventTS(r, e int) time.Time
+}
+
 // Writer writes online features. Implementations must be safe for concurrent use.
 type Writer interface {
 	// Write stores rows, keeping for each entity and view only the row with

@@ -1,9 +1,6 @@
 package redis
 
 import (
-	"encoding/binary"
-	"math"
-
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/feastgo/feast/online"
@@ -51,52 +48,44 @@ func take[T any](s *[]T, size int) *T {
 }
 
 // unmarshal decodes b (a serialized feast.types.Value) into v, a zero
-// Value, with the result and errors of proto.Unmarshal: a message of
-// exactly one number or bool field, with a one-byte tag, is read here; any
-// other goes to online.UnmarshalValue.
+// Value, with the result and errors of proto.Unmarshal: what
+// online.ParseScalar reads (null or one scalar field) is decoded here, a
+// number or bool into a wrapper of the slab; any other goes to
+// online.UnmarshalValue.
 func (s *valueSlab) unmarshal(b []byte, v *types.Value) error {
-	if len(b) < 2 {
+	sc, ok := online.ParseScalar(b)
+	if !ok {
 		return online.UnmarshalValue(b, v)
 	}
-	switch b[0] {
-	case tagFloat:
-		if len(b) == 5 {
-			w := take(&s.f32, s.size)
-			w.FloatVal = math.Float32frombits(binary.LittleEndian.Uint32(b[1:]))
-			v.Val = w
-			return nil
-		}
-	case tagDouble:
-		if len(b) == 9 {
-			w := take(&s.f64, s.size)
-			w.DoubleVal = math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))
-			v.Val = w
-			return nil
-		}
-	case tagInt64, tagInt32, tagBool, tagUnixTS:
-		x, n := protowire.ConsumeVarint(b[1:])
-		if n != len(b)-1 {
-			break
-		}
-		switch b[0] {
-		case tagInt64:
-			w := take(&s.i64, s.size)
-			w.Int64Val = int64(x)
-			v.Val = w
-		case tagInt32:
-			w := take(&s.i32, s.size)
-			w.Int32Val = int32(x)
-			v.Val = w
-		case tagBool:
-			w := take(&s.bools, s.size)
-			w.BoolVal = protowire.DecodeBool(x)
-			v.Val = w
-		default:
-			w := take(&s.tss, s.size)
-			w.UnixTimestampVal = int64(x)
-			v.Val = w
-		}
-		return nil
+	switch sc.Kind {
+	case types.ValueType_FLOAT:
+		w := take(&s.f32, s.size)
+		w.FloatVal = sc.Float32()
+		v.Val = w
+	case types.ValueType_DOUBLE:
+		w := take(&s.f64, s.size)
+		w.DoubleVal = sc.Float64()
+		v.Val = w
+	case types.ValueType_INT64:
+		w := take(&s.i64, s.size)
+		w.Int64Val = sc.Int()
+		v.Val = w
+	case types.ValueType_INT32:
+		w := take(&s.i32, s.size)
+		w.Int32Val = int32(sc.Int())
+		v.Val = w
+	case types.ValueType_BOOL:
+		w := take(&s.bools, s.size)
+		w.BoolVal = sc.Bits != 0
+		v.Val = w
+	case types.ValueType_UNIX_TIMESTAMP:
+		w := take(&s.tss, s.size)
+		w.UnixTimestampVal = sc.Int()
+		v.Val = w
+	case types.ValueType_STRING:
+		v.Val = &types.Value_StringVal{StringVal: string(sc.Bytes)}
+	case types.ValueType_BYTES:
+		v.Val = &types.Value_BytesVal{BytesVal: append([]byte{}, sc.Bytes...)}
 	}
-	return online.UnmarshalValue(b, v)
+	return nil
 }

@@ -602,7 +602,103 @@ func unsafeBytes(s string) []byte {
 // HMGET key <field of each feature> _ts:<view>. A feature whose field is
 // absent is not found.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
-	nCmds, keyLen, nValues := 0, 0, 0
+	out := make([]online.ReadResult, len(reqs))
+	resps, nValues, check, cancel := s.hmget(ctx, reqs)
+	defer cancel()
+	if resps == nil {
+		return out, nil
+	}
+	slab := valueSlab{size: nValues}
+	c := 0
+	for i := range reqs {
+		req := &reqs[i]
+		nf := len(req.Features)
+		res := make(online.ReadResult, len(req.EntityKeys))
+		flat := make([]online.FeatureValue, len(req.EntityKeys)*nf)
+		values := make([]types.Value, len(req.EntityKeys)*nf)
+		for e := range res {
+			row := flat[e*nf : (e+1)*nf : (e+1)*nf]
+			res[e] = row
+			reply, ts, err := entityReply(ctx, check, req, resps[c])
+			c++
+			if err != nil {
+				return nil, err
+			}
+			for f := range nf {
+				raw, found, err := fieldBytes(req, &reply[f], f)
+				if err != nil {
+					return nil, err
+				}
+				if !found {
+					continue
+				}
+				v := &values[e*nf+f]
+				if err := slab.unmarshal(raw, v); err != nil {
+					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
+				}
+				row[f] = online.FeatureValue{Value: v, EventTS: ts, Found: true}
+			}
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+var _ online.RawReader = (*Store)(nil)
+
+// ReadRaw is Read without decoding: it sends the same pipeline, checks the
+// replies and event timestamps as Read does, and lends visit the reply
+// bytes of rueidis, copying none of them.
+func (s *Store) ReadRaw(ctx context.Context, reqs []online.ReadRequest, visit func(online.RawResult) error) error {
+	resps, _, check, cancel := s.hmget(ctx, reqs)
+	defer cancel()
+	res := &rawResult{reqs: reqs, first: make([]int, len(reqs)+1)}
+	if resps != nil {
+		res.rows = make([]rawRow, len(resps))
+	}
+	c := 0
+	for i := range reqs {
+		res.first[i] = c
+		for range reqs[i].EntityKeys {
+			reply, ts, err := entityReply(ctx, check, &reqs[i], resps[c])
+			if err != nil {
+				return err
+			}
+			res.rows[c] = rawRow{reply: reply, ts: ts}
+			c++
+		}
+	}
+	res.first[len(reqs)] = c
+	return visit(res)
+}
+
+// rawResult is the online.RawResult of ReadRaw: the HMGET replies, one
+// row per entity, with the parsed event timestamps.
+type rawResult struct {
+	reqs []online.ReadRequest
+	// first[r] indexes the row of request r's first entity.
+	first []int
+	rows  []rawRow
+}
+
+type rawRow struct {
+	reply []rueidis.RedisMessage // the fields of the request, then _ts
+	ts    time.Time
+}
+
+func (r *rawResult) Value(req, e, f int) ([]byte, bool, error) {
+	return fieldBytes(&r.reqs[req], &r.rows[r.first[req]+e].reply[f], f)
+}
+
+func (r *rawResult) EventTS(req, e int) time.Time { return r.rows[r.first[req]+e].ts }
+
+// hmget sends one HMGET per entity of reqs in one pipeline, bounded by the
+// read timeout, and returns the replies in order (nil when there are no
+// entities), the number of values asked for, the timeout's error check
+// and its cancel function, which the caller calls when done with the
+// replies.
+func (s *Store) hmget(ctx context.Context, reqs []online.ReadRequest) (resps []rueidis.RedisResult, nValues int, check func(error) error, cancel context.CancelFunc) {
+	nCmds, keyLen := 0, 0
 	for i := range reqs {
 		nCmds += len(reqs[i].EntityKeys)
 		nValues += len(reqs[i].EntityKeys) * len(reqs[i].Features)
@@ -610,9 +706,8 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 			keyLen += len(k) + len(reqs[i].Project)
 		}
 	}
-	out := make([]online.ReadResult, len(reqs))
 	if nCmds == 0 {
-		return out, nil
+		return nil, 0, func(err error) error { return err }, func() {}
 	}
 	cmds := make(rueidis.Commands, 0, nCmds)
 	arena := make([]byte, 0, keyLen)
@@ -636,55 +731,45 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 		}
 	}
 	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "socket_timeout in the redis connection_string")
-	defer cancel()
-	resps := s.client.DoMulti(tctx, cmds...)
-	slab := valueSlab{size: nValues}
-	c := 0
-	for i := range reqs {
-		req := &reqs[i]
-		nf := len(req.Features)
-		res := make(online.ReadResult, len(req.EntityKeys))
-		flat := make([]online.FeatureValue, len(req.EntityKeys)*nf)
-		values := make([]types.Value, len(req.EntityKeys)*nf)
-		for e := range res {
-			row := flat[e*nf : (e+1)*nf : (e+1)*nf]
-			res[e] = row
-			reply, err := resps[c].ToArray()
-			c++
-			if err != nil {
-				return nil, fmt.Errorf("redis: read %s: %w", req.View.Name, check(markUnavailable(ctx, err)))
-			}
-			if len(reply) != nf+1 {
-				return nil, fmt.Errorf("redis: read %s: HMGET returned %d values for %d fields", req.View.Name, len(reply), nf+1)
-			}
-			var ts time.Time
-			if !reply[nf].IsNil() {
-				raw, err := reply[nf].ToString()
-				if err == nil {
-					ts, err = parseTimestamp(unsafeBytes(raw))
-				}
-				if err != nil {
-					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, TimestampField(req.View.Name), err)
-				}
-			}
-			for f := range nf {
-				if reply[f].IsNil() {
-					continue
-				}
-				raw, err := reply[f].ToString()
-				if err != nil {
-					return nil, fmt.Errorf("redis: read %s: %s: %w", req.View.Name, req.Features[f], err)
-				}
-				v := &values[e*nf+f]
-				if err := slab.unmarshal(unsafeBytes(raw), v); err != nil {
-					return nil, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, req.Features[f], err)
-				}
-				row[f] = online.FeatureValue{Value: v, EventTS: ts, Found: true}
-			}
-		}
-		out[i] = res
+	return s.client.DoMulti(tctx, cmds...), nValues, check, cancel
+}
+
+// entityReply checks the HMGET reply of one entity of req and returns its
+// elements (the features' fields, then _ts:<view>) and the decoded event
+// timestamp (zero when _ts is absent).
+func entityReply(ctx context.Context, check func(error) error, req *online.ReadRequest, resp rueidis.RedisResult) ([]rueidis.RedisMessage, time.Time, error) {
+	nf := len(req.Features)
+	reply, err := resp.ToArray()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("redis: read %s: %w", req.View.Name, check(markUnavailable(ctx, err)))
 	}
-	return out, nil
+	if len(reply) != nf+1 {
+		return nil, time.Time{}, fmt.Errorf("redis: read %s: HMGET returned %d values for %d fields", req.View.Name, len(reply), nf+1)
+	}
+	var ts time.Time
+	if !reply[nf].IsNil() {
+		raw, err := reply[nf].ToString()
+		if err == nil {
+			ts, err = parseTimestamp(unsafeBytes(raw))
+		}
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("redis: read %s: decode %s: %w", req.View.Name, TimestampField(req.View.Name), err)
+		}
+	}
+	return reply, ts, nil
+}
+
+// fieldBytes returns the stored bytes of feature f of req from its reply
+// element m, viewed without copying; found is false for an absent field.
+func fieldBytes(req *online.ReadRequest, m *rueidis.RedisMessage, f int) ([]byte, bool, error) {
+	if m.IsNil() {
+		return nil, false, nil
+	}
+	raw, err := m.ToString()
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: read %s: %s: %w", req.View.Name, req.Features[f], err)
+	}
+	return unsafeBytes(raw), true, nil
 }
 
 // deleteView removes a view's fields from every entity hash of project:
