@@ -26,8 +26,8 @@ func (p *OnlinePlan) Read(ctx context.Context, r online.Reader, req OnlineReques
 	}
 	// Echoed: every required join key and each optional one given.
 	nk := 0
-	for i, k := range p.keys {
-		if !k.optional || keys[i] != nil {
+	for i := range p.keys {
+		if p.echoes(i, keys) {
 			nk++
 		}
 	}
@@ -49,7 +49,7 @@ func (p *OnlinePlan) Read(ctx context.Context, r online.Reader, req OnlineReques
 	}
 	c := 0
 	for i, k := range p.keys {
-		if k.optional && keys[i] == nil {
+		if !p.echoes(i, keys) {
 			continue
 		}
 		resp.FeatureNames = append(resp.FeatureNames, k.name)
@@ -101,6 +101,13 @@ func (p *OnlinePlan) Read(ctx context.Context, r online.Reader, req OnlineReques
 		}
 	}
 	return resp, nil
+}
+
+// echoes reports whether a response echoes the join-key column p.keys[i]
+// given the request's key columns: every required join key and each
+// optional one given.
+func (p *OnlinePlan) echoes(i int, keys [][]*types.Value) bool {
+	return !p.keys[i].optional || keys[i] != nil
 }
 
 // entityColumns checks the request's entity columns against the plan and
@@ -316,6 +323,23 @@ func (p *OnlinePlan) readViews(ctx context.Context, r online.Reader, keys [][]*t
 	if r == nil {
 		return nil, ErrNoOnlineStore
 	}
+	reqs, err := p.readRequests(keys, n)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Read(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("read online features: %w", err)
+	}
+	if len(res) != len(reqs) {
+		return nil, fmt.Errorf("read online features: store returned %d results for %d views", len(res), len(reqs))
+	}
+	return res, nil
+}
+
+// readRequests serializes the entity keys of every view: one ReadRequest
+// per view of the plan, for the n entity rows of keys.
+func (p *OnlinePlan) readRequests(keys [][]*types.Value, n int) ([]online.ReadRequest, error) {
 	reqs := make([]online.ReadRequest, len(p.views))
 	size := 0
 	for _, pv := range p.views {
@@ -357,14 +381,7 @@ func (p *OnlinePlan) readViews(ctx context.Context, r online.Reader, keys [][]*t
 		}
 		reqs[vi] = online.ReadRequest{Project: p.snap.Project, View: pv.fv, Features: pv.features, EntityKeys: ek}
 	}
-	res, err := r.Read(ctx, reqs)
-	if err != nil {
-		return nil, fmt.Errorf("read online features: %w", err)
-	}
-	if len(res) != len(reqs) {
-		return nil, fmt.Errorf("read online features: store returned %d results for %d views", len(res), len(reqs))
-	}
-	return res, nil
+	return reqs, nil
 }
 
 // computeODFVs runs every on-demand program once per entity row.

@@ -44,14 +44,7 @@ var statusJSON = [...]string{
 // lists).
 func appendOnlineResponse(dst []byte, r *feast.OnlineResponse) []byte {
 	var tc tsCache
-	dst = append(dst, `{"metadata":{"feature_names":[`...)
-	for i, name := range r.FeatureNames {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = values.AppendJSONString(dst, name)
-	}
-	dst = append(dst, `]},"results":[`...)
+	dst = appendResponseHead(dst, r.FeatureNames)
 	for i := range r.Results {
 		res := &r.Results[i]
 		if i > 0 {
@@ -69,11 +62,7 @@ func appendOnlineResponse(dst []byte, r *feast.OnlineResponse) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			if int(st) < len(statusJSON) {
-				dst = append(dst, statusJSON[st]...)
-			} else {
-				dst = append(dst, `"INVALID"`...)
-			}
+			dst = appendStatus(dst, st)
 		}
 		dst = append(dst, ']')
 		if len(res.EventTimestamps) > 0 {
@@ -89,6 +78,27 @@ func appendOnlineResponse(dst []byte, r *feast.OnlineResponse) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendResponseHead appends the start of a /get-online-features response
+// up to its first result: the metadata with the feature names.
+func appendResponseHead(dst []byte, names []string) []byte {
+	dst = append(dst, `{"metadata":{"feature_names":[`...)
+	for i, name := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = values.AppendJSONString(dst, name)
+	}
+	return append(dst, `]},"results":[`...)
+}
+
+// appendStatus appends the JSON name of a field status.
+func appendStatus(dst []byte, st serving.FieldStatus) []byte {
+	if st >= 0 && int(st) < len(statusJSON) {
+		return append(dst, statusJSON[st]...)
+	}
+	return append(dst, `"INVALID"`...)
 }
 
 // tsCache remembers the last formatted timestamp: the features of one

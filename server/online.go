@@ -34,30 +34,47 @@ func (s *Server) handleOnline(ctx context.Context, w http.ResponseWriter, r *htt
 
 // serveOnline answers a /get-online-features body: it appends the JSON
 // response to dst. Both HTTP transports (net/http and fasthttp) call it.
+// Plain feature views on a store that lends its reply bytes take the raw
+// path (serveRaw); the rest is read with plan.Read and encoded by
+// appendOnlineResponse, with the same bytes.
 func (s *Server) serveOnline(ctx context.Context, data, dst []byte) ([]byte, error) {
-	body, err := decodeOnlineBody(data)
+	plan, req, err := s.onlineRequest(ctx, data)
 	if err != nil {
 		return dst, err
 	}
-	plan, err := s.plan(ctx, body.features, body.featureService, body.fullFeatureNames)
-	if err != nil {
-		return dst, err
-	}
-	if err := s.access.check(ctx, plan.Snapshot(), plan, plan.AccessResources(), model.ActionReadOnline); err != nil {
-		return dst, err
-	}
-	req := feast.OnlineRequest{}
-	if req.Entities, err = s.decodeColumns(plan, body.entities, "entities", false); err != nil {
-		return dst, err
-	}
-	if req.RequestContext, err = s.decodeColumns(plan, body.requestContext, "request_context", true); err != nil {
-		return dst, err
+	if out, ok, err := s.serveRaw(ctx, plan, req, dst); err != nil || ok {
+		return out, err
 	}
 	resp, err := s.read(ctx, plan, req)
 	if err != nil {
 		return dst, err
 	}
 	return appendOnlineResponse(dst, resp), nil
+}
+
+// onlineRequest decodes a /get-online-features body: the plan of its
+// feature selection, checked against the caller's permissions, and its
+// typed entity and request-context columns.
+func (s *Server) onlineRequest(ctx context.Context, data []byte) (*feast.OnlinePlan, feast.OnlineRequest, error) {
+	req := feast.OnlineRequest{}
+	body, err := decodeOnlineBody(data)
+	if err != nil {
+		return nil, req, err
+	}
+	plan, err := s.plan(ctx, body.features, body.featureService, body.fullFeatureNames)
+	if err != nil {
+		return nil, req, err
+	}
+	if err := s.access.check(ctx, plan.Snapshot(), plan, plan.AccessResources(), model.ActionReadOnline); err != nil {
+		return nil, req, err
+	}
+	if req.Entities, err = s.decodeColumns(plan, body.entities, "entities", false); err != nil {
+		return nil, req, err
+	}
+	if req.RequestContext, err = s.decodeColumns(plan, body.requestContext, "request_context", true); err != nil {
+		return nil, req, err
+	}
+	return plan, req, nil
 }
 
 // plan resolves a feature selection against the current snapshot.
@@ -106,12 +123,8 @@ func describeColumns(plan *feast.OnlinePlan) string {
 
 // read serves a typed request with the plan and records its size.
 func (s *Server) read(ctx context.Context, plan *feast.OnlinePlan, req feast.OnlineRequest) (*feast.OnlineResponse, error) {
-	if s.opts.MaxEntities > 0 {
-		for name, col := range req.Entities {
-			if len(col) > s.opts.MaxEntities {
-				return nil, &requestError{kind: errTooLarge, msg: fmt.Sprintf("entities.%s has %d rows; the limit is %d entity rows per request", name, len(col), s.opts.MaxEntities)}
-			}
-		}
+	if err := s.checkEntities(req); err != nil {
+		return nil, err
 	}
 	reader, err := s.onlineReader(ctx)
 	if err != nil {
@@ -124,4 +137,17 @@ func (s *Server) read(ctx context.Context, plan *feast.OnlinePlan, req feast.Onl
 	s.metrics.entities.Observe(float64(resp.Rows()))
 	s.metrics.features.Observe(float64(len(resp.FeatureNames) - resp.EntityColumns))
 	return resp, nil
+}
+
+// checkEntities refuses a request with more entity rows than
+// Options.MaxEntities.
+func (s *Server) checkEntities(req feast.OnlineRequest) error {
+	if s.opts.MaxEntities > 0 {
+		for name, col := range req.Entities {
+			if len(col) > s.opts.MaxEntities {
+				return &requestError{kind: errTooLarge, msg: fmt.Sprintf("entities.%s has %d rows; the limit is %d entity rows per request", name, len(col), s.opts.MaxEntities)}
+			}
+		}
+	}
+	return nil
 }

@@ -317,6 +317,14 @@ func AppendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// AppendFloatJSON appends f as AppendJSON renders a double (bits 64) or,
+// for a float32 value converted to float64, a float (bits 32).
+func AppendFloatJSON(dst []byte, f float64, bits int) []byte { return appendFloat(dst, f, bits) }
+
+// AppendBytesJSON appends b as AppendJSON renders a bytes value: a
+// standard padded base64 string.
+func AppendBytesJSON(dst, b []byte) []byte { return appendBase64(dst, b) }
+
 func appendBase64(dst []byte, b []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, b)
