@@ -161,7 +161,7 @@ func Open(ctx context.Context, opts Options) (*FeatureStore, error) {
 	}
 	return &FeatureStore{
 		cfg: cfg, logger: logger, now: now, engines: opts.Engines, registryTimeout: timeout,
-		registry: registry.New(store, cfg.Project, registry.Options{CacheTTL: cfg.Registry.CacheTTL(), Now: now}),
+		registry: registry.New(store, cfg.Project, registry.Options{CacheTTL: cfg.Registry.CacheTTL(), Now: now, LoadTimeout: max(timeout, 0)}),
 	}, nil
 }
 

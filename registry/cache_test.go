@@ -215,3 +215,57 @@ func TestConcurrentRefreshSharesLoads(t *testing.T) {
 		t.Fatalf("17 concurrent refreshes made %d loads, want 2 (or 3)", n)
 	}
 }
+
+// hangStore answers its first Load and then never answers again, ignoring
+// the context, as a registry database behind a dropped connection can.
+type hangStore struct {
+	countingStore
+	hang chan struct{} // closed at the end of the test
+}
+
+func (s *hangStore) Load(ctx context.Context, p string) (*core.Registry, error) {
+	if s.loads.Load() > 0 {
+		<-s.hang
+	}
+	return s.countingStore.Load(ctx, p)
+}
+
+// A registry that stops answering fails the refresh after LoadTimeout
+// (naming the timeout) and keeps the last good snapshot.
+func TestRefreshOfAHungRegistryEndsAtTheLoadTimeout(t *testing.T) {
+	var mu sync.Mutex
+	now := registrytestNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	st := &hangStore{hang: make(chan struct{})}
+	defer close(st.hang)
+	r := registry.New(st, "p", registry.Options{CacheTTL: time.Minute, Now: clock, LoadTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	first, err := r.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	if s, err := r.Snapshot(ctx); err != nil || s != first {
+		t.Fatalf("expired snapshot: %p, %v; want the cached one at once", s, err)
+	}
+	// The background refresh fails on its own (Close would cancel it).
+	for deadline := time.Now().Add(30 * time.Second); r.LastError() == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the background refresh of a hung registry never ended")
+		}
+	}
+	defer r.Close()
+	var te *registry.LoadTimeoutError
+	if err := r.LastError(); !errors.As(err, &te) || te.Timeout != 50*time.Millisecond || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("last error = %v, want a LoadTimeoutError of 50ms", err)
+	}
+	if r.Cached() != first {
+		t.Fatal("a timed-out refresh replaced the last good snapshot")
+	}
+	// A caller's own Refresh is bounded the same way.
+	if _, err := r.Refresh(ctx); !errors.As(err, &te) {
+		t.Fatalf("Refresh of a hung registry: %v, want a LoadTimeoutError", err)
+	}
+}

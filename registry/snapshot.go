@@ -133,6 +133,8 @@ type Registry struct {
 	now     func() time.Time
 
 	ttl atomic.Int64 // time.Duration; 0 means the snapshot never expires
+	// loadTimeout bounds each load (Options.LoadTimeout).
+	loadTimeout time.Duration
 
 	cur     atomic.Pointer[Snapshot]
 	lastErr atomic.Pointer[refreshError]
@@ -167,6 +169,12 @@ type Options struct {
 	CacheTTL time.Duration
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// LoadTimeout bounds every load of the registry (background refreshes,
+	// Run's ticks and Refresh calls alike): a registry database that stops
+	// answering fails the refresh after this long, the last good snapshot
+	// stays in place, and the next refresh is tried a TTL later. 0 means no
+	// bound beyond the caller's context.
+	LoadTimeout time.Duration
 }
 
 // New wraps store for project.
@@ -175,7 +183,7 @@ func New(store Store, project string, opts Options) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	r := &Registry{store: store, project: project, now: now}
+	r := &Registry{store: store, project: project, now: now, loadTimeout: opts.LoadTimeout}
 	r.ttl.Store(int64(opts.CacheTTL))
 	r.bg, r.cancel = context.WithCancel(context.Background())
 	return r
@@ -260,7 +268,7 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 }
 
 func (r *Registry) load(ctx context.Context) (*Snapshot, error) {
-	reg, err := r.store.Load(ctx, r.project)
+	reg, err := r.loadBounded(ctx)
 	if err == nil {
 		err = r.check(reg)
 	}
@@ -273,6 +281,53 @@ func (r *Registry) load(ctx context.Context) (*Snapshot, error) {
 	r.lastErr.Store(nil)
 	return s, nil
 }
+
+// loadBounded loads the registry from the store within loadTimeout. The
+// store is given the deadline; a store that does not honor it is still
+// abandoned at the deadline (its load finishes on its own goroutine and is
+// dropped), so that no refresh, and no caller waiting for one, hangs on a
+// registry that stopped answering.
+func (r *Registry) loadBounded(ctx context.Context) (*core.Registry, error) {
+	if r.loadTimeout <= 0 {
+		return r.store.Load(ctx, r.project)
+	}
+	tctx, cancel := context.WithTimeout(ctx, r.loadTimeout)
+	defer cancel()
+	type result struct {
+		reg *core.Registry
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		reg, err := r.store.Load(tctx, r.project)
+		done <- result{reg, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil && ctx.Err() == nil && tctx.Err() != nil {
+			return nil, &LoadTimeoutError{Timeout: r.loadTimeout, Err: res.err}
+		}
+		return res.reg, res.err
+	case <-tctx.Done():
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &LoadTimeoutError{Timeout: r.loadTimeout, Err: tctx.Err()}
+	}
+}
+
+// LoadTimeoutError is a registry load that did not end within
+// Options.LoadTimeout.
+type LoadTimeoutError struct {
+	Timeout time.Duration
+	Err     error
+}
+
+func (e *LoadTimeoutError) Error() string {
+	return fmt.Sprintf("the registry did not answer within the registry timeout of %s (FEAST_REGISTRY_TIMEOUT raises it): %v", e.Timeout, e.Err)
+}
+
+func (e *LoadTimeoutError) Unwrap() []error { return []error{e.Err, context.DeadlineExceeded} }
 
 // check refuses a loaded registry that must not replace the current
 // snapshot: one that has gone missing or empty since a written registry was
