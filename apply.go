@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ type Plan struct {
 	// Warnings are things the plan ignored that the user should know about
 	// (Feast Python files next to YAML definitions), for the CLI to print.
 	Warnings []string
+	// RepoID is the identity of the feature repository planned (see
+	// FeatureStore.RepoID), recorded on every object apply writes.
+	RepoID diff.RepoID
 	// keep and drop are the online views to create/update and remove.
 	keep, drop []*model.FeatureView
 }
@@ -54,8 +58,12 @@ func (fs *FeatureStore) PlanRepo(ctx context.Context, repo *definitions.Repo) (*
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
-	desired := diff.Desired(repo, fs.cfg.Project)
-	p := &Plan{Plan: diff.Compute(current, fs.cfg.Project, desired), Repo: repo}
+	rid, err := fs.RepoID()
+	if err != nil {
+		return nil, err
+	}
+	desired := diff.DesiredFor(repo, fs.cfg.Project, rid.ID)
+	p := &Plan{Plan: diff.ComputeFor(current, fs.cfg.Project, desired, rid.ID), Repo: repo, RepoID: rid}
 	if len(repo.PythonFiles) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("ignoring Feast Python definition files (%s): feast-go reads only YAML definitions; "+
 			"convert them with \"feast import\" (see docs/migrating.md), or move them out of the repository", fileList(repo.PythonFiles)))
@@ -135,14 +143,32 @@ func (fs *FeatureStore) checkPython(repo *definitions.Repo) error {
 	return nil
 }
 
+// RepoID returns the identity of this feature repository, which apply
+// records in the diff.RepoTag of every object it writes, and which decides
+// whose objects a plan may delete: $FEAST_REPO_ID, else the git remote of
+// the repository's checkout (and its folder in it), else the repository's
+// absolute path (see diff.RepoIdentity). A store opened without a
+// repository path has none (only the managed-by tag counts).
+func (fs *FeatureStore) RepoID() (diff.RepoID, error) {
+	if fs.cfg.RepoPath == "" {
+		return diff.RepoID{}, nil
+	}
+	return diff.RepoIdentity(fs.cfg.RepoPath)
+}
+
 // UnmanagedError is returned by Apply and Teardown when they would delete
 // registry objects that feast-go did not create (objects without the
 // diff.ManagedByTag: written by Python Feast, another tool sharing the
-// registry, or a feast-go older than the tag) and deleting them was not
-// allowed.
+// registry, or a feast-go older than the tag) or that another feature
+// repository applied (a diff.RepoTag other than Repo), and deleting them
+// was not allowed.
 type UnmanagedError struct {
 	Project string
-	Objects []string // e.g. "feature view driver_stats"
+	Objects []string // e.g. "feature view driver_stats", or `feature view driver_stats (applied from repository "github.com/acme/other")`
+	// Repo is this repository's identity; OtherRepos counts the objects
+	// another repository applied.
+	Repo       diff.RepoID
+	OtherRepos int
 	// Teardown is set when the error comes from Teardown.
 	Teardown bool
 }
@@ -158,20 +184,41 @@ func (e *UnmanagedError) Error() string {
 	if e.Teardown {
 		what, keep = "teardown", "Pass"
 	}
-	return fmt.Sprintf("%s refuses to delete %d object(s) of project %q that feast-go did not create (no %q tag; Python Feast or another tool may own them): %s%s. "+
-		"%s --allow-delete-unmanaged to delete them",
-		what, len(e.Objects), e.Project, diff.ManagedByTag+": "+diff.ManagedByValue, strings.Join(list, ", "), more, keep)
+	if e.OtherRepos == 0 {
+		return fmt.Sprintf("%s refuses to delete %d object(s) of project %q that feast-go did not create (no %q tag; Python Feast or another tool may own them): %s%s. "+
+			"%s --allow-delete-unmanaged to delete them",
+			what, len(e.Objects), e.Project, diff.ManagedByTag+": "+diff.ManagedByValue, strings.Join(list, ", "), more, keep)
+	}
+	whose := "another feature repository applied"
+	if e.OtherRepos < len(e.Objects) {
+		whose = "feast-go did not create (no " + strconv.Quote(diff.ManagedByTag+": "+diff.ManagedByValue) + " tag) or another feature repository applied"
+	}
+	return fmt.Sprintf("%s refuses to delete %d object(s) of project %q that %s (their %s tag is not this repository's %q, from %s; "+
+		"if both are one repository, set %s to one name in both places): %s%s. %s --allow-delete-unmanaged to delete them",
+		what, len(e.Objects), e.Project, whose, diff.RepoTag, e.Repo.ID, e.Repo.From, diff.RepoIDEnv, strings.Join(list, ", "), more, keep)
 }
 
-func unmanagedError(project string, objs []diff.ObjectDiff) error {
+func unmanagedError(project string, rid diff.RepoID, objs []diff.ObjectDiff) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	e := &UnmanagedError{Project: project}
+	e := &UnmanagedError{Project: project, Repo: rid}
 	for _, o := range objs {
-		e.Objects = append(e.Objects, string(o.Kind)+" "+o.Name)
+		e.Objects = append(e.Objects, objectLabel(string(o.Kind), o.Name, o.OtherRepo))
+		if o.OtherRepo != "" {
+			e.OtherRepos++
+		}
 	}
 	return e
+}
+
+// objectLabel names an object in an UnmanagedError, with the repository
+// that applied it when that is another one.
+func objectLabel(kind, name, otherRepo string) string {
+	if otherRepo == "" {
+		return kind + " " + name
+	}
+	return fmt.Sprintf("%s %s (applied from repository %q)", kind, name, otherRepo)
 }
 
 // ApplyOptions tune Apply.
@@ -197,8 +244,12 @@ func (fs *FeatureStore) Apply(ctx context.Context, p *Plan, opts ...ApplyOptions
 	if err := fs.checkPython(p.Repo); err != nil {
 		return err
 	}
+	rid, err := fs.RepoID()
+	if err != nil {
+		return err
+	}
 	if p.Plan != nil && !opt.AllowDeleteUnmanaged {
-		if err := unmanagedError(fs.cfg.Project, p.UnmanagedDeletes()); err != nil {
+		if err := unmanagedError(fs.cfg.Project, rid, p.UnmanagedDeletes()); err != nil {
 			return err
 		}
 	}
@@ -216,15 +267,15 @@ func (fs *FeatureStore) Apply(ctx context.Context, p *Plan, opts ...ApplyOptions
 		}
 	}
 	now := fs.now()
-	err := fs.registry.Update(ctx, func(r *core.Registry) error {
+	err = fs.registry.Update(ctx, func(r *core.Registry) error {
 		if err := registry.CheckIntegrity(r, fs.cfg.Project); err != nil {
 			return err
 		}
 		// Recompute against the registry as it is inside the update, so a
 		// concurrent apply's changes are not overwritten with stale meta.
-		latest := diff.Compute(r, fs.cfg.Project, diff.Desired(p.Repo, fs.cfg.Project))
+		latest := diff.ComputeFor(r, fs.cfg.Project, diff.DesiredFor(p.Repo, fs.cfg.Project, rid.ID), rid.ID)
 		if !opt.AllowDeleteUnmanaged {
-			if err := unmanagedError(fs.cfg.Project, latest.UnmanagedDeletes()); err != nil {
+			if err := unmanagedError(fs.cfg.Project, rid, latest.UnmanagedDeletes()); err != nil {
 				return err
 			}
 		}
@@ -351,8 +402,12 @@ func (fs *FeatureStore) Teardown(ctx context.Context, opts ...TeardownOptions) e
 	for _, o := range opts {
 		allow = allow || o.AllowDeleteUnmanaged
 	}
-	if objs := unmanagedObjects(current, fs.cfg.Project); len(objs) > 0 && !allow {
-		return &UnmanagedError{Project: fs.cfg.Project, Objects: objs, Teardown: true}
+	rid, err := fs.RepoID()
+	if err != nil {
+		return err
+	}
+	if objs, others := unmanagedObjects(current, fs.cfg.Project, rid.ID); len(objs) > 0 && !allow {
+		return &UnmanagedError{Project: fs.cfg.Project, Objects: objs, Repo: rid, OtherRepos: others, Teardown: true}
 	}
 	snap := registry.NewSnapshot(current, fs.cfg.Project, fs.now())
 	if fs.cfg.OnlineStore.Type != "none" {
@@ -377,14 +432,17 @@ func (fs *FeatureStore) Teardown(ctx context.Context, opts ...TeardownOptions) e
 
 // unmanagedObjects lists the objects of project that feast-go did not
 // create: objects of the kinds apply manages (permissions included)
-// without the managed-by tag (the dummy entity aside), and every saved
+// without the managed-by tag (the dummy entity aside) or applied by a
+// repository other than repo (others counts those), and every saved
 // dataset, validation reference and label view, which feast-go never
 // writes.
-func unmanagedObjects(r *core.Registry, project string) []string {
-	var out []string
+func unmanagedObjects(r *core.Registry, project, repo string) (out []string, others int) {
 	for _, o := range registry.Objects(r, project) {
-		if !diff.Managed(o.Msg) && !(o.Kind == registry.KindEntity && o.Name == model.DummyEntityName) {
-			out = append(out, string(o.Kind)+" "+o.Name)
+		if foreign, other := diff.Foreign(o.Msg, o.Kind, o.Name, repo); foreign {
+			out = append(out, objectLabel(string(o.Kind), o.Name, other))
+			if other != "" {
+				others++
+			}
 		}
 	}
 	for _, m := range r.GetSavedDatasets() {
@@ -402,7 +460,7 @@ func unmanagedObjects(r *core.Registry, project string) []string {
 			out = append(out, "label view "+m.GetSpec().GetName())
 		}
 	}
-	return out
+	return out, others
 }
 
 func sortedNames[V any](m map[string]V) []string {

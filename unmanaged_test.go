@@ -118,7 +118,10 @@ func newRepo(t *testing.T, registryYAML string, files map[string]string) string 
 // for a file registry, the project's objects otherwise.
 func registryState(t *testing.T, fs *feast.FeatureStore) any {
 	t.Helper()
-	if p := filepath.Join(fs.Config().RepoPath, "data", "registry.db"); fs.Config().Registry.RegistryType != "sql" {
+	if p := fs.Config().Registry.Path; fs.Config().Registry.RegistryType != "sql" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(fs.Config().RepoPath, p)
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -401,5 +404,184 @@ func TestTeardownKeepsUnmanagedObjects(t *testing.T) {
 	}
 	if hasObject(t, fs, registry.KindFeatureView, "py_stats") || hasObject(t, fs, registry.KindFeatureView, "stats") {
 		t.Error("teardown left objects")
+	}
+}
+
+// otherDefs is a second repository's definitions, sharing no name with
+// ownedDefs.
+const otherDefs = `entities:
+  - {name: rider, join_keys: [rider_id], value_type: STRING}
+data_sources:
+  - {name: rides_src, type: file, path: data/a.parquet, timestamp_field: ts}
+feature_views:
+  - name: rides
+    entities: [rider]
+    ttl: 1d
+    source: rides_src
+    schema:
+      - {name: km, dtype: Float32}
+`
+
+// TestTwoReposShareARegistry: two feature repositories applying to one
+// project of one registry do not delete each other's objects without
+// --allow-delete-unmanaged: each object records the repository that
+// applied it (diff.RepoTag), and the refusal names that repository.
+// Objects an apply wrote before the tag existed count as the planning
+// repository's own and gain the tag once.
+func TestTwoReposShareARegistry(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	t.Setenv(diff.RepoIDEnv, "")
+	for _, reg := range []struct {
+		kind string
+		yaml func(t *testing.T, shared string) string
+	}{
+		{"file", func(_ *testing.T, shared string) string {
+			return "registry: " + filepath.Join(shared, "registry.db") + "\n"
+		}},
+		{"sqlite", func(_ *testing.T, shared string) string {
+			return "registry:\n  registry_type: sql\n  path: sqlite:///" + filepath.Join(shared, "registry.db") + "\n"
+		}},
+		{"postgres", func(t *testing.T, _ string) string {
+			return "registry:\n  registry_type: sql\n  path: " + postgresRegistryURL(t) + "\n"
+		}},
+	} {
+		t.Run(reg.kind, func(t *testing.T) {
+			registryYAML := reg.yaml(t, t.TempDir())
+			dirA := newRepo(t, registryYAML, map[string]string{"features.yaml": ownedDefs, "data/a.parquet": ""})
+			dirB := newRepo(t, registryYAML, map[string]string{"features.yaml": otherDefs, "data/a.parquet": ""})
+			a, b := open(t, dirA, now), open(t, dirB, now)
+			idA, err := a.RepoID()
+			if err != nil {
+				t.Fatal(err)
+			}
+			idB, _ := b.RepoID()
+			if idA.ID == idB.ID || idA.ID == "" {
+				t.Fatalf("repository identities %q and %q, want two different ones", idA.ID, idB.ID)
+			}
+			applyRepo(t, a)
+			r, err := a.Registry().Store().Load(ctx, "demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range registry.Objects(r, "demo") {
+				if diff.RepoOf(o.Msg) != idA.ID {
+					t.Errorf("%s %s applied by A has %s %q, want %q", o.Kind, o.Name, diff.RepoTag, diff.RepoOf(o.Msg), idA.ID)
+				}
+			}
+
+			// B's plan marks A's objects; B's apply refuses, naming A and the flag.
+			before := registryState(t, a)
+			p, err := b.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var marked []string
+			for _, o := range p.UnmanagedDeletes() {
+				marked = append(marked, string(o.Kind)+" "+o.Name+" from "+o.OtherRepo)
+			}
+			if got, want := strings.Join(marked, ", "), "data source src from "+idA.ID+", entity driver from "+idA.ID+", feature view stats from "+idA.ID; got != want {
+				t.Errorf("B's plan marks %q, want %q", got, want)
+			}
+			err = b.Apply(ctx, p)
+			var ue *feast.UnmanagedError
+			if !errors.As(err, &ue) {
+				t.Fatalf("B's apply: err = %v, want an UnmanagedError", err)
+			}
+			for _, want := range []string{
+				`apply refuses to delete 3 object(s) of project "demo" that another feature repository applied`,
+				`entity driver (applied from repository "` + idA.ID + `")`,
+				`not this repository's "` + idB.ID + `"`, diff.RepoIDEnv, "--allow-delete-unmanaged",
+			} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("B's apply error lacks %q:\n%s", want, err)
+				}
+			}
+			if !sameState(before, registryState(t, a)) {
+				t.Error("B's refused apply changed the registry")
+			}
+
+			// Teardown from B refuses too.
+			if err := b.Teardown(ctx); !errors.As(err, &ue) || ue.OtherRepos != 3 {
+				t.Errorf("B's teardown: err = %v, want an UnmanagedError naming A's 3 objects", err)
+			}
+
+			// Objects from an apply before the repository tag existed
+			// count as ours: strip the tag, as an older feast-go wrote them.
+			stripRepoTags(t, a)
+			p, err = a.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var updated []string
+			for _, o := range p.Objects {
+				if o.Action != diff.Update {
+					continue
+				}
+				if len(o.Properties) != 1 || o.Properties[0].Path != "tags["+diff.RepoTag+"]" || o.Properties[0].New != `"`+idA.ID+`"` {
+					t.Errorf("%s %s: properties %v, want only the repository tag added", o.Kind, o.Name, o.Properties)
+				}
+				updated = append(updated, o.Name)
+			}
+			if len(updated) != 3 {
+				t.Errorf("A's plan after the tag was stripped updates %v, want src, driver and stats once", updated)
+			}
+			applyRepo(t, a)
+			if again, err := a.Plan(ctx); err != nil || again.HasChanges() {
+				t.Fatalf("A's plan after gaining the tag: %v\n%s", err, describe(again))
+			}
+
+			// B, told to, deletes A's objects and writes its own; then A is refused.
+			p, err = b.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Apply(ctx, p, feast.ApplyOptions{AllowDeleteUnmanaged: true}); err != nil {
+				t.Fatal(err)
+			}
+			if hasObject(t, b, registry.KindFeatureView, "stats") || !hasObject(t, b, registry.KindFeatureView, "rides") {
+				t.Error("B's apply with the flag did not replace A's objects with its own")
+			}
+			p, err = a.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Apply(ctx, p); !errors.As(err, &ue) || !strings.Contains(err.Error(), `feature view rides (applied from repository "`+idB.ID+`")`) {
+				t.Errorf("A's apply over B's objects: %v", err)
+			}
+
+			// One identity for both folders (FEAST_REPO_ID): B's objects are A's own.
+			t.Setenv(diff.RepoIDEnv, "shared-features")
+			applyRepo(t, b) // re-tags B's objects with the shared identity
+			p, err = a.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.UnmanagedDeletes()) != 0 {
+				t.Errorf("with one %s, A's plan still marks %v", diff.RepoIDEnv, p.UnmanagedDeletes())
+			}
+			t.Setenv(diff.RepoIDEnv, "")
+		})
+	}
+}
+
+// stripRepoTags removes the repository tag from every object of project
+// demo, as an apply from before the tag existed wrote them.
+func stripRepoTags(t *testing.T, fs *feast.FeatureStore) {
+	t.Helper()
+	err := fs.Registry().Store().Update(context.Background(), "demo", func(r *core.Registry) error {
+		for _, m := range r.DataSources {
+			delete(m.Tags, diff.RepoTag)
+		}
+		for _, m := range r.Entities {
+			delete(m.GetSpec().GetTags(), diff.RepoTag)
+		}
+		for _, m := range r.FeatureViews {
+			delete(m.GetSpec().GetTags(), diff.RepoTag)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -56,10 +56,14 @@ type ObjectDiff struct {
 	// Current is the object in the registry (nil when created); Desired is
 	// the object from the repository (nil when deleted).
 	Current, Desired proto.Message
-	// Unmanaged marks a deletion of an object that lacks the ManagedByTag:
-	// Python Feast, another tool or an older feast-go created it, and apply
-	// refuses to delete it unless told to.
+	// Unmanaged marks a deletion of an object that lacks the ManagedByTag
+	// (Python Feast, another tool or an older feast-go created it) or that
+	// another feature repository applied (OtherRepo): apply refuses to
+	// delete it unless told to.
 	Unmanaged bool
+	// OtherRepo is, for such a deletion, the RepoTag of the repository that
+	// applied the object, when it is not the planning repository.
+	OtherRepo string
 }
 
 // InfraDiff is a change to online-store infrastructure.
@@ -83,10 +87,38 @@ const (
 	ManagedByValue = "feast-go"
 )
 
+// RepoTag records which feature repository applied an object (see
+// RepoIdentity). Objects with the ManagedByTag but without a RepoTag (applied
+// before the tag existed) count as every repository's own, and gain the tag
+// at the next apply: the plan shows it added once.
+const RepoTag = definitions.ToolTagPrefix + "repo"
+
 // Managed reports whether a registry object carries the ManagedByTag with
 // the ManagedByValue.
 func Managed(m proto.Message) bool {
 	return tagsOf(m)[ManagedByTag] == ManagedByValue
+}
+
+// RepoOf returns the RepoTag of a registry object ("" when it has none).
+func RepoOf(m proto.Message) string {
+	return tagsOf(m)[RepoTag]
+}
+
+// Foreign reports whether repo may not delete m without being told to:
+// feast-go did not create m, or another repository (a RepoTag other than
+// repo) applied it. The dummy entity of entity-less views belongs to no one.
+// With repo "" only the ManagedByTag counts.
+func Foreign(m proto.Message, kind registry.Kind, name, repo string) (foreign bool, otherRepo string) {
+	if kind == registry.KindEntity && name == model.DummyEntityName {
+		return false, ""
+	}
+	if !Managed(m) {
+		return true, ""
+	}
+	if r := RepoOf(m); repo != "" && r != "" && r != repo {
+		return true, r
+	}
+	return false, ""
 }
 
 // tagsOf returns an object's spec tags (nil for kinds without tags).
@@ -110,14 +142,17 @@ func tagsOf(m proto.Message) map[string]string {
 	return nil
 }
 
-// markManaged sets the ManagedByTag in the spec tags of an object built
-// from the repository.
-func markManaged(m proto.Message) {
+// markManaged sets the ManagedByTag, and the RepoTag unless repo is "", in
+// the spec tags of an object built from the repository.
+func markManaged(m proto.Message, repo string) {
 	set := func(tags *map[string]string) {
 		if *tags == nil {
 			*tags = map[string]string{}
 		}
 		(*tags)[ManagedByTag] = ManagedByValue
+		if repo != "" {
+			(*tags)[RepoTag] = repo
+		}
 	}
 	switch x := m.(type) {
 	case *core.DataSource:
@@ -164,9 +199,18 @@ func (p *Plan) HasChanges() bool {
 // Desired converts a repository's objects to registry protos for project,
 // each tagged with the ManagedByTag.
 func Desired(repo *definitions.Repo, project string) []registry.Object {
+	return DesiredFor(repo, project, "")
+}
+
+// DesiredFor is Desired for the feature repository whose identity is
+// repoID (see RepoIdentity): each object also carries the RepoTag. The tag
+// is part of what Compute compares, so a plan shows it added to objects an
+// older apply wrote, and shows an object another repository applied
+// changing hands.
+func DesiredFor(repo *definitions.Repo, project, repoID string) []registry.Object {
 	out := desired(repo, project)
 	for _, o := range out {
-		markManaged(o.Msg)
+		markManaged(o.Msg, repoID)
 	}
 	return out
 }
@@ -212,6 +256,13 @@ func desired(repo *definitions.Repo, project string) []registry.Object {
 
 // Compute diffs desired objects against the registry's objects of project.
 func Compute(current *core.Registry, project string, desired []registry.Object) *Plan {
+	return ComputeFor(current, project, desired, "")
+}
+
+// ComputeFor is Compute for the feature repository repoID: deleting an
+// object another repository applied is marked Unmanaged too, with its
+// OtherRepo.
+func ComputeFor(current *core.Registry, project string, desired []registry.Object, repoID string) *Plan {
 	p := &Plan{Project: project}
 	cur := map[string]registry.Object{}
 	for _, o := range registry.Objects(current, project) {
@@ -237,8 +288,8 @@ func Compute(current *core.Registry, project string, desired []registry.Object) 
 		if !seen[string(c.Kind)+"/"+c.Name] {
 			// The dummy entity is an artifact of entity-less views, which
 			// any apply that needs it writes again: not an object of its own.
-			unmanaged := !Managed(c.Msg) && !(c.Kind == registry.KindEntity && c.Name == model.DummyEntityName)
-			p.Objects = append(p.Objects, ObjectDiff{Kind: c.Kind, Name: c.Name, Action: Delete, Current: c.Msg, Unmanaged: unmanaged})
+			unmanaged, other := Foreign(c.Msg, c.Kind, c.Name, repoID)
+			p.Objects = append(p.Objects, ObjectDiff{Kind: c.Kind, Name: c.Name, Action: Delete, Current: c.Msg, Unmanaged: unmanaged, OtherRepo: other})
 		}
 	}
 	order := map[registry.Kind]int{}

@@ -134,12 +134,16 @@ func planChanges(p *feast.Plan) string {
 // imports the registry into an empty repository sharing its
 // feature_store.yaml, and plans: there must be no changes and nothing
 // listed as not carried over, in both layouts and for file and SQL
-// registries.
+// registries. The fixture is applied from one folder and imported into
+// another: FEAST_REPO_ID makes them one repository, as two clones of one
+// git repository are; without it the plan changes exactly the repository
+// tag of every object (the imported repository takes them over).
 func TestImportRoundTrip(t *testing.T) {
 	for _, src := range importFixtureRepos(t) {
 		for _, kind := range []string{"file", "sql"} {
 			for _, layout := range []string{"kind", "object"} {
 				t.Run(filepath.Base(src)+"/"+kind+"/"+layout, func(t *testing.T) {
+					t.Setenv(diff.RepoIDEnv, "github.com/acme/features")
 					cfg, _ := applyFixture(t, src, kind)
 					fresh := t.TempDir()
 					writeFile(t, filepath.Join(fresh, "feature_store.yaml"), cfg)
@@ -166,6 +170,21 @@ func TestImportRoundTrip(t *testing.T) {
 					// source path check.
 					if plan := mustRun(t, "-c", fresh, "plan", "--skip-source-validation"); plan != "No changes to registry\nNo changes to infrastructure\n" {
 						t.Errorf("feast plan after import:\n%s", plan)
+					}
+					// Another repository: only the owner changes.
+					t.Setenv(diff.RepoIDEnv, "")
+					p, err = openStore(t, fresh).Plan(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range p.Objects {
+						if o.Action == diff.Unchanged && o.Name == model.DummyEntityName {
+							continue
+						}
+						if o.Action != diff.Update || len(o.Properties) != 1 || o.Properties[0].Path != "tags["+diff.RepoTag+"]" ||
+							o.Properties[0].Old != `"github.com/acme/features"` {
+							t.Errorf("plan from another repository: %s %s %s %v, want only its repository tag changed", o.Action, o.Kind, o.Name, o.Properties)
+						}
 					}
 				})
 			}
@@ -350,6 +369,7 @@ func TestImportHelp(t *testing.T) {
 // repository changes only the managed-by tag apply adds (the plan shows
 // each as an update, not a deletion).
 func TestImportPythonPermissions(t *testing.T) {
+	t.Setenv(diff.RepoIDEnv, "github.com/acme/features") // the import is the applying repository
 	cfg, shared := applyFixture(t, filepath.Join("..", "..", "examples", "driver_ranking"), "file")
 	store, err := registry.OpenFile(context.Background(), filepath.Join(shared, "registry.db"))
 	if err != nil {
@@ -402,8 +422,8 @@ func TestImportPythonPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Updated permission anyone_pushes\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n" +
-		"Updated permission feast_user_permission\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n"
+	want := "Updated permission anyone_pushes\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n\ttags[feast-go/repo]: (none) -> \"github.com/acme/features\"\n" +
+		"Updated permission feast_user_permission\n\ttags[feast-go/managed-by]: (none) -> \"feast-go\"\n\ttags[feast-go/repo]: (none) -> \"github.com/acme/features\"\n"
 	if got := planChanges(p); got != want {
 		t.Errorf("plan of the imported repository:\n%s\nwant:\n%s", got, want)
 	}
