@@ -236,6 +236,7 @@ func TestPythonPermissionIsProtected(t *testing.T) {
 // the plan shows the changes (the managed-by tag among them) and apply
 // keeps its creation time.
 func TestDefiningPythonPermissionAdoptsIt(t *testing.T) {
+	t.Setenv(diff.RepoIDEnv, "r")
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	defs := "permissions:\n  - {name: py_perm, types: [FeatureView], actions: [READ_ONLINE], policy: {roles: [py-reader]}}\n"
@@ -263,7 +264,7 @@ func TestDefiningPythonPermissionAdoptsIt(t *testing.T) {
 			}
 		}
 	}
-	if got, want := strings.Join(perm, "\n"), "Updated py_perm\ntags[feast-go/managed-by]: (none) -> \"feast-go\""; got != want {
+	if got, want := strings.Join(perm, "\n"), "Updated py_perm\ntags[feast-go/managed-by]: (none) -> \"feast-go\"\ntags[feast-go/repo]: (none) -> \"r\""; got != want {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 	applyRepo(t, fs)

@@ -145,9 +145,13 @@ func printPlan(out io.Writer, p *feast.Plan, allowUnmanaged bool) {
 		code := map[diff.Action]string{diff.Create: "32", diff.Update: "33", diff.Delete: "31"}[o.Action]
 		note := ""
 		if o.Action == diff.Delete && o.Unmanaged {
-			note = " (not created by feast-go: apply refuses unless --allow-delete-unmanaged)"
+			who := "not created by feast-go"
+			if o.OtherRepo != "" {
+				who = "applied from repository " + o.OtherRepo
+			}
+			note = " (" + who + ": apply refuses unless --allow-delete-unmanaged)"
 			if allowUnmanaged {
-				note = " (not created by feast-go: deleted because of --allow-delete-unmanaged)"
+				note = " (" + who + ": deleted because of --allow-delete-unmanaged)"
 			}
 		}
 		fmt.Fprintf(out, "%s %s %s%s\n", color(out, code, string(o.Action)), o.Kind, color(out, "1", o.Name), note)

@@ -217,8 +217,15 @@ func integrityDependents(r *core.Registry, project string, o registry.Object) []
 
 // checkDeletable refuses to delete an object feast-go did not create
 // (unless allowed) or one that other objects use.
-func checkDeletable(r *core.Registry, project string, o registry.Object, allowUnmanaged bool) error {
-	if !allowUnmanaged && !diff.Managed(o.Msg) {
+// repo is this feature repository's identity (diff.RepoIdentity): an
+// object another repository applied is refused like an unmanaged one.
+func checkDeletable(r *core.Registry, project string, o registry.Object, repo diff.RepoID, allowUnmanaged bool) error {
+	if foreign, other := diff.Foreign(o.Msg, o.Kind, o.Name, repo.ID); foreign && !allowUnmanaged {
+		if other != "" {
+			return fmt.Errorf("refusing to delete %s %q of project %q: another feature repository applied it (%s: %q; this one is %q, from %s). "+
+				"Delete it from that repository, set %s if both are the same repository, or pass --allow-delete-unmanaged to delete it anyway",
+				o.Kind, o.Name, project, diff.RepoTag, other, repo.ID, repo.From, diff.RepoIDEnv)
+		}
 		return fmt.Errorf("refusing to delete %s %q of project %q: feast-go did not create it (no %q tag; Python Feast or another tool may own it). Pass --allow-delete-unmanaged to delete it anyway",
 			o.Kind, o.Name, project, diff.ManagedByTag+": "+diff.ManagedByValue)
 	}
@@ -242,7 +249,8 @@ as in Feast.
 
 Two safety rules Feast does not have:
   - an object without the ` + diff.ManagedByTag + ` tag (written by Python Feast or
-    another tool) is deleted only with --allow-delete-unmanaged;
+    another tool), or one another feature repository applied (its ` + diff.RepoTag + `
+    tag names another repository), is deleted only with --allow-delete-unmanaged;
   - an object that other objects use (an entity or data source of a feature view, a
     feature view of a feature service or on-demand view) is never deleted: the error
     names the objects that use it.
@@ -281,7 +289,11 @@ The next apply recreates an object the repository still defines.
 			if len(kinds) > 1 {
 				fmt.Fprintf(g.stderr, "warning: %q names a %s; deleting the %s, as Feast would\n", name, joinKinds(kinds), o.Kind)
 			}
-			if err := checkDeletable(r, project, o, allowUnmanaged); err != nil {
+			repo, err := fs.RepoID()
+			if err != nil {
+				return err
+			}
+			if err := checkDeletable(r, project, o, repo, allowUnmanaged); err != nil {
 				return err
 			}
 			var drop *model.FeatureView
@@ -294,7 +306,7 @@ The next apply recreates an object the repository still defines.
 				if !ok || cur.Kind != o.Kind {
 					return fmt.Errorf("%s %q was deleted or changed concurrently; run feast delete again", o.Kind, name)
 				}
-				if err := checkDeletable(reg, project, cur, allowUnmanaged); err != nil {
+				if err := checkDeletable(reg, project, cur, repo, allowUnmanaged); err != nil {
 					return err
 				}
 				registry.Remove(reg, project, o.Kind, name)
@@ -326,7 +338,7 @@ The next apply recreates an object the repository still defines.
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, "also delete an object feast-go did not create (no "+diff.ManagedByTag+" tag)")
+	cmd.Flags().BoolVar(&allowUnmanaged, "allow-delete-unmanaged", false, "also delete an object feast-go did not create (no "+diff.ManagedByTag+" tag) or another feature repository applied")
 	return cmd
 }
 

@@ -183,3 +183,36 @@ func TestTeardownKeepsUnmanagedObjects(t *testing.T) {
 		t.Errorf("teardown left views:\n%s", list)
 	}
 }
+
+// Two feature repositories on one registry: B's plan labels A's objects as
+// another repository's, B's apply refuses to delete them and feast delete
+// from B refuses too; A itself deletes its own.
+func TestOtherRepositoryObjectsAreLabelledAndKept(t *testing.T) {
+	a := smallRepo(t, map[string]string{"features.yaml": smallDefs})
+	b := smallRepo(t, map[string]string{"features.yaml": strings.ReplaceAll(smallDefs, "name: stats", "name: b_stats")})
+	// B uses A's registry file.
+	cfg := filepath.Join(b, "feature_store.yaml")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "registry: data/registry.db", "registry: "+filepath.Join(a, "data", "registry.db"), 1)), 0o644)
+
+	t.Setenv("FEAST_REPO_ID", "repo-a")
+	mustRun(t, "-c", a, "apply")
+	t.Setenv("FEAST_REPO_ID", "repo-b")
+	plan := mustRun(t, "-c", b, "plan")
+	const label = "Deleted feature view stats (applied from repository repo-a: apply refuses unless --allow-delete-unmanaged)\n"
+	if !strings.Contains(plan, label) {
+		t.Errorf("plan from B:\n%s\nwant the line %q", plan, label)
+	}
+	if _, _, err := run(t, "-c", b, "apply"); err == nil {
+		t.Error("B's apply deleted A's objects")
+	}
+	_, _, err := run(t, "-c", b, "delete", "stats")
+	if err == nil || !strings.Contains(err.Error(), `another feature repository applied it (feast-go/repo: "repo-a"; this one is "repo-b", from FEAST_REPO_ID)`) ||
+		!strings.Contains(err.Error(), "--allow-delete-unmanaged") {
+		t.Errorf("delete from B: %v", err)
+	}
+	t.Setenv("FEAST_REPO_ID", "repo-a")
+	if out := mustRun(t, "-c", a, "delete", "stats"); out != "Deleted feature view stats from demo.\n" {
+		t.Errorf("delete from A: %q", out)
+	}
+}
