@@ -4,14 +4,10 @@
 package definitions
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -149,117 +145,6 @@ func ParseFiles(files map[string]string, opts Options) (*Repo, error) {
 		return nil, l.problems
 	}
 	return &l.repo, nil
-}
-
-func findFiles(repoPath string) ([]string, error) {
-	ignores := readFeastIgnore(repoPath)
-	var files []string
-	err := filepath.WalkDir(repoPath, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(repoPath, p)
-		if d.IsDir() {
-			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "data" && filepath.Dir(rel) == "." || d.Name() == "node_modules" || ignored(rel, ignores)) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		ext := strings.ToLower(filepath.Ext(p))
-		if (ext != ".yaml" && ext != ".yml") || d.Name() == config.FileName || ignored(rel, ignores) {
-			return nil
-		}
-		files = append(files, filepath.ToSlash(rel))
-		return nil
-	})
-	sort.Strings(files)
-	return files, err
-}
-
-// feastImport matches a line that imports Python Feast.
-var feastImport = regexp.MustCompile(`(?m)^[ \t]*(import[ \t]+feast\b|from[ \t]+feast[ \t.])`)
-
-// PythonFiles returns the *.py files under repoPath that import feast (a
-// line "import feast..." or "from feast..."), relative and sorted: Python
-// Feast definitions, which this implementation does not read. It skips
-// hidden directories, data/, node_modules, __pycache__, virtual
-// environments (venv, site-packages, any directory holding
-// pyvenv.cfg) and paths matched by .feastignore.
-func PythonFiles(repoPath string) ([]string, error) {
-	ignores := readFeastIgnore(repoPath)
-	var files []string
-	err := filepath.WalkDir(repoPath, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(repoPath, p)
-		if d.IsDir() {
-			if rel == "." {
-				return nil
-			}
-			switch name := d.Name(); {
-			case strings.HasPrefix(name, "."), name == "data" && filepath.Dir(rel) == ".",
-				name == "node_modules", name == "__pycache__", name == "venv", name == "site-packages",
-				ignored(rel, ignores):
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(p, "pyvenv.cfg")); err == nil {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.ToLower(filepath.Ext(p)) != ".py" || !d.Type().IsRegular() || ignored(rel, ignores) {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("read definitions: %w", err)
-		}
-		defer f.Close()
-		head, err := io.ReadAll(io.LimitReader(f, 1<<20))
-		if err != nil {
-			return fmt.Errorf("read definitions: %w", err)
-		}
-		if feastImport.Match(head) {
-			files = append(files, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	sort.Strings(files)
-	return files, err
-}
-
-func readFeastIgnore(repoPath string) []string {
-	f, err := os.Open(filepath.Join(repoPath, ".feastignore"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var pats []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line != "" && !strings.HasPrefix(line, "#") {
-			pats = append(pats, strings.TrimSuffix(strings.TrimPrefix(line, "/"), "/"))
-		}
-	}
-	return pats
-}
-
-func ignored(rel string, pats []string) bool {
-	rel = filepath.ToSlash(rel)
-	for _, p := range pats {
-		if ok, _ := filepath.Match(p, rel); ok {
-			return true
-		}
-		if ok, _ := filepath.Match(p, filepath.Base(rel)); ok {
-			return true
-		}
-		if strings.HasPrefix(rel, p+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 type pos struct {

@@ -384,22 +384,5 @@ func (c *catalog) yamlOf(k kind, name string) []byte {
 		kindSources: "data_sources", kindEntities: "entities", kindViews: "feature_views",
 		kindODFVs: "on_demand_feature_views", kindServices: "feature_services", kindPerms: "permissions",
 	}[k]
-	return c.yaml[sec+"/"+exportFileName(name)+".yaml"]
-}
-
-// exportFileName is the file name definitions.Export gives an object in
-// the object layout (definitions' safeFileName).
-func exportFileName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteRune('_')
-		}
-	}
-	if b.Len() == 0 {
-		return "_"
-	}
-	return b.String()
+	return c.yaml[sec+"/"+definitions.SafeFileName(name)+".yaml"]
 }
