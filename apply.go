@@ -463,17 +463,9 @@ func unmanagedObjects(r *core.Registry, project, repo string) (out []string, oth
 	return out, others
 }
 
+// sortedNames returns the keys of m in order.
 func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 // storedViews are what a snapshot keeps in the online store: its online,

@@ -2,7 +2,8 @@ package definitions
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/feastgo/feast/model"
 )
@@ -74,7 +75,7 @@ func (l *loader) resolveBatchSource(ix byName, r srcRef) {
 	b, ok := ix.sources[r.batch.Value]
 	switch {
 	case !ok:
-		l.add(r.at.file, r.batch.Line, obj, "batch_source", "data source %q is not defined%s", r.batch.Value, didYouMean(r.batch.Value, keys(ix.sources)))
+		l.add(r.at.file, r.batch.Line, obj, "batch_source", "data source %q is not defined%s", r.batch.Value, didYouMean(r.batch.Value, slices.Sorted(maps.Keys(ix.sources))))
 	case b.Kind != model.SourceFile && b.Kind != model.SourcePostgres && b.Kind != model.SourceIceberg:
 		l.add(r.at.file, r.batch.Line, obj, "batch_source", "%q is a %s source; a batch source must be a file, postgres or iceberg source", b.Name, b.Kind)
 	default:
@@ -99,7 +100,7 @@ func (l *loader) resolveFVEntities(ix byName, r fvRef, obj string) {
 	for _, en := range r.entities {
 		e, ok := ix.entities[en.Value]
 		if !ok {
-			l.add(r.at.file, en.Line, obj, "entities", "entity %q is not defined%s", en.Value, didYouMean(en.Value, keys(ix.entities)))
+			l.add(r.at.file, en.Line, obj, "entities", "entity %q is not defined%s", en.Value, didYouMean(en.Value, slices.Sorted(maps.Keys(ix.entities))))
 			continue
 		}
 		fv.Entities = append(fv.Entities, e.Name)
@@ -137,7 +138,7 @@ func (l *loader) resolveFVSource(ix byName, r fvRef, obj string) {
 	fv := r.fv
 	src, ok := ix.sources[r.source.Value]
 	if !ok {
-		l.add(r.at.file, r.source.Line, obj, "source", "data source %q is not defined%s", r.source.Value, didYouMean(r.source.Value, keys(ix.sources)))
+		l.add(r.at.file, r.source.Line, obj, "source", "data source %q is not defined%s", r.source.Value, didYouMean(r.source.Value, slices.Sorted(maps.Keys(ix.sources))))
 		return
 	}
 	switch src.Kind {
@@ -186,7 +187,7 @@ func (l *loader) resolveODFV(ix byName, r odfvRef) {
 // odfvSourceNames lists what an on demand feature view may read: feature
 // views (sorted), then request sources.
 func (ix byName) odfvSourceNames() []string {
-	candidates := keys(ix.views)
+	candidates := slices.Sorted(maps.Keys(ix.views))
 	for n, s := range ix.sources {
 		if s.Kind == model.SourceRequest {
 			candidates = append(candidates, n)
@@ -206,7 +207,7 @@ func (l *loader) resolveFeatureService(ix byName, r fsRef) {
 		} else if o, ok := ix.odfvs[it.view]; ok {
 			available = o.Features
 		} else {
-			all := append(keys(ix.views), keys(ix.odfvs)...)
+			all := append(slices.Sorted(maps.Keys(ix.views)), slices.Sorted(maps.Keys(ix.odfvs))...)
 			l.add(r.at.file, it.node.Line, obj, field, "feature view %q is not defined%s", it.view, didYouMean(it.view, all))
 			continue
 		}
@@ -245,13 +246,4 @@ func (l *loader) project(r fsRef, it fsItem, obj, field string, available []mode
 // projectedField is the part of a view's field a projection keeps.
 func projectedField(f model.Field) model.Field {
 	return model.Field{Name: f.Name, Type: f.Type, Description: f.Description, Tags: f.Tags}
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
