@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -208,14 +207,22 @@ func TestRedisDownAtStart(t *testing.T) {
 // connected yet, as at a start.
 func withOnlineStore(t *testing.T, f *st.Fixture, onlineYAML string) *Server {
 	t.Helper()
+	return withSection(t, f, "online_store:", "offline_store:", onlineYAML)
+}
+
+// withSection opens the repository of f again with the feature_store.yaml
+// lines from the one starting with key up to (not including) the one
+// starting with next replaced by yaml; the registry stays applied.
+func withSection(t *testing.T, f *st.Fixture, key, next, yaml string) *Server {
+	t.Helper()
 	path := filepath.Join(f.Dir, "feature_store.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(data, []byte("online_store:"))
-	j := bytes.Index(data, []byte("offline_store:"))
-	data = append(append(append([]byte{}, data[:i]...), onlineYAML...), data[j:]...)
+	i := bytes.Index(data, []byte(key))
+	j := bytes.Index(data, []byte(next))
+	data = append(append(append([]byte{}, data[:i]...), yaml...), data[j:]...)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -226,33 +233,9 @@ func withOnlineStore(t *testing.T, f *st.Fixture, onlineYAML string) *Server {
 // listens on, and at one that accepts connections but never answers:
 // requests answer 503 fast, the second within the connect timeout (1s).
 func TestPostgresUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	free := l.Addr().String()
-	l.Close()
-	hung, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hung.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := hung.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	for name, addr := range map[string]string{"refused": free, "hung": hung.Addr().String()} {
+	free := testenv.ClosedAddr(t).String()
+	hung := testenv.SilentListener(t)
+	for name, addr := range map[string]string{"refused": free, "hung": hung.String()} {
 		t.Run(name, func(t *testing.T) {
 			f := st.New(t, st.SQLite())
 			s := withOnlineStore(t, f, fmt.Sprintf("online_store:\n  type: postgres\n  dsn: postgres://feast@%s/feast?sslmode=disable\n", addr))
@@ -449,18 +432,7 @@ func TestMaterializeOnlineStoreDown(t *testing.T) {
 // offline_store section (the registry stays applied).
 func withOfflineStore(t *testing.T, f *st.Fixture, offlineYAML string) *Server {
 	t.Helper()
-	path := filepath.Join(f.Dir, "feature_store.yaml")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(data, []byte("offline_store:"))
-	j := bytes.Index(data, []byte("entity_key_serialization_version:"))
-	data = append(append(append([]byte{}, data[:i]...), offlineYAML...), data[j:]...)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return newServer(t, &st.Fixture{Store: openStore(t, f.Dir)}, Options{})
+	return withSection(t, f, "offline_store:", "entity_key_serialization_version:", offlineYAML)
 }
 
 // TestMaterializeOfflineStoreUnreachable: a materialization whose offline
@@ -469,33 +441,9 @@ func withOfflineStore(t *testing.T, f *st.Fixture, offlineYAML string) *Server {
 // where it used to be 500; an unknown view stays 404 and a malformed
 // request 400.
 func TestMaterializeOfflineStoreUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	hung, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hung.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := hung.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	for name, port := range map[string]int{"refused": closed, "hung": hung.Addr().(*net.TCPAddr).Port} {
+	closed := testenv.ClosedAddr(t).Port
+	hung := testenv.SilentListener(t)
+	for name, port := range map[string]int{"refused": closed, "hung": hung.Port} {
 		t.Run(name, func(t *testing.T) {
 			f := st.New(t, st.SQLite())
 			s := withOfflineStore(t, f, fmt.Sprintf("offline_store:\n  type: postgres\n  host: 127.0.0.1\n  port: %d\n  database: test\n  user: feast\n  connect_timeout: 1\n", port))

@@ -245,20 +245,12 @@ func (s *Server) onlineReader(ctx context.Context) (online.Reader, error) {
 // every registry TTL (cache_ttl_seconds or Options.RegistryTTL). A failed refresh keeps the last good snapshot, counts
 // in feast_registry_refresh_errors_total and shows on /health.
 //
-// The first load is bounded by the store's registry timeout
-// (feast.Options.RegistryTimeout), so that a registry that stops answering
-// once opened does not hold up the loads of the first requests for good.
+// Every load, the first included, is bounded by the registry timeout
+// (feast.Options.RegistryTimeout, which the registry applies to each load),
+// so that a registry that stops answering once opened does not hold up the
+// loads of the first requests for good.
 func (s *Server) Run(ctx context.Context) {
-	lctx := ctx
-	if d := s.fs.RegistryTimeout(); d > 0 {
-		var cancel context.CancelFunc
-		lctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
-	if _, err := s.refresh(lctx); err != nil {
-		if lctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			err = &feast.RegistryTimeoutError{Op: "load the registry", Timeout: s.fs.RegistryTimeout(), Err: err}
-		}
+	if _, err := s.refresh(ctx); err != nil {
 		s.log.Error("load registry", "err", err)
 	}
 	s.warnOnlineStore(ctx)

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/feastgo/feast/internal/testenv"
 )
 
 // feast serve with a SQL registry whose host accepts connections and never
@@ -15,22 +16,8 @@ import (
 // registry timeout (FEAST_REGISTRY_TIMEOUT) it exits with an error naming
 // the registry (password masked), the timeout and what to do.
 func TestServeUnreachableSQLRegistry(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // accepted, never answered
-		}
-	}()
+	addr := testenv.SilentListener(t).String()
 	dir := t.TempDir()
-	addr := ln.Addr().String()
 	yaml := "project: p\nprovider: local\nentity_key_serialization_version: 3\n" +
 		"registry: {registry_type: sql, path: 'postgresql://feast:" + plantedPassword + "@" + addr + "/feast?sslmode=disable'}\n" +
 		"online_store: {type: sqlite, path: data/online.db}\n"
@@ -43,7 +30,7 @@ func TestServeUnreachableSQLRegistry(t *testing.T) {
 	cmd := newRootCmd(&strings.Builder{}, &strings.Builder{})
 	cmd.SetArgs([]string{"-c", dir, "serve", "--port", "0"})
 	start := time.Now()
-	err = cmd.ExecuteContext(ctx)
+	err := cmd.ExecuteContext(ctx)
 	took := time.Since(start)
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("serve with a silent registry database: %v after %v", err, took)
