@@ -1,9 +1,9 @@
 package online
 
 import (
+	"bytes"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -43,62 +43,94 @@ func IsNull(v *types.Value) bool {
 // string form of string, integer, floating-point and boolean scalars (as
 // Python's str() prints them), and ok=false for every other kind.
 func ValueText(v *types.Value) (text string, ok bool) {
+	if x, isString := v.GetVal().(*types.Value_StringVal); isString {
+		return x.StringVal, true
+	}
+	b, ok := AppendValueText(nil, v)
+	return string(b), ok
+}
+
+// AppendValueText appends ValueText(v) to dst, formatting numbers in place
+// (a bulk write formats one per cell); ok=false appends nothing.
+func AppendValueText(dst []byte, v *types.Value) (_ []byte, ok bool) {
 	switch x := v.GetVal().(type) {
 	case *types.Value_StringVal:
-		return x.StringVal, true
+		return append(dst, x.StringVal...), true
 	case *types.Value_Int32Val:
-		return strconv.FormatInt(int64(x.Int32Val), 10), true
+		return strconv.AppendInt(dst, int64(x.Int32Val), 10), true
 	case *types.Value_Int64Val:
-		return strconv.FormatInt(x.Int64Val, 10), true
+		return strconv.AppendInt(dst, x.Int64Val, 10), true
 	case *types.Value_UnixTimestampVal:
-		return strconv.FormatInt(x.UnixTimestampVal, 10), true
+		return strconv.AppendInt(dst, x.UnixTimestampVal, 10), true
 	case *types.Value_DoubleVal:
-		return pyFloat(x.DoubleVal), true
+		return appendPyFloat(dst, x.DoubleVal), true
 	case *types.Value_FloatVal:
 		// Python widens float32 to a double before printing it.
-		return pyFloat(float64(x.FloatVal)), true
+		return appendPyFloat(dst, float64(x.FloatVal)), true
 	case *types.Value_BoolVal:
 		if x.BoolVal {
-			return "True", true
+			return append(dst, "True"...), true
 		}
-		return "False", true
+		return append(dst, "False"...), true
 	default:
-		return "", false
+		return dst, false
 	}
 }
 
-// pyFloat formats f as Python's repr does: shortest round-trip digits,
-// positional for decimal exponents in [-4, 16) with ".0" on integral values,
-// scientific otherwise.
-func pyFloat(f float64) string {
+// appendPyFloat appends f as Python's repr prints it: the shortest digits
+// that round-trip, positional for decimal exponents in [-4, 16) with ".0"
+// on integral values, scientific ("1e-05", "1e+16") otherwise. It formats
+// once, in scientific form, and moves the same digits into positional form
+// when the exponent calls for it.
+func appendPyFloat(dst []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
-		return "nan"
+		return append(dst, "nan"...)
 	case math.IsInf(f, 1):
-		return "inf"
+		return append(dst, "inf"...)
 	case math.IsInf(f, -1):
-		return "-inf"
+		return append(dst, "-inf"...)
 	case f == 0:
 		if math.Signbit(f) {
-			return "-0.0"
+			return append(dst, "-0.0"...)
 		}
-		return "0.0"
+		return append(dst, "0.0"...)
 	}
-	exp := 0
-	sci := strconv.FormatFloat(f, 'e', -1, 64)
-	if i := strings.LastIndexByte(sci, 'e'); i >= 0 {
-		if e, err := strconv.Atoi(sci[i+1:]); err == nil {
-			exp = e
+	var buf [32]byte
+	sci := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	e := bytes.LastIndexByte(sci, 'e')
+	exp, err := strconv.Atoi(string(sci[e+1:]))
+	if err != nil || exp < -4 || exp >= 16 {
+		return append(dst, sci...)
+	}
+	mant := sci[:e]
+	if mant[0] == '-' {
+		dst = append(dst, '-')
+		mant = mant[1:]
+	}
+	// The digits without the point: d.ddd -> dddd.
+	var dbuf [24]byte
+	digits := append(dbuf[:0], mant[0])
+	if len(mant) > 2 {
+		digits = append(digits, mant[2:]...)
+	}
+	if exp < 0 {
+		dst = append(dst, "0."...)
+		for range -exp - 1 {
+			dst = append(dst, '0')
 		}
+		return append(dst, digits...)
 	}
-	if exp < -4 || exp >= 16 {
-		return sci
+	if len(digits) > exp+1 {
+		dst = append(dst, digits[:exp+1]...)
+		dst = append(dst, '.')
+		return append(dst, digits[exp+1:]...)
 	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
+	dst = append(dst, digits...)
+	for range exp + 1 - len(digits) {
+		dst = append(dst, '0')
 	}
-	return s
+	return append(dst, ".0"...)
 }
 
 // AppendValue appends the protobuf serialization of v (Feast's stored value

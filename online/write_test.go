@@ -3,6 +3,9 @@ package online
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +103,65 @@ func TestValueText(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("ValueText(%v) = %q, %v; want %q, %v", tt.v, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// pyFloatReference is Python's repr of a float spelled out the long way
+// (two formattings), the reference appendPyFloat is checked against.
+func pyFloatReference(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	sci := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(sci[strings.LastIndexByte(sci, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return sci
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// appendPyFloat moves digits around by hand; every exponent band, sign and
+// digit count must match the two-formatting reference.
+func TestAppendPyFloatMatchesReference(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		want := pyFloatReference(f)
+		if got := string(appendPyFloat([]byte("x"), f)); got != "x"+want {
+			t.Fatalf("appendPyFloat(%v) = %q, want %q", f, got[1:], want)
+		}
+	}
+	for e := -330; e <= 310; e++ {
+		for _, m := range []float64{1, 1.5, 9.999999999999999, 1.2345678901234567, 3, 7.25} {
+			f := m * math.Pow(10, float64(e))
+			check(f)
+			check(-f)
+			check(math.Nextafter(f, 0))
+			check(float64(float32(f)))
+		}
+	}
+	for _, f := range []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1),
+		math.MaxFloat64, math.SmallestNonzeroFloat64, 1e16, 1e16 - 2, 1e-4, 9.999999999999999e-5, 123456789.5} {
+		check(f)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		f := math.Float64frombits(rng.Uint64())
+		check(f)
+		check(float64(math.Float32frombits(rng.Uint32())))
 	}
 }
 
