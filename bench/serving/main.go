@@ -31,6 +31,12 @@
 //
 //	go run -tags duckdb_arrow ./bench/serving -wrk                 # 1 and 100 entities, 10 features, 3 runs
 //	go run -tags duckdb_arrow ./bench/serving -wrk -feast ./feast -entities 100 -wrk-runs 5
+//
+// The wrk mode measures Redis by default; -store sqlite measures the SQLite
+// online store instead (a file in the temporary repository, no Redis), with
+// a floor proxy running the store's SELECT on that file (sqlitefloor.go):
+//
+//	go run -tags duckdb_arrow ./bench/serving -wrk -store sqlite
 package main
 
 import (
@@ -103,7 +109,17 @@ func main() {
 	wrkServeArgs := flag.String("wrk-serve-args", "", "with -wrk: extra flags for feast serve, space-separated (none by default)")
 	wrkBaseline := flag.String("wrk-baseline", "", "with -wrk: another feast binary (an earlier build) measured in the same run, interleaved")
 	wrkBaselineEnv := flag.String("wrk-baseline-env", "", "with -wrk-baseline: its extra environment, space-separated (GOGC=400 ...)")
+	store := flag.String("store", "redis", "with -wrk: the online store, redis or sqlite (a file in the temporary repository; Redis is not needed)")
+	floorDB := flag.String("floor-db", "", "internal: with -floor -store sqlite, the database file")
 	flag.Parse()
+	if *store != "redis" && *store != "sqlite" {
+		fmt.Fprintf(os.Stderr, "error: -store %q: use redis or sqlite\n", *store)
+		os.Exit(2)
+	}
+	if *store == "sqlite" && !*wrkMode && *floor == "" {
+		fmt.Fprintln(os.Stderr, "error: -store sqlite is measured only with -wrk (go run -tags duckdb_arrow ./bench/serving -wrk -store sqlite)")
+		os.Exit(2)
+	}
 	if *wrkMode {
 		ents := ints(*entityCounts)
 		if !isFlagSet("entities") {
@@ -114,10 +130,17 @@ func main() {
 			nf = 10
 		}
 		err := runWrk(wrkOptions{redisAddr: *redisAddr, feastBin: *feastBin, script: *wrkScript, entities: ents, features: nf,
-			connections: *wrkConns, warmup: *wrkWarmup, window: *wrkWindow, runs: *wrkRuns, port: *wrkPort,
+			store: *store, connections: *wrkConns, warmup: *wrkWarmup, window: *wrkWindow, runs: *wrkRuns, port: *wrkPort,
 			floorAddr: *floorAddr, extraArgs: strings.Fields(*wrkServeArgs), baseline: *wrkBaseline, baselineEnv: strings.Fields(*wrkBaselineEnv)})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *floor != "" && *store == "sqlite" {
+		if err := serveSQLiteFloor(*floor, *httpAddr, *floorDB); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
 			os.Exit(1)
 		}
 		return
@@ -202,8 +225,21 @@ func featureNames() []string {
 	return out
 }
 
-// setup writes and applies the repository and fills Redis.
-func setup(ctx context.Context, dir, redisAddr, project string) error {
+// redisOnlineStore is the online_store section of feature_store.yaml for
+// Redis at addr.
+func redisOnlineStore(addr string) string {
+	return fmt.Sprintf("online_store:\n  type: redis\n  connection_string: %q\n", addr)
+}
+
+// sqliteOnlineStore is the online_store section for a SQLite file.
+func sqliteOnlineStore(path string) string {
+	return fmt.Sprintf("online_store:\n  type: sqlite\n  path: %q\n", path)
+}
+
+// setup writes and applies the repository, with onlineStore as the
+// online_store section of feature_store.yaml, and fills the online store
+// through its own Write.
+func setup(ctx context.Context, dir, onlineStore, project string) error {
 	var defs strings.Builder
 	defs.WriteString("entities:\n  - {name: driver, join_keys: [driver_id], value_type: INT64}\n")
 	defs.WriteString("data_sources:\n  - {name: src, type: file, path: data/src.parquet, timestamp_field: event_timestamp}\n")
@@ -215,7 +251,7 @@ func setup(ctx context.Context, dir, redisAddr, project string) error {
 		}
 		fmt.Fprintf(&defs, "      - {name: %s, dtype: %s}\n", f, dtype)
 	}
-	yaml := fmt.Sprintf("project: %s\nregistry: data/registry.db\nprovider: local\nonline_store:\n  type: redis\n  connection_string: %q\nentity_key_serialization_version: 3\n", project, redisAddr)
+	yaml := fmt.Sprintf("project: %s\nregistry: data/registry.db\nprovider: local\n%sentity_key_serialization_version: 3\n", project, onlineStore)
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return err
 	}
@@ -265,7 +301,8 @@ func setup(ctx context.Context, dir, redisAddr, project string) error {
 
 func i64(n int64) *types.Value { return &types.Value{Val: &types.Value_Int64Val{Int64Val: n}} }
 
-// teardown removes the project's keys from Redis.
+// teardown removes the project's data from the online store (its keys in
+// Redis, its table in SQLite).
 func teardown(dir string) {
 	fs, err := feast.Open(context.Background(), feast.Options{RepoPath: dir})
 	if err != nil {
@@ -368,7 +405,7 @@ func run(redisAddr, httpAddr, grpcAddr, floorAddr, floorGRPCAddr, cpuProfile str
 	}
 	defer os.RemoveAll(dir)
 	project := fmt.Sprintf("bench_%d", os.Getpid())
-	if err := setup(ctx, dir, redisAddr, project); err != nil {
+	if err := setup(ctx, dir, redisOnlineStore(redisAddr), project); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	defer teardown(dir)

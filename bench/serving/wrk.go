@@ -9,14 +9,24 @@ package main
 // body, so that the ratio between the two is what compares across
 // machines.
 //
+// The online store is Redis by default. With -store sqlite the repository's
+// online store is instead a SQLite file in the temporary repository (the
+// same 10,000 entities × 50 features, written by the store itself; no Redis
+// is needed), and the floor is serveSQLiteFloor: the store's SELECT on the
+// same file behind fasthttp. Then the server's CPU per request includes
+// SQLite's, which runs in its process, and there is no Redis column.
+//
 // wrk comes from the distribution: apt-get install -y wrk (Debian, Ubuntu)
 // or brew install wrk.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +42,8 @@ import (
 
 // wrkOptions configure runWrk.
 type wrkOptions struct {
-	redisAddr   string
+	store       string // "redis" or "sqlite"
+	redisAddr   string // with store redis
 	feastBin    string // "" builds ./cmd/feast
 	script      string // path of online.lua
 	entities    []int
@@ -98,7 +109,12 @@ func runWrk(o wrkOptions) error {
 	}
 	repo := filepath.Join(dir, "repo")
 	project := fmt.Sprintf("benchwrk_%d", os.Getpid())
-	if err := setup(ctx, repo, o.redisAddr, project); err != nil {
+	sqlitePath := filepath.Join(repo, "data", "online.db")
+	onlineStore := redisOnlineStore(o.redisAddr)
+	if o.store == "sqlite" {
+		onlineStore = sqliteOnlineStore(sqlitePath)
+	}
+	if err := setup(ctx, repo, onlineStore, project); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	defer teardown(repo)
@@ -159,6 +175,9 @@ func runWrk(o wrkOptions) error {
 		return err
 	}
 	floor := exec.Command(exe, "-floor", project, "-http", o.floorAddr, "-redis", o.redisAddr)
+	if o.store == "sqlite" {
+		floor = exec.Command(exe, "-floor", project, "-http", o.floorAddr, "-store", "sqlite", "-floor-db", sqlitePath)
+	}
 	floor.Stdout, floor.Stderr = os.Stderr, os.Stderr
 	if err := floor.Start(); err != nil {
 		return err
@@ -170,21 +189,37 @@ func runWrk(o wrkOptions) error {
 	if err := waitHealthy("http://" + o.floorAddr + "/health"); err != nil {
 		return fmt.Errorf("floor proxy: %w", err)
 	}
-	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{o.redisAddr}, DisableCache: true, ForceSingleClient: true})
-	if err != nil {
+	rpid := 0
+	if o.store == "redis" {
+		rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{o.redisAddr}, DisableCache: true, ForceSingleClient: true})
+		if err != nil {
+			return err
+		}
+		rpid = redisPID(ctx, rdb)
+		rdb.Close()
+	}
+	floorPath := func(ne int) string { return fmt.Sprintf("/floor?nf=%d&ne=%d", o.features, ne) }
+	if err := checkFound(servers[0].addr, o.floorAddr, floorPath(1), o.features); err != nil {
 		return err
 	}
-	rpid := redisPID(ctx, rdb)
-	rdb.Close()
 
 	fmt.Printf("# wrk -t1 -c%d, %d features, random ids of %d entities; %v warm-up, then %v measured; %d runs; %d cores\n",
 		o.connections, o.features, nEntities, o.warmup, o.window, o.runs, runtimeCPUs())
+	if o.store == "sqlite" {
+		fmt.Printf("# online store: sqlite %s (%d entities × %d features); floor: fasthttp + the store's prepared SELECT (database/sql, mattn/go-sqlite3, read-only)\n",
+			sqlitePath, nEntities, nFeatures)
+	}
 	for _, sv := range servers {
 		fmt.Printf("# %s: %s (in %s)\n", sv.name, strings.Join(sv.args, " "), repo)
 	}
 	fmt.Println()
-	fmt.Println("| run | target | entities | req/s | p50 | p99 | server CPU/req | redis CPU/req | non-2xx | errors |")
-	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if o.store == "sqlite" {
+		fmt.Println("| run | target | entities | req/s | p50 | p99 | server CPU/req | non-2xx | errors |")
+		fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	} else {
+		fmt.Println("| run | target | entities | req/s | p50 | p99 | server CPU/req | redis CPU/req | non-2xx | errors |")
+		fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	}
 	type key struct {
 		target   string
 		entities int
@@ -194,7 +229,7 @@ func runWrk(o wrkOptions) error {
 	for _, sv := range servers {
 		targets = append(targets, wrkTarget{sv.name, sv.pid, "http://" + sv.addr, func(int) string { return "/get-online-features" }, sv.log})
 	}
-	targets = append(targets, wrkTarget{"floor", floor.Process.Pid, "http://" + o.floorAddr, func(ne int) string { return fmt.Sprintf("/floor?nf=%d&ne=%d", o.features, ne) }, ""})
+	targets = append(targets, wrkTarget{"floor", floor.Process.Pid, "http://" + o.floorAddr, floorPath, ""})
 	for run := 1; run <= o.runs; run++ {
 		for _, ne := range o.entities {
 			for _, t := range targets {
@@ -220,8 +255,13 @@ func runWrk(o wrkOptions) error {
 				if rpid != 0 && res.requests > 0 {
 					redisCPU = fmtDur(time.Duration(res.redisCPU / float64(res.requests) * 1e9))
 				}
-				fmt.Printf("| %d | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", run, t.name, ne, float64(res.requests)/res.seconds,
-					fmtDur(res.p50), fmtDur(res.p99), fmtDur(res.serverPerR), redisCPU, res.non2xx, res.errors)
+				if o.store == "sqlite" {
+					fmt.Printf("| %d | %s | %d | %.0f | %s | %s | %s | %d | %d |\n", run, t.name, ne, float64(res.requests)/res.seconds,
+						fmtDur(res.p50), fmtDur(res.p99), fmtDur(res.serverPerR), res.non2xx, res.errors)
+				} else {
+					fmt.Printf("| %d | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", run, t.name, ne, float64(res.requests)/res.seconds,
+						fmtDur(res.p50), fmtDur(res.p99), fmtDur(res.serverPerR), redisCPU, res.non2xx, res.errors)
+				}
 				if res.non2xx > 0 {
 					return fmt.Errorf("%s answered %d requests with a status other than 2xx (log: %s)", t.name, res.non2xx, tail(t.log))
 				}
@@ -275,6 +315,46 @@ func wrkRun(bin string, args []string) (wrkResult, error) {
 	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
 	return wrkResult{requests: n(1), seconds: float64(n(2)) / 1e6, non2xx: n(3), errors: n(4),
 		p50: time.Duration(n(5)) * time.Microsecond, p99: time.Duration(n(6)) * time.Microsecond}, nil
+}
+
+// checkFound sends one request of nf features for driver 0 to feast serve
+// at addr and to the floor at floorAddr, and fails unless the server finds
+// the values and the floor answers some bytes: a run against an empty or
+// misnamed store would otherwise measure the cost of finding nothing.
+func checkFound(addr, floorAddr, floorPath string, nf int) error {
+	refs := make([]string, nf)
+	for i := range refs {
+		refs[i] = fmt.Sprintf("%q", view+":"+featureNames()[i])
+	}
+	body := `{"features":[` + strings.Join(refs, ",") + `],"entities":{"driver_id":[0]}}`
+	post := func(url string) ([]byte, error) {
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d: %s", resp.StatusCode, data)
+		}
+		return data, err
+	}
+	data, err := post("http://" + addr + "/get-online-features")
+	if err != nil {
+		return fmt.Errorf("feast serve: check request: %w", err)
+	}
+	// The entity column is PRESENT too.
+	if n := bytes.Count(data, []byte(`"PRESENT"`)); n != nf+1 {
+		return fmt.Errorf("feast serve found %d of %d features of driver 0 (the store was not filled?): %.300s", n-1, nf, data)
+	}
+	data, err = post("http://" + floorAddr + floorPath)
+	if err != nil {
+		return fmt.Errorf("floor proxy: check request: %w", err)
+	}
+	if len(data) == 0 {
+		return errors.New("the floor proxy read nothing for driver 0: does it read the table and keys feast serve reads?")
+	}
+	return nil
 }
 
 // tail returns the last lines of a log file, for error messages.
