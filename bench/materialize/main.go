@@ -25,6 +25,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -35,6 +37,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/materialize"
 )
 
 func main() {
@@ -118,8 +121,26 @@ feature_views:
 			log.Fatal(err)
 		}
 	}
+	var walPeak atomic.Int64
+	stopWAL := make(chan struct{})
+	if *store == "sqlite" {
+		// The WAL's largest size during the run (sampled every 50ms).
+		go func() {
+			for {
+				if fi, err := os.Stat(filepath.Join(dir, "data", "online.db-wal")); err == nil && fi.Size() > walPeak.Load() {
+					walPeak.Store(fi.Size())
+				}
+				select {
+				case <-stopWAL:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+	}
 	start := time.Now()
-	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{})
+	ph := &phases{start: start}
+	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{Progress: ph})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -131,6 +152,11 @@ feature_views:
 	rate := float64(st.RowsWritten) / took.Seconds()
 	fmt.Printf("store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
 		*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), rate, peakRSS())
+	ph.print(took, st.RowsWritten)
+	close(stopWAL)
+	if *store == "sqlite" {
+		fmt.Printf("largest online.db-wal seen: %d MiB\n", walPeak.Load()>>20)
+	}
 	if *store == "redis" {
 		if base, err := redisBaseline(*redisAddr, 200_000); err == nil {
 			fmt.Printf("redis-benchmark -P 16 HSET (10 fields): %.0f requests/s; materialize/baseline = %.2f\n", base, rate/base)
@@ -221,4 +247,43 @@ func redisBaseline(addr string, n int) (float64, error) {
 	}
 	exec.Command("redis-cli", "-h", host, "-p", port, "--scan", "--pattern", "feast_bench:*").Run()
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// phases records when the offline query answered and when the first and
+// last rows reached the online store, to tell the offline side's time from
+// the store's.
+type phases struct {
+	start        time.Time
+	mu           sync.Mutex
+	query, first time.Duration
+	firstWritten int64
+	written      int64
+}
+
+func (p *phases) Start(string, int64) {
+	p.mu.Lock()
+	p.query = time.Since(p.start)
+	p.mu.Unlock()
+}
+
+func (p *phases) Add(_ string, _, written, _ int64) {
+	if written == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.first == 0 {
+		p.first, p.firstWritten = time.Since(p.start), written
+	}
+	p.written += written
+}
+
+func (p *phases) Done(string, materialize.Stats, error) {}
+
+func (p *phases) print(total time.Duration, written int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	steady := total - p.first
+	fmt.Printf("phases: offline query answered at %s, first batch written at %s; after it %.0f rows/s\n",
+		p.query.Round(time.Millisecond), p.first.Round(time.Millisecond), float64(written-p.firstWritten)/steady.Seconds())
 }

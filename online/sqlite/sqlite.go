@@ -29,11 +29,13 @@
 //
 // Durability: the file is in WAL mode with synchronous=NORMAL. A committed
 // write survives a crash of the process; after a power loss or an OS crash
-// the writes since the last checkpoint (at most 64 MiB of WAL, see Open) may
-// be lost, but the file is never corrupt. Each Write is one transaction on
-// the one writing connection, with prepared multi-row INSERT ... ON
-// CONFLICT statements; reads run on a pool of connections with prepared
-// SELECTs.
+// the writes since the last checkpoint may be lost, but the file is never
+// corrupt. A background checkpointer (checkpoint.go) copies the WAL into the
+// database after every 20,000 written rows, so that is normally the last
+// second or so of a bulk load, and at most 256 MiB of WAL (the writer's own
+// wal_autocheckpoint, see Open). Each Write is one transaction on the one
+// writing connection, with prepared multi-row INSERT ... ON CONFLICT
+// statements; reads run on a pool of connections with prepared SELECTs.
 package sqlite
 
 import (
@@ -77,8 +79,15 @@ const (
 	// connection and of the writing one.
 	readCacheKiB  = 32 << 10
 	writeCacheKiB = 64 << 10
-	// walCheckpointPages is the writer's wal_autocheckpoint (see Open).
-	walCheckpointPages = 16384
+	// walCheckpointPages is the writer's wal_autocheckpoint (see Open):
+	// the background checkpointer normally copies the WAL long before it.
+	walCheckpointPages = 65536
+	// walSizeLimit is the journal_size_limit: the WAL file is truncated to
+	// it once a checkpoint has copied everything.
+	walSizeLimit = 64 << 20
+	// checkpointRows is how many SQL rows the writer commits before it
+	// asks the background checkpointer for a pass.
+	checkpointRows = 20_000
 	// maxCachedFeatures bounds the feature list of a prepared read; longer
 	// lists are read with statements prepared for the one read.
 	maxCachedFeatures = 1024
@@ -108,6 +117,13 @@ type Store struct {
 	writeStmts map[string]*tableStmts
 	// readStmts holds prepared SELECTs of the read pool by readKey.
 	readStmts sync.Map
+	// ckpt copies the WAL into the database in the background (see
+	// checkpointer); unwritten counts the SQL rows committed since the
+	// last kick, guarded by writeMu.
+	ckpt      *checkpointer
+	unwritten int
+	// closed is set by Close, guarded by writeMu.
+	closed bool
 }
 
 // tableStmts are the writer's prepared statements of one table.
@@ -159,10 +175,11 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	// Durability (WAL, synchronous NORMAL): a committed write survives a
 	// crash of the process; after a power loss or an OS crash the last
 	// writes since the previous checkpoint may be lost, but the file is
-	// never corrupt. The writer checkpoints every wal_autocheckpoint pages
-	// (64 MiB of 4 KiB pages rather than SQLite's 4 MiB, so that a page
-	// dirtied by many batches of a bulk load is copied into the database
-	// once, not once per batch); the WAL file grows to about that size.
+	// never corrupt. Checkpoints run in the background (checkpointer); the
+	// writer checkpoints by itself only past wal_autocheckpoint pages (256
+	// MiB of 4 KiB pages rather than SQLite's 4 MiB), which bounds the WAL
+	// when the background falls behind. After a checkpoint that copied
+	// everything, the WAL file is truncated to journal_size_limit.
 	open := func(cacheKiB, checkpointPages int) *sql.DB {
 		dsn := "file:" + path +
 			"?_busy_timeout=" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) +
@@ -172,6 +189,7 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 			"synchronous=NORMAL",
 			"cache_size=-"+strconv.Itoa(cacheKiB),
 			"wal_autocheckpoint="+strconv.Itoa(checkpointPages),
+			"journal_size_limit="+strconv.Itoa(walSizeLimit),
 			"temp_store=MEMORY",
 			"busy_timeout=10000",
 		)}})
@@ -184,7 +202,12 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	s := &Store{db: db, wdb: wdb, path: path, readTimeout: readTimeout, writeStmts: make(map[string]*tableStmts)}
+	cdb := open(readCacheKiB, walCheckpointPages)
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxIdleTime(0)
+	s := &Store{db: db, wdb: wdb, path: path, readTimeout: readTimeout, writeStmts: make(map[string]*tableStmts),
+		ckpt: startCheckpointer(cdb)}
 	if err := s.ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -260,17 +283,25 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database.
 func (s *Store) Close() error {
 	s.writeMu.Lock()
+	if s.closed {
+		s.writeMu.Unlock()
+		return nil
+	}
+	s.closed = true
 	for tbl, st := range s.writeStmts {
 		st.close()
 		delete(s.writeStmts, tbl)
 	}
+	// Writers use the checkpointer under writeMu and stop once closed is
+	// set.
+	ckptErr := s.ckpt.stop()
 	s.writeMu.Unlock()
 	s.readStmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		s.readStmts.Delete(k)
 		return true
 	})
-	return errors.Join(s.db.Close(), s.wdb.Close())
+	return errors.Join(ckptErr, s.db.Close(), s.wdb.Close())
 }
 
 // TableName is Feast's table id for a view: "<project>_<view>".
@@ -437,6 +468,9 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if s.closed {
+		return online.WriteStats{}, errClosed
+	}
 	if err := s.ensureTable(ctx, tbl); err != nil {
 		return online.WriteStats{}, err
 	}
@@ -488,8 +522,15 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	if err := tx.Commit(); err != nil {
 		return online.WriteStats{}, err
 	}
+	if s.unwritten += fresh * nf; s.unwritten >= checkpointRows {
+		s.unwritten = 0
+		s.ckpt.kick()
+	}
 	return online.WriteStats{Written: fresh, Skipped: len(b.Rows) - fresh}, nil
 }
+
+// errClosed answers a write after Close.
+var errClosed = errors.New("the store is closed")
 
 // emptyBlob is the value of a null: an empty blob, not SQL NULL (a nil
 // []byte binds as NULL).
