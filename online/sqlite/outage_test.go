@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver: a second implementation reading and locking the file
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"
+	"github.com/feastgo/feast/online/onlinetest"
 )
 
 // LockExclusive makes another connection hold an exclusive lock on the
@@ -106,5 +109,51 @@ func TestMarkUnavailable(t *testing.T) {
 	cancel()
 	if errors.Is(markUnavailable(done, openErr), online.ErrUnavailable) {
 		t.Fatal("errors after the caller gave up are not outages")
+	}
+}
+
+// A read is bounded by the read pool's busy_timeout, which is the read
+// timeout (readChunk runs without a deadline of its own): a read that meets
+// another process's lock fails as unavailable after about the read timeout
+// and names it, and reads again once the lock is gone. The writer keeps the
+// long busy timeout writes need.
+func TestReadWhileLocked(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "online.db")
+	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: path, ReadTimeout: 0.3}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	busy := func(db *sql.DB) int {
+		var ms int
+		if err := db.QueryRow("PRAGMA busy_timeout").Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	if got := busy(s.db); got != 300 {
+		t.Fatalf("read pool busy_timeout %d ms, want the read timeout (300)", got)
+	}
+	if got := busy(s.wdb); got != int(writeBusyTimeout.Milliseconds()) {
+		t.Fatalf("writer busy_timeout %d ms, want %d", got, writeBusyTimeout.Milliseconds())
+	}
+	// The lock needs every other connection of the file closed.
+	s.db.SetMaxIdleConns(0)
+	s.wdb.SetMaxIdleConns(0)
+	release := LockExclusive(t, path)
+	fv := onlinetest.View("locked", model.Field{Name: "f0", Type: model.Double})
+	read := func() error {
+		_, err := s.Read(context.Background(), []online.ReadRequest{{Project: "p", View: fv, Features: []string{"f0"}, EntityKeys: [][]byte{onlinetest.DriverKey(t, 1)}}})
+		return err
+	}
+	start := time.Now()
+	err = read()
+	if !errors.Is(err, online.ErrUnavailable) || time.Since(start) > 2*time.Second || !strings.Contains(err.Error(), "read_timeout") {
+		t.Fatalf("read of a locked database: %v after %v, want ErrUnavailable after about 0.3s", err, time.Since(start))
+	}
+	release()
+	if err := read(); err != nil {
+		t.Fatalf("read after the lock is released: %v", err)
 	}
 }

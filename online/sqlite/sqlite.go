@@ -68,6 +68,10 @@ const DefaultPath = "data/online.db"
 // the feature server's request timeout.
 const DefaultReadTimeout = time.Second
 
+// writeBusyTimeout is how long the writer waits for a lock another
+// process holds.
+const writeBusyTimeout = 10 * time.Second
+
 const (
 	// readChunk bounds the entity keys of one SELECT ... IN (...).
 	readChunk = 512
@@ -169,8 +173,9 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	// The pools run these pragmas as they connect, without a context;
 	// some of them read the file, so under a lock held by another process
 	// they wait for the busy timeout. The first busy_timeout bounds that
-	// wait by the read timeout; the last one gives the connection the long
-	// wait writers need (reads are bounded by their context).
+	// wait by the read timeout; the last one sets the connection's own:
+	// the read timeout for the read pool (which is what bounds a read, see
+	// readChunk), the long wait writers need for the writer.
 	//
 	// Durability (WAL, synchronous NORMAL): a committed write survives a
 	// crash of the process; after a power loss or an OS crash the last
@@ -180,7 +185,7 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 	// MiB of 4 KiB pages rather than SQLite's 4 MiB), which bounds the WAL
 	// when the background falls behind. After a checkpoint that copied
 	// everything, the WAL file is truncated to journal_size_limit.
-	open := func(cacheKiB, checkpointPages int) *sql.DB {
+	open := func(cacheKiB, checkpointPages int, busy time.Duration) *sql.DB {
 		dsn := "file:" + path +
 			"?_busy_timeout=" + strconv.FormatInt(max(1, readTimeout.Milliseconds()), 10) +
 			"&_txlock=immediate"
@@ -191,18 +196,18 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 			"wal_autocheckpoint="+strconv.Itoa(checkpointPages),
 			"journal_size_limit="+strconv.Itoa(walSizeLimit),
 			"temp_store=MEMORY",
-			"busy_timeout=10000",
+			"busy_timeout="+strconv.FormatInt(max(1, busy.Milliseconds()), 10),
 		)}})
 	}
-	db := open(readCacheKiB, walCheckpointPages)
+	db := open(readCacheKiB, walCheckpointPages, readTimeout)
 	db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	db.SetConnMaxIdleTime(0)
-	wdb := open(writeCacheKiB, walCheckpointPages)
+	wdb := open(writeCacheKiB, walCheckpointPages, writeBusyTimeout)
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	cdb := open(readCacheKiB, walCheckpointPages)
+	cdb := open(readCacheKiB, walCheckpointPages, writeBusyTimeout)
 	cdb.SetMaxOpenConns(1)
 	cdb.SetMaxIdleConns(1)
 	cdb.SetConnMaxIdleTime(0)
@@ -275,6 +280,16 @@ func markUnavailable(ctx context.Context, err error) error {
 		return online.Unavailable(err)
 	}
 	return err
+}
+
+// readError marks the outages of a read (markUnavailable) and says that a
+// lock outlasted the read timeout, the busy_timeout of the read pool.
+func (s *Store) readError(ctx context.Context, err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) && ctx.Err() == nil {
+		err = fmt.Errorf("no answer within %s (online_store read_timeout; another process holds the database locked, or raise it if the store is only slow): %w", s.readTimeout, err)
+	}
+	return markUnavailable(ctx, err)
 }
 
 // Path returns the database file.
@@ -844,21 +859,29 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 // rows in res; expect is the number of values it can find at most. found
 // is false when the view's table does not exist.
 func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []any, res online.ReadResult, ix *readIndex, expect int) (found bool, err error) {
-	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
-	defer cancel()
+	// The read pool's busy_timeout is the read timeout, and waiting for a
+	// lock is the only wait of a read, so the query runs without a
+	// deadline of its own: a context with a deadline would cost a timer,
+	// a goroutine in database/sql and a cancellation hook in the driver per
+	// query, about a tenth of a point read. A caller that gave up before
+	// the query is not served; one that gives up during it waits for it.
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	qctx := context.WithoutCancel(ctx)
 	defer func() {
 		if err != nil {
-			err = check(markUnavailable(ctx, err))
+			err = s.readError(ctx, err)
 		}
 	}()
 	var rs *sql.Rows
 	if cached {
 		var st *sql.Stmt
-		if st, err = s.readStmt(tctx, q); err == nil {
-			rs, err = st.QueryContext(tctx, args...)
+		if st, err = s.readStmt(qctx, q); err == nil {
+			rs, err = st.QueryContext(qctx, args...)
 		}
 	} else {
-		rs, err = s.db.QueryContext(tctx, readSQL(q.table, q.keys, q.feats), args...)
+		rs, err = s.db.QueryContext(qctx, readSQL(q.table, q.keys, q.feats), args...)
 	}
 	if err != nil {
 		if isNoTable(err) {
