@@ -34,13 +34,13 @@ import (
 // answers 200.
 //
 // The database is opened read-only through database/sql and
-// github.com/mattn/go-sqlite3, with the store's read pool size and page
-// cache; the file is already in WAL mode (the store set it when it wrote
+// github.com/mattn/go-sqlite3, with the store's read pool size, page cache
+// and connection flags (no SQLite mutex); the file is already in WAL mode (the store set it when it wrote
 // the entities), so this reader does not block feast serve or the writer.
 func serveSQLiteFloor(project, addr, dbPath string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=1000&_cache_size=-32768")
+	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=1000&_cache_size=-32768&_mutex=no")
 	if err != nil {
 		return err
 	}
@@ -69,8 +69,14 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 		if st, ok := stmts.Load([2]int{k, nf}); ok {
 			return st.(*sql.Stmt), nil
 		}
-		st, err := db.Prepare("SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM " + tbl +
-			" WHERE entity_key IN (" + strings.Repeat("?,", k-1) + "?) AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)")
+		q := "SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM " + tbl +
+			" WHERE entity_key IN (" + strings.Repeat("?,", k-1) + "?) AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)"
+		if k == 1 {
+			// As the store does: one key is not read back.
+			q = "SELECT feature_name, value, CAST(event_ts AS INTEGER) FROM " + tbl +
+				" WHERE entity_key = ? AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)"
+		}
+		st, err := db.Prepare(q)
 		if err != nil {
 			return nil, err
 		}
@@ -122,8 +128,12 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 		defer rs.Close()
 		out := c.Response.BodyWriter()
 		var key, name, value, ts sql.RawBytes
+		dest := []any{&key, &name, &value, &ts}
+		if k == 1 {
+			dest = dest[1:]
+		}
 		for rs.Next() {
-			if err := rs.Scan(&key, &name, &value, &ts); err != nil {
+			if err := rs.Scan(dest...); err != nil {
 				c.SetStatusCode(500)
 				return
 			}

@@ -225,3 +225,64 @@ func readTable(t *testing.T, s *Store, tbl string) map[string]storedRow {
 	}
 	return out
 }
+
+// Reads cross the chunk boundary (readChunk keys per SELECT) with a last
+// chunk of one key, read without its key column, both when that key was
+// also asked for earlier and when it was not; a one-key read of a missing
+// entity finds nothing.
+func TestReadChunkOfOneKey(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	project, fv, feats := onlinetest.BenchView(t, s)
+	rows := onlinetest.BenchRows(t, readChunk+2, time.Unix(1_700_000_000, 0))
+	if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: feats, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(ids ...int) [][]byte {
+		out := make([][]byte, 0, readChunk+len(ids))
+		for i := range readChunk {
+			out = append(out, rows[i].EntityKey)
+		}
+		for _, id := range ids {
+			out = append(out, onlinetest.DriverKey(t, int64(id)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		keys [][]byte
+	}{
+		{"repeated", keys(5)},
+		{"new", keys(readChunk + 1)},
+		{"missing", keys(10 * readChunk)},
+		{"alone", [][]byte{rows[7].EntityKey}},
+		{"alone_missing", [][]byte{onlinetest.DriverKey(t, 10*readChunk)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Read(ctx, []online.ReadRequest{{Project: project, View: fv, Features: feats[3:5], EntityKeys: tc.keys}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for e, k := range tc.keys {
+				id := -1
+				for i := range rows {
+					if string(rows[i].EntityKey) == string(k) {
+						id = i
+					}
+				}
+				for f, v := range res[0][e] {
+					if id < 0 {
+						if v.Found {
+							t.Fatalf("entity %d: found %v for a missing key", e, v.Value)
+						}
+						continue
+					}
+					want := rows[id].Values[3+f].GetDoubleVal()
+					if !v.Found || v.Value.GetDoubleVal() != want {
+						t.Fatalf("entity %d (id %d) feature %d: %+v, want %v", e, id, f, v, want)
+					}
+				}
+			}
+		})
+	}
+}
