@@ -85,7 +85,7 @@ func (r *RawResponse) Column(c int, dst []RawCell) ([]RawCell, error) {
 			dst[j] = RawCell{Scalar: online.Scalar{Kind: types.ValueType_NULL}, Status: serving.FieldStatus_NOT_FOUND}
 			continue
 		}
-		cell := RawCell{EventTS: r.res.EventTS(o.view, j)}
+		cell := RawCell{EventTS: r.res.EventTS(o.view, j, o.index)}
 		null := false
 		if sc, ok := online.ParseScalar(b); ok {
 			cell.Scalar = sc

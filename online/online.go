@@ -148,10 +148,12 @@ type RawResult interface {
 	// (Read's Found). The error is the one Read would return for that value
 	// when the store's reply for it is malformed.
 	Value(r, e, f int) (b []byte, found bool, err error)
-	// EventTS returns the stored event timestamp of entity e of request r
-	// (the zero time when the store holds none): Read's EventTS of each
-	// of its found values.
-	EventTS(r, e int) time.Time
+	// EventTS returns the stored event timestamp of feature f of entity e
+	// of request r (the zero time when the store holds none): Read's
+	// EventTS of that value when found. Stores that keep one timestamp per
+	// entity (Redis) return it for every feature; row-per-feature stores
+	// (SQLite) keep one per value.
+	EventTS(r, e, f int) time.Time
 }
 
 // Writer writes online features. Implementations must be safe for concurrent use.

@@ -37,7 +37,7 @@ func readRaw(t *testing.T, s *Store, reqs []online.ReadRequest) ([][][]rawCell, 
 					if err != nil {
 						return err
 					}
-					cells = append(cells, rawCell{b: append([]byte(nil), b...), found: found, ts: res.EventTS(r, e)})
+					cells = append(cells, rawCell{b: append([]byte(nil), b...), found: found, ts: res.EventTS(r, e, f)})
 				}
 				ents = append(ents, cells)
 			}

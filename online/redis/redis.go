@@ -690,7 +690,7 @@ func (r *rawResult) Value(req, e, f int) ([]byte, bool, error) {
 	return fieldBytes(&r.reqs[req], &r.rows[r.first[req]+e].reply[f], f)
 }
 
-func (r *rawResult) EventTS(req, e int) time.Time { return r.rows[r.first[req]+e].ts }
+func (r *rawResult) EventTS(req, e, _ int) time.Time { return r.rows[r.first[req]+e].ts }
 
 // hmget sends one HMGET per entity of reqs in one pipeline, bounded by the
 // read timeout, and returns the replies in order (nil when there are no

@@ -829,8 +829,43 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 	for i := range res {
 		res[i] = flat[i*nf : (i+1)*nf : (i+1)*nf]
 	}
+	// The values of the read, allocated together on the first row found.
+	var vals []types.Value
+	err := s.scan(ctx, req, func(ix *readIndex, ei, fi int, name, value []byte, ts int64) error {
+		if vals == nil {
+			vals = make([]types.Value, len(req.EntityKeys)*nf)
+		}
+		v := &vals[0]
+		vals = vals[1:]
+		if len(value) > 0 {
+			if err := online.UnmarshalValue(value, v); err != nil {
+				return fmt.Errorf("decode %s: %w", name, err)
+			}
+		}
+		fv := online.FeatureValue{Value: v, EventTS: time.Unix(ts, 0).UTC(), Found: true}
+		for ; ei >= 0; ei = ix.nextKey(ei) {
+			res[ei][fi] = fv
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// rowFunc receives one stored row of a scan: the first position of its
+// entity among the request's keys (the later ones follow ix.nextKey), the
+// position of its feature, and its bytes, valid only until it returns.
+type rowFunc func(ix *readIndex, ei, fi int, name, value []byte, eventTS int64) error
+
+// scan runs the SELECTs of req, at most readChunk keys each, and hands
+// each row that belongs to the request to put. A view whose table does not
+// exist has no rows.
+func (s *Store) scan(ctx context.Context, req *online.ReadRequest, put rowFunc) error {
+	nf := len(req.Features)
 	if len(req.EntityKeys) == 0 || nf == 0 {
-		return res, nil
+		return nil
 	}
 	ix := newReadIndex(req.EntityKeys, req.Features)
 	tbl := TableName(req.Project, req.View)
@@ -856,21 +891,20 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 		for i, f := range req.Features {
 			args[q.keys+i] = f
 		}
-		found, err := s.readChunk(ctx, q, cached, args, res, ix, n*nf)
+		found, err := s.readChunk(ctx, q, cached, args, ix, put)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !found {
-			return res, nil // no table
+			return nil // no table
 		}
 	}
-	return res, nil
+	return nil
 }
 
-// readChunk runs one SELECT of read within the read timeout and stores its
-// rows in res; expect is the number of values it can find at most. found
-// is false when the view's table does not exist.
-func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []any, res online.ReadResult, ix *readIndex, expect int) (found bool, err error) {
+// readChunk runs one SELECT of scan and hands its rows to put. found is
+// false when the view's table does not exist.
+func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []any, ix *readIndex, put rowFunc) (found bool, err error) {
 	// The read pool's busy_timeout is the read timeout, and waiting for a
 	// lock is the only wait of a read, so the query runs without a
 	// deadline of its own: a context with a deadline would cost a timer,
@@ -909,8 +943,6 @@ func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []an
 	}
 	var key, name, value sql.RawBytes
 	var ts sql.NullInt64
-	// The values of this chunk, allocated together.
-	var vals []types.Value
 	for rs.Next() {
 		ei := single
 		if q.keys == 1 {
@@ -926,19 +958,8 @@ func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []an
 		if fi < 0 || ei < 0 {
 			continue
 		}
-		if len(vals) == 0 {
-			vals = make([]types.Value, expect)
-		}
-		v := &vals[0]
-		vals = vals[1:]
-		if len(value) > 0 {
-			if err := online.UnmarshalValue(value, v); err != nil {
-				return false, fmt.Errorf("decode %s: %w", name, err)
-			}
-		}
-		fv := online.FeatureValue{Value: v, EventTS: time.Unix(ts.Int64, 0).UTC(), Found: true}
-		for ; ei >= 0; ei = ix.nextKey(ei) {
-			res[ei][fi] = fv
+		if err := put(ix, ei, fi, name, value, ts.Int64); err != nil {
+			return false, err
 		}
 	}
 	if err := rs.Close(); err != nil {
