@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,5 +285,34 @@ func TestReadChunkOfOneKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Writes SQLite cannot express fail with what to do; a view without
+// features stores nothing and counts its rows as written.
+func TestWriteLimits(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	project, fv, _ := onlinetest.BenchView(t, s)
+	row := func(nf int) []online.Row {
+		vals := make([]*types.Value, nf)
+		for i := range vals {
+			vals[i] = onlinetest.Float64(1)
+		}
+		return []online.Row{{EntityKey: onlinetest.DriverKey(t, 1), Values: vals, EventTS: time.Unix(1_700_000_000, 0)}}
+	}
+	if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: []string{"f0", "a\x00b"}, Rows: row(2)}); err == nil || !strings.Contains(err.Error(), "NUL") {
+		t.Fatalf("feature name with NUL: %v", err)
+	}
+	wide := make([]string, (maxParams-3)/2+1)
+	for i := range wide {
+		wide[i] = fmt.Sprintf("w%d", i)
+	}
+	if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: wide, Rows: row(len(wide))}); err == nil || !strings.Contains(err.Error(), "split the view") {
+		t.Fatalf("%d features: %v", len(wide), err)
+	}
+	st, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Rows: append(row(0), row(0)...)})
+	if err != nil || st.Written != 1 || st.Skipped != 1 {
+		t.Fatalf("no features: %+v %v, want 1 written and 1 skipped", st, err)
 	}
 }

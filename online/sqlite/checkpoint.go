@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"sync/atomic"
 )
 
@@ -28,18 +29,24 @@ import (
 // passes have not copied yet, usually the last batch, and the WAL starts
 // over. Waiting for the passes before each write instead measured slower.
 //
-// A pass that fails (SQLITE_BUSY while another checkpoint runs, a locked
-// file) is dropped: the next kick or the writer's own checkpoint covers its
-// frames.
+// The writer kicks after every checkpointRows rows and at least every
+// checkpointEvery while rows trickle in, so a slow stream of pushes is
+// checkpointed too. A pass that fails (a lock another process holds past
+// the read timeout, a file it cannot open) is dropped with a warning at the
+// first of a run of failures: the next kick or the writer's own checkpoint
+// covers its frames.
 type checkpointer struct {
-	db     *sql.DB
-	kicks  chan struct{}
-	done   chan struct{}
-	passes atomic.Int64
+	db    *sql.DB
+	kicks chan struct{}
+	done  chan struct{}
+	// passes and failures count the passes that ran and those that did not.
+	passes, failures atomic.Int64
+	// path names the database in the warning of a failing pass.
+	path string
 }
 
-func startCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, kicks: make(chan struct{}, 1), done: make(chan struct{})}
+func startCheckpointer(db *sql.DB, path string) *checkpointer {
+	c := &checkpointer{db: db, path: path, kicks: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -55,12 +62,25 @@ func (c *checkpointer) kick() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
+	failing := false
 	for range c.kicks {
 		// The result row (busy, WAL frames, frames copied) is not needed:
 		// a pass that could not copy everything is finished by the next.
 		var busy, frames, copied int64
-		if err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err == nil {
+		err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		switch {
+		case err == nil:
 			c.passes.Add(1)
+			failing = false
+		case !failing:
+			// Once per run of failures: the writer's own checkpoints still
+			// bound the WAL, but the writes wait for them again.
+			failing = true
+			c.failures.Add(1)
+			slog.Warn("sqlite online store: background checkpoint failed; the writer checkpoints by itself until one succeeds",
+				"path", c.path, "error", err)
+		default:
+			c.failures.Add(1)
 		}
 	}
 }

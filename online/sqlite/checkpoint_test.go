@@ -30,13 +30,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	if st, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: feats, Rows: rows}); err != nil || st.Written != n {
 		t.Fatalf("write: %+v %v", st, err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for s.ckpt.passes.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no background checkpoint pass within 20s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitPasses(t, s, 1)
 	fi, err = os.Stat(s.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -71,5 +65,47 @@ func TestWriteAfterClose(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// A trickle of small writes is checkpointed too: a write more than
+// checkpointEvery after the last kick kicks again, whatever its size.
+func TestTrickleIsCheckpointed(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	project, fv, feats := onlinetest.BenchView(t, s)
+	write := func(ts time.Time) {
+		t.Helper()
+		if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: feats, Rows: onlinetest.BenchRows(t, 1, ts)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Unix(1_700_000_000, 0)
+	write(base) // the first write kicks: no kick before it
+	kicked := time.Now()
+	waitPasses(t, s, 1)
+	if time.Since(kicked) < checkpointEvery/2 {
+		write(base.Add(time.Second)) // within checkpointEvery: no kick
+		time.Sleep(checkpointEvery + 50*time.Millisecond)
+		if got := s.ckpt.passes.Load(); got != 1 {
+			t.Fatalf("%d passes after a small write within %v of the last kick, want 1", got, checkpointEvery)
+		}
+	} else {
+		t.Logf("the first pass took %v: not checking that a write right after it does not kick", time.Since(kicked))
+		time.Sleep(checkpointEvery)
+	}
+	passes := s.ckpt.passes.Load()
+	write(base.Add(2 * time.Second))
+	waitPasses(t, s, passes+1)
+}
+
+func waitPasses(t *testing.T, s *Store, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for s.ckpt.passes.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d background checkpoint passes within 20s, want %d", s.ckpt.passes.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,8 +153,64 @@ func TestReadWhileLocked(t *testing.T) {
 	if !errors.Is(err, online.ErrUnavailable) || time.Since(start) > 2*time.Second || !strings.Contains(err.Error(), "read_timeout") {
 		t.Fatalf("read of a locked database: %v after %v, want ErrUnavailable after about 0.3s", err, time.Since(start))
 	}
+	// Many reads at once: each waits at most the read timeout for a
+	// connection, then at most the read timeout for the lock.
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	took := make([]time.Duration, len(errs))
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			errs[i] = read()
+			took[i] = time.Since(start)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, online.ErrUnavailable) || took[i] > 2*time.Second {
+			t.Fatalf("read %d of 16 at once on a locked database: %v after %v, want ErrUnavailable within twice the read timeout", i, err, took[i])
+		}
+	}
 	release()
 	if err := read(); err != nil {
 		t.Fatalf("read after the lock is released: %v", err)
+	}
+}
+
+// A SELECT waits for a connection of the read pool at most the read timeout
+// (then the store is unavailable) and no longer than its caller: with every
+// slot taken, a read fails with the caller's deadline when that comes
+// first, else as unavailable after the read timeout; once a slot is free it
+// reads.
+func TestReadSlotsBoundTheWait(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(context.Background(), config.SQLiteOnlineConfig{Path: "online.db", ReadTimeout: 0.3}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fv := onlinetest.View("slots", model.Field{Name: "f0", Type: model.Double})
+	read := func(ctx context.Context) (time.Duration, error) {
+		start := time.Now()
+		_, err := s.Read(ctx, []online.ReadRequest{{Project: "p", View: fv, Features: []string{"f0"}, EntityKeys: [][]byte{onlinetest.DriverKey(t, 1)}}})
+		return time.Since(start), err
+	}
+	for range cap(s.readSlots) {
+		s.readSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if took, err := read(ctx); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Fatalf("read with a 100ms deadline, pool busy: %v after %v, want the caller's deadline", err, took)
+	}
+	took, err := read(context.Background())
+	if !errors.Is(err, online.ErrUnavailable) || !strings.Contains(err.Error(), "read_timeout") || took < 250*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("read, pool busy: %v after %v, want ErrUnavailable naming read_timeout after about 0.3s", err, took)
+	}
+	<-s.readSlots
+	if _, err := read(context.Background()); err != nil {
+		t.Fatalf("read with a free slot: %v", err)
 	}
 }

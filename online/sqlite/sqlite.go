@@ -31,9 +31,10 @@
 // write survives a crash of the process; after a power loss or an OS crash
 // the writes since the last checkpoint may be lost, but the file is never
 // corrupt. A background checkpointer (checkpoint.go) copies the WAL into the
-// database after every 20,000 written rows, so that is normally the last
-// second or so of a bulk load, and at most 256 MiB of WAL (the writer's own
-// wal_autocheckpoint, see Open). Each Write is one transaction on the one
+// database after every 20,000 written rows and at least every second while
+// writes trickle in, so that is normally the last second or so of writes,
+// and at most 256 MiB of WAL (the writer's own wal_autocheckpoint, see
+// Open). Each Write is one transaction on the one
 // writing connection, with prepared multi-row INSERT ... ON CONFLICT
 // statements; reads run on a pool of connections with prepared SELECTs.
 // Connections are opened without SQLite's own mutex (SQLITE_OPEN_NOMUTEX):
@@ -98,6 +99,11 @@ const (
 	// checkpointRows is how many SQL rows the writer commits before it
 	// asks the background checkpointer for a pass.
 	checkpointRows = 20_000
+	// checkpointEvery is the longest the writer waits between kicks while
+	// it writes fewer rows.
+	checkpointEvery = time.Second
+	// maxParams is SQLite's limit on the parameters of one statement.
+	maxParams = 32766
 	// maxCachedFeatures bounds the feature list of a prepared read; longer
 	// lists are read with statements prepared for the one read.
 	maxCachedFeatures = 1024
@@ -113,10 +119,16 @@ type Store struct {
 	db   *sql.DB
 	wdb  *sql.DB
 	path string
-	// readTimeout bounds each Read and Ping: a database another process
-	// holds locked fails them (unavailable) instead of holding them for
-	// the busy timeout. Writes wait up to the busy timeout.
+	// readTimeout bounds each SELECT's wait for a connection of the pool
+	// (readSlots) and for a lock (the read pool's busy_timeout), and each
+	// Ping: a database another process holds locked fails them
+	// (unavailable) instead of holding them for the writers' busy timeout.
+	// Writes wait up to writeBusyTimeout.
 	readTimeout time.Duration
+	// readSlots holds a token per connection of the read pool: a SELECT
+	// takes one before it asks the pool for a connection, so that the
+	// pool never makes it wait (see readChunk).
+	readSlots chan struct{}
 	// writeMu serializes writers of this process; busy_timeout covers
 	// writers in other processes.
 	writeMu sync.Mutex
@@ -132,6 +144,7 @@ type Store struct {
 	// last kick, guarded by writeMu.
 	ckpt      *checkpointer
 	unwritten int
+	lastKick  time.Time
 	// closed is set by Close, guarded by writeMu.
 	closed bool
 }
@@ -206,19 +219,22 @@ func Open(ctx context.Context, cfg config.SQLiteOnlineConfig, repoPath string) (
 		)}})
 	}
 	db := open(readCacheKiB, walCheckpointPages, readTimeout)
-	db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
+	readConns := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(readConns)
+	db.SetMaxIdleConns(readConns)
 	db.SetConnMaxIdleTime(0)
 	wdb := open(writeCacheKiB, walCheckpointPages, writeBusyTimeout)
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	cdb := open(readCacheKiB, walCheckpointPages, writeBusyTimeout)
+	// The checkpointer gives up on a lock after the read timeout: a pass
+	// that cannot run is dropped, and Close waits for a pass in progress.
+	cdb := open(readCacheKiB, walCheckpointPages, readTimeout)
 	cdb.SetMaxOpenConns(1)
 	cdb.SetMaxIdleConns(1)
 	cdb.SetConnMaxIdleTime(0)
 	s := &Store{db: db, wdb: wdb, path: path, readTimeout: readTimeout, writeStmts: make(map[string]*tableStmts),
-		ckpt: startCheckpointer(cdb)}
+		readSlots: make(chan struct{}, readConns), ckpt: startCheckpointer(cdb, path)}
 	if err := s.ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -260,9 +276,42 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) ping(ctx context.Context) error {
 	tctx, cancel, check := online.WithTimeout(ctx, s.readTimeout, "online_store read_timeout")
 	defer cancel()
+	release, err := s.readSlot(tctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var n int
 	return check(markUnavailable(ctx, s.db.QueryRowContext(tctx, "SELECT count(*) FROM sqlite_master").Scan(&n)))
 }
+
+// errNoReadSlot: every connection of the read pool stayed busy for the
+// read timeout.
+var errNoReadSlot = errors.New("every connection of the read pool stayed busy")
+
+// readSlot takes a token of readSlots, waiting at most the read timeout
+// (then the store is unavailable: its reads queue up faster than they
+// finish) or until ctx ends, and returns its release. The first attempt
+// does not wait, which is the common case and costs no timer.
+func (s *Store) readSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.readSlots <- struct{}{}:
+		return s.releaseSlot, nil
+	default:
+	}
+	t := time.NewTimer(s.readTimeout)
+	defer t.Stop()
+	select {
+	case s.readSlots <- struct{}{}:
+		return s.releaseSlot, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, online.Unavailable(fmt.Errorf("no answer within %s (online_store read_timeout; raise it if the store is only slow): %w", s.readTimeout, errNoReadSlot))
+	}
+}
+
+func (s *Store) releaseSlot() { <-s.readSlots }
 
 // markUnavailable marks the errors of a database that cannot be read now
 // (online.ErrUnavailable): locked by another process (SQLITE_BUSY,
@@ -429,7 +478,17 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	}
 	nf := len(b.Features)
 	if nf == 0 {
-		return online.WriteStats{}, errors.New("no features to write")
+		// Nothing to store: every entity's newest row counts as written.
+		n := len(online.NewestPerEntity(b.Rows))
+		return online.WriteStats{Written: n, Skipped: len(b.Rows) - n}, nil
+	}
+	if entityParams(nf) > maxParams {
+		return online.WriteStats{}, fmt.Errorf("%d features are more than one SQLite statement can write for an entity (at most %d): split the view", nf, (maxParams-3)/2)
+	}
+	for _, f := range b.Features {
+		if strings.IndexByte(f, 0) >= 0 {
+			return online.WriteStats{}, fmt.Errorf("feature name %q contains a NUL byte, which SQLite's SQL text cannot hold", f)
+		}
 	}
 	for i := range b.Rows {
 		if len(b.Rows[i].Values) != nf {
@@ -543,8 +602,10 @@ func (s *Store) write(ctx context.Context, b online.WriteBatch) (online.WriteSta
 	if err := tx.Commit(); err != nil {
 		return online.WriteStats{}, err
 	}
-	if s.unwritten += fresh * nf; s.unwritten >= checkpointRows {
-		s.unwritten = 0
+	// A pass after every checkpointRows rows, and at least every
+	// checkpointEvery while writes trickle in.
+	if s.unwritten += fresh * nf; s.unwritten >= checkpointRows || (s.unwritten > 0 && time.Since(s.lastKick) >= checkpointEvery) {
+		s.unwritten, s.lastKick = 0, time.Now()
 		s.ckpt.kick()
 	}
 	return online.WriteStats{Written: fresh, Skipped: len(b.Rows) - fresh}, nil
@@ -689,9 +750,10 @@ func placeholders(n int) string {
 
 // Read answers each request with SELECTs of at most 512 entity keys. A view
 // whose table does not exist reads as not found. The read timeout bounds
-// each SELECT (a database that does not answer one in time, usually because
-// another process holds a lock, is unavailable), not the whole read, so a
-// large read on a busy machine is not taken for an outage.
+// each SELECT's waits, for a connection of the pool and for a lock another
+// process holds (a database that makes one wait longer is unavailable),
+// not the whole read, so a large read on a busy machine is not taken for
+// an outage.
 //
 // The SELECTs are prepared once per table, number of features and number
 // of keys; the key list is padded to the next power of two by repeating its
@@ -905,15 +967,22 @@ func (s *Store) scan(ctx context.Context, req *online.ReadRequest, put rowFunc) 
 // readChunk runs one SELECT of scan and hands its rows to put. found is
 // false when the view's table does not exist.
 func (s *Store) readChunk(ctx context.Context, q readKey, cached bool, args []any, ix *readIndex, put rowFunc) (found bool, err error) {
-	// The read pool's busy_timeout is the read timeout, and waiting for a
-	// lock is the only wait of a read, so the query runs without a
-	// deadline of its own: a context with a deadline would cost a timer,
-	// a goroutine in database/sql and a cancellation hook in the driver per
-	// query, about a tenth of a point read. A caller that gave up before
-	// the query is not served; one that gives up during it waits for it.
+	// A SELECT waits for two things, each bounded by the read timeout:
+	// a connection of the pool (readSlot, which also honours ctx) and a
+	// lock another process holds (the read pool's busy_timeout). Holding a
+	// slot, the pool has a connection for it, so the query itself runs
+	// without a deadline of its own: a context that can end would cost a
+	// goroutine in database/sql and a cancellation hook in the driver per
+	// query, about a tenth of a point read. A caller that gives up during
+	// the query waits for it; a read whose disk hangs is not bounded.
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	release, err := s.readSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	qctx := context.WithoutCancel(ctx)
 	defer func() {
 		if err != nil {
