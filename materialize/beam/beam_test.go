@@ -22,7 +22,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/redis/rueidis"
-	_ "modernc.org/sqlite"
 
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/internal/onlinestore"
@@ -246,7 +245,11 @@ func data(t *testing.T) dataset {
 
 func dumpSQLite(t *testing.T, path, table string) [][]any {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	// The SQLite library the store uses (mattn's "sqlite3"): a second
+	// library in this process would not see the stores' locks, and closing
+	// its last connection would truncate the shared-memory file their
+	// connections have mapped (SIGBUS in the store's checkpointer).
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}

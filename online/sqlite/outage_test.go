@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" driver: a second implementation reading and locking the file
-
 	"github.com/feastgo/feast/config"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/online"

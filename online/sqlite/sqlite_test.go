@@ -59,7 +59,11 @@ func TestFeastLayout(t *testing.T) {
 		Rows: []online.Row{{EntityKey: key, Values: []*types.Value{v}, EventTS: ts, CreatedTS: created}}}); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", s.Path())
+	// The same SQLite library as the store: a second library in this
+	// process would not see the store's locks, and closing its last
+	// connection would truncate the shared-memory file the store's
+	// connections (its background checkpointer among them) have mapped.
+	raw, err := sql.Open("sqlite3", s.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +74,12 @@ func TestFeastLayout(t *testing.T) {
 		text               sql.NullString
 		vector             []byte
 		eventTS, createdTS any
+		kinds              string
 	)
-	err = raw.QueryRow(`SELECT entity_key, feature_name, value, value_text, vector_value, event_ts, created_ts FROM "`+project+"_"+fv.Name+`"`).
-		Scan(&ek, &name, &value, &text, &vector, &eventTS, &createdTS)
+	// typeof: the driver would turn the declared timestamp columns into
+	// times; the test checks what is stored.
+	err = raw.QueryRow(`SELECT entity_key, feature_name, value, value_text, vector_value, event_ts + 0, created_ts + 0, typeof(event_ts) || ',' || typeof(created_ts) FROM "`+project+"_"+fv.Name+`"`).
+		Scan(&ek, &name, &value, &text, &vector, &eventTS, &createdTS, &kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +95,8 @@ func TestFeastLayout(t *testing.T) {
 	if vector != nil {
 		t.Fatalf("vector_value %x, want NULL", vector)
 	}
-	if eventTS != ts.Unix() || createdTS != created.Unix() {
-		t.Fatalf("event_ts %v (%T) created_ts %v, want integers %d and %d", eventTS, eventTS, createdTS, ts.Unix(), created.Unix())
+	if kinds != "integer,integer" || eventTS != ts.Unix() || createdTS != created.Unix() {
+		t.Fatalf("event_ts %v (%T) created_ts %v, stored as %s, want integers %d and %d", eventTS, eventTS, createdTS, kinds, ts.Unix(), created.Unix())
 	}
 	res, err := s.Read(ctx, []online.ReadRequest{{Project: project, View: fv, Features: []string{"conv_rate"}, EntityKeys: [][]byte{key}}})
 	if err != nil {
