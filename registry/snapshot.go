@@ -77,7 +77,13 @@ func NewSnapshot(r *core.Registry, project string, now time.Time) *Snapshot {
 			if err != nil {
 				s.Warnings = append(s.Warnings, err.Error())
 			}
-			s.OnDemandViews[o.Name] = odfv
+			// A view that does not convert is left out (its warning
+			// says why): every reader of OnDemandViews may use its
+			// entries. A stored view whose transformation does not decode
+			// made the UI, materialization and apply dereference nil.
+			if odfv != nil {
+				s.OnDemandViews[o.Name] = odfv
+			}
 		case *core.FeatureService:
 			s.FeatureServices[o.Name] = model.FeatureServiceFromProto(m)
 		}
