@@ -816,6 +816,12 @@ func serveFloor(project, addr, grpcAddr, redisAddr string) error {
 			}
 		}
 	}}
+	return serveUntilDone(ctx, srv, addr)
+}
+
+// serveUntilDone serves srv on addr until ctx ends (the floor processes stop
+// on SIGTERM).
+func serveUntilDone(ctx context.Context, srv *fasthttp.Server, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

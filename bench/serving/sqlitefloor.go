@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -143,15 +142,7 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 			c.SetStatusCode(500)
 		}
 	}}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown()
-	}()
-	return srv.Serve(ln)
+	return serveUntilDone(ctx, srv, addr)
 }
 
 // appendDriverKeys appends to args the serialized keys of the ids in the
