@@ -70,27 +70,24 @@ feature_services:
 var kindFeatures = []string{"i32", "i64", "f32", "f64", "flag", "str", "blob", "ts", "list"}
 
 // rawStores are the online stores with a raw read path (online.RawReader).
-var rawStores = []string{"redis", "sqlite"}
+var rawStores = []struct {
+	name   string
+	online func(testing.TB) st.Online
+}{
+	{"redis", st.Redis},
+	{"sqlite", func(testing.TB) st.Online { return st.SQLite() }},
+}
 
-func newRawFixture(t *testing.T, store string) (*st.Fixture, *Server) {
+func newRawFixture(t *testing.T, o st.Online) (*st.Fixture, *Server) {
 	t.Helper()
-	var section string
-	switch store {
-	case "redis":
-		section = fmt.Sprintf("online_store:\n  type: redis\n  connection_string: %q\n", testenv.RedisAddr(t))
-	case "sqlite":
-		section = "online_store:\n  type: sqlite\n  path: data/online.db\n"
-	default:
-		t.Fatalf("no raw fixture for %s", store)
-	}
-	f := st.NewRepo(t, t.TempDir(), strings.ReplaceAll(testenv.UniqueName("rawjson"), "-", "_"), section, rawDefinitions, true)
+	f := st.NewRepo(t, t.TempDir(), strings.ReplaceAll(testenv.UniqueName("rawjson"), "-", "_"), o.Section(), rawDefinitions, o.Shared())
 	return f, newServer(t, f, Options{NoAccessLog: true})
 }
 
 // forRawStores runs test on each store of rawStores.
-func forRawStores(t *testing.T, test func(t *testing.T, store string)) {
+func forRawStores(t *testing.T, test func(t *testing.T, o st.Online)) {
 	for _, store := range rawStores {
-		t.Run(store, func(t *testing.T) { test(t, store) })
+		t.Run(store.name, func(t *testing.T) { test(t, store.online(t)) })
 	}
 }
 
@@ -193,8 +190,8 @@ func list(xs ...int64) *types.Value {
 // names and a feature service through both paths.
 func TestRawJSONLikeRead(t *testing.T) { forRawStores(t, testRawJSONLikeRead) }
 
-func testRawJSONLikeRead(t *testing.T, store string) {
-	f, s := newRawFixture(t, store)
+func testRawJSONLikeRead(t *testing.T, o st.Online) {
+	f, s := newRawFixture(t, o)
 	negZero := math.Copysign(0, -1)
 	f.Write(t, "kinds", kindFeatures,
 		st.Row{Key: i64(1), Values: []*types.Value{i32(math.MinInt32), i64(math.MinInt64), f32(float32(math.NaN())), f64(math.Inf(1)), boolv(true), str("a\"b\\c\n\t\u2028é\x01"), blob([]byte{0, 0xff, 1}), unix(-1), list(1, -2)}, Age: time.Minute},
@@ -231,7 +228,7 @@ func testRawJSONLikeRead(t *testing.T, store string) {
 	// Redis: SQLite keeps whole seconds, so driver 7 at exactly the ttl is
 	// past it there, on both paths).
 	got := serveBoth(t, s, rawBody(refs("kinds", "i64"), "", false, "driver_id", "1,2,3,4,6,7"), true)
-	if store == "redis" && !strings.Contains(got, `"values":[-9223372036854775808,9223372036854775807,null,-1,null,7],"statuses":["PRESENT","OUTSIDE_MAX_AGE","NULL_VALUE","OUTSIDE_MAX_AGE","NOT_FOUND","PRESENT"]`) {
+	if o.RedisAddr != "" && !strings.Contains(got, `"values":[-9223372036854775808,9223372036854775807,null,-1,null,7],"statuses":["PRESENT","OUTSIDE_MAX_AGE","NULL_VALUE","OUTSIDE_MAX_AGE","NOT_FOUND","PRESENT"]`) {
 		t.Fatalf("statuses of drivers 1, 2, 3, 4, 6, 7: %s", got)
 	}
 	// On-demand views and empty requests stay on the decoding path.
@@ -244,7 +241,7 @@ func testRawJSONLikeRead(t *testing.T, store string) {
 // with the statuses Read gives. A value that does not decode at all makes
 // the raw path step aside and Read report the error.
 func TestRawJSONStoredEncodings(t *testing.T) {
-	f, s := newRawFixture(t, "redis")
+	f, s := newRawFixture(t, st.Redis(t))
 	f.Write(t, "kinds", kindFeatures,
 		st.Row{Key: i64(1), Values: []*types.Value{i32(1), i64(1), f32(1), f64(1), boolv(true), str("s"), blob([]byte("b")), unix(1), list(1)}, Age: time.Minute},
 	)
@@ -299,8 +296,8 @@ func TestRawJSONStoredEncodings(t *testing.T) {
 // absences and ages) and serves random selections through both paths.
 func TestRawJSONRandom(t *testing.T) { forRawStores(t, testRawJSONRandom) }
 
-func testRawJSONRandom(t *testing.T, store string) {
-	f, s := newRawFixture(t, store)
+func testRawJSONRandom(t *testing.T, o st.Online) {
+	f, s := newRawFixture(t, o)
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))

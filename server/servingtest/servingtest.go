@@ -109,15 +109,24 @@ func New(t testing.TB, o Online) *Fixture {
 // NewEmpty is New without any rows.
 func NewEmpty(t testing.TB, o Online) *Fixture {
 	t.Helper()
-	dir := t.TempDir()
 	project := "serving"
-	onlineYAML := "online_store:\n  type: sqlite\n  path: data/online.db\n"
-	if o.RedisAddr != "" {
+	if o.Shared() {
 		project = testenv.UniqueName("serving")
-		onlineYAML = fmt.Sprintf("online_store:\n  type: redis\n  connection_string: %q\n", o.RedisAddr)
 	}
-	return NewRepo(t, dir, project, onlineYAML, Definitions, o.RedisAddr != "")
+	return NewRepo(t, t.TempDir(), project, o.Section(), Definitions, o.Shared())
 }
+
+// Section is the online_store section of feature_store.yaml for o.
+func (o Online) Section() string {
+	if o.RedisAddr != "" {
+		return fmt.Sprintf("online_store:\n  type: redis\n  connection_string: %q\n", o.RedisAddr)
+	}
+	return "online_store:\n  type: sqlite\n  path: data/online.db\n"
+}
+
+// Shared reports whether the store outlives the test (Redis): its
+// fixtures take unique project names and tear down what they applied.
+func (o Online) Shared() bool { return o.RedisAddr != "" }
 
 // NewRepo writes feature_store.yaml (project, file registry, the given
 // online_store section, DuckDB offline) and definitions into dir, opens the
