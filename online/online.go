@@ -63,9 +63,15 @@ func WithTimeout(ctx context.Context, d time.Duration, setting string) (context.
 		if err == nil || ctx.Err() != nil || time.Now().Before(deadline) {
 			return err
 		}
-		return Unavailable(fmt.Errorf("no answer within %s (%s; raise it if the store is only slow): %w", d, setting, err))
+		return TimedOut(d, setting, err)
 	}
 	return tctx, cancel, check
+}
+
+// TimedOut marks err Unavailable as the expiry of the store's own timeout
+// d, naming the setting that raises it.
+func TimedOut(d time.Duration, setting string, err error) error {
+	return Unavailable(fmt.Errorf("no answer within %s (%s; raise it if the store is only slow): %w", d, setting, err))
 }
 
 // Row is one entity's feature values for one view, as written by

@@ -307,7 +307,7 @@ func (s *Store) readSlot(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-t.C:
-		return nil, online.Unavailable(fmt.Errorf("no answer within %s (online_store read_timeout; raise it if the store is only slow): %w", s.readTimeout, errNoReadSlot))
+		return nil, online.TimedOut(s.readTimeout, "online_store read_timeout", errNoReadSlot)
 	}
 }
 
@@ -342,7 +342,7 @@ func markUnavailable(ctx context.Context, err error) error {
 func (s *Store) readError(ctx context.Context, err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) && ctx.Err() == nil {
-		err = fmt.Errorf("no answer within %s (online_store read_timeout; another process holds the database locked, or raise it if the store is only slow): %w", s.readTimeout, err)
+		return online.TimedOut(s.readTimeout, "online_store read_timeout, waiting for another process's lock", err)
 	}
 	return markUnavailable(ctx, err)
 }
