@@ -91,7 +91,7 @@ func BenchmarkPushHTTP(b *testing.B) {
 // SQLite store without auth, with a cached token and no permissions, and
 // with a cached token and the team permissions (a cached decision).
 func BenchmarkOnlineAuthz(b *testing.B) {
-	f := st.NewRepo(b, b.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	f := st.NewRepo(b, b.TempDir(), "teams", st.SQLite().Section(), teamDefs, false)
 	body := `{"features":["team_a_stats:conv_rate"],"entities":{"driver_id":[1]}}`
 	for _, c := range []struct {
 		name  string
@@ -130,7 +130,7 @@ func BenchmarkOnlineAuthz(b *testing.B) {
 // for authentication and authorization once warm: a verified-token cache
 // hit, the user in the context, and a cached permission decision.
 func BenchmarkAccessHotPath(b *testing.B) {
-	f := st.NewRepo(b, b.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	f := st.NewRepo(b, b.TempDir(), "teams", st.SQLite().Section(), teamDefs, false)
 	s := newServer(b, f, Options{Authenticator: matrixUsers, EnforcePermissions: true, NoAccessLog: true})
 	setPermissionsTB(b, f, teamPermissions)
 	ctx := context.Background()

@@ -168,7 +168,7 @@ var matrixWant = map[string]map[string][]string{
 // (both transports) and gRPC, under each permission set, and compares the
 // decisions with the golden table.
 func TestPermissionMatrix(t *testing.T) {
-	f := st.NewRepo(t, t.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	f := st.NewRepo(t, t.TempDir(), "teams", st.SQLite().Section(), teamDefs, false)
 	var audit bytes.Buffer
 	s := newServer(t, f, Options{Authenticator: matrixUsers, EnforcePermissions: true, AuditLog: true,
 		// At level error, as the CLI's default warning would drop info
@@ -260,7 +260,7 @@ func allowed(list []string, call string) bool {
 
 // The denial names the action, the resource and the permissions evaluated.
 func TestPermissionDeniedMessage(t *testing.T) {
-	f := st.NewRepo(t, t.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	f := st.NewRepo(t, t.TempDir(), "teams", st.SQLite().Section(), teamDefs, false)
 	s := newServer(t, f, Options{Authenticator: matrixUsers, EnforcePermissions: true})
 	setPermissions(t, f, teamPermissions[1:3])
 	code, body := do(t, s.Handler(), "POST", "/get-online-features", matrixCalls[0].body, "Authorization", "Bearer bob")
@@ -291,7 +291,7 @@ func (c *countingAuth) Authenticate(ctx context.Context, tok string) (*auth.User
 // transports (the listener checks the token before reading the body and
 // again in the handler).
 func TestVerifiedTokenCache(t *testing.T) {
-	f := st.NewRepo(t, t.TempDir(), "teams", "online_store:\n  type: sqlite\n  path: data/online.db\n", teamDefs, false)
+	f := st.NewRepo(t, t.TempDir(), "teams", st.SQLite().Section(), teamDefs, false)
 	ca := &countingAuth{tokenUsers: matrixUsers}
 	s := newServer(t, f, Options{Authenticator: ca, EnforcePermissions: true})
 	call := listenerCaller(t, s)

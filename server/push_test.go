@@ -44,7 +44,7 @@ on_demand_feature_views:
 
 // pushServer applies pushDefs with a SQLite online store and serves it.
 func pushServer(t testing.TB, opts Options) (*Server, string) {
-	return pushServerWith(t, "pushsrv", "online_store:\n  type: sqlite\n  path: data/online.db\n", opts)
+	return pushServerWith(t, "pushsrv", st.SQLite().Section(), opts)
 }
 
 func pushServerWith(t testing.TB, project, onlineYAML string, opts Options) (*Server, string) {
@@ -213,7 +213,7 @@ func TestPushEndpointReadOnlyAndAuth(t *testing.T) {
 func TestPushOfflineToObjectStore(t *testing.T) {
 	srv := fakes3.Start(t, "bucket")
 	defs := strings.Replace(pushDefs, "path: data/stats/", "path: \""+srv.URL("bucket", "stats/")+"\"", 1)
-	f := st.NewRepo(t, t.TempDir(), "pushs3", "online_store:\n  type: sqlite\n  path: data/online.db\n", defs, false)
+	f := st.NewRepo(t, t.TempDir(), "pushs3", st.SQLite().Section(), defs, false)
 	s := newServer(t, f, Options{})
 	for i, to := range []string{"offline", "online_and_offline"} {
 		code, body := do(t, s.Handler(), "POST", "/push", `{"push_source_name":"stats_push","to":"`+to+`",

@@ -20,7 +20,7 @@ import (
 // request, naming its path), and the one background refresh that failed is
 // reported on /health.
 func TestExpiredCorruptRegistryServesLastSnapshot(t *testing.T) {
-	f := st.NewRepo(t, t.TempDir(), "pushsrv", "online_store:\n  type: sqlite\n  path: data/online.db\n", pushDefs, false)
+	f := st.NewRepo(t, t.TempDir(), "pushsrv", st.SQLite().Section(), pushDefs, false)
 	var mu sync.Mutex
 	now := st.Now
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

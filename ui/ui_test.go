@@ -45,7 +45,7 @@ var definitions = strings.Replace(st.Definitions, "  - name: driver_stats\n    e
 // (its ttl is 1h: stale) and one of customer_profile (ttl 0: never stale).
 func newFixture(t testing.TB) *st.Fixture {
 	t.Helper()
-	f := st.NewRepo(t, t.TempDir(), "serving", "online_store:\n  type: sqlite\n  path: data/online.db\n", definitions, false)
+	f := st.NewRepo(t, t.TempDir(), "serving", st.SQLite().Section(), definitions, false)
 	f.WriteStandardRows(t)
 	ctx := context.Background()
 	reg := f.Store.Registry()
