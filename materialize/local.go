@@ -94,7 +94,7 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 	fv := task.View
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rdr, err := l.source.PullLatest(ctx, fv, task.Start, task.End)
+	rdr, err := l.pull(ctx, task)
 	if err != nil {
 		return Stats{}, fmt.Errorf("read offline store: %w", err)
 	}
@@ -163,6 +163,17 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 		firstErr = ctx.Err()
 	}
 	return Stats{RowsRead: read.Load(), RowsWritten: written.Load(), RowsSkipped: skipped.Load()}, firstErr
+}
+
+// pull starts the task's read of the offline store: in key order when the
+// online store prefers it and the offline store can sort.
+func (l *Local) pull(ctx context.Context, task Task) (array.RecordReader, error) {
+	if w, ok := l.store.(online.KeyOrderWriter); ok && w.PrefersKeyOrder() {
+		if p, ok := l.source.(offline.KeyOrderedPuller); ok {
+			return p.PullLatestInKeyOrder(ctx, task.View, task.Start, task.End)
+		}
+	}
+	return l.source.PullLatest(ctx, task.View, task.Start, task.End)
 }
 
 // writeDerived computes and writes the task's derived on-demand views

@@ -239,3 +239,50 @@ func TestIncrementalStart(t *testing.T) {
 		t.Errorf("recorded start = %v", got)
 	}
 }
+
+// orderedSource is a genSource that can also pull in key order, and
+// records which pull ran.
+type orderedSource struct {
+	genSource
+	ordered, plain atomic.Int32
+}
+
+func (o *orderedSource) PullLatest(ctx context.Context, fv *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
+	o.plain.Add(1)
+	return o.genSource.PullLatest(ctx, fv, start, end)
+}
+
+func (o *orderedSource) PullLatestInKeyOrder(ctx context.Context, fv *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
+	o.ordered.Add(1)
+	return o.genSource.PullLatest(ctx, fv, start, end)
+}
+
+// writerOnly hides every method of a store but Write.
+type writerOnly struct{ online.Writer }
+
+func TestLocalPullsInKeyOrderForStoresThatPreferIt(t *testing.T) {
+	ts := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	task := materialize.Task{Project: "p", View: view, Start: ts.Add(-time.Hour), End: ts}
+	for _, tc := range []struct {
+		name    string
+		store   online.Writer
+		ordered bool
+	}{
+		{"sqlite", openSQLite(t), true},
+		{"no preference", writerOnly{openSQLite(t)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &orderedSource{genSource: genSource{n: 10, size: 10, ts: ts}}
+			st, err := materialize.NewLocal(src, tc.store, materialize.LocalOptions{}).Materialize(context.Background(), task, &recordingProgress{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.RowsWritten != 10 {
+				t.Fatalf("stats %+v", st)
+			}
+			if got := src.ordered.Load() == 1 && src.plain.Load() == 0; got != tc.ordered {
+				t.Fatalf("key-ordered pulls %d, plain pulls %d; want key order %v", src.ordered.Load(), src.plain.Load(), tc.ordered)
+			}
+		})
+	}
+}

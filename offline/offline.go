@@ -63,6 +63,19 @@ type Store interface {
 	Close() error
 }
 
+// KeyOrderedPuller is a Store that can stream PullLatest's rows in the
+// byte order of their serialized entity keys (online.SerializeEntityKey),
+// for online stores that keep rows in a B-tree on that key: SQLite writes
+// rows in that order two to three times faster than in the hash order of a
+// GROUP BY, because each batch then touches a few adjacent pages of the
+// index instead of pages all over it.
+type KeyOrderedPuller interface {
+	// PullLatestInKeyOrder is PullLatest with the rows in key order when
+	// the view's join keys are INT32, INT64 or STRING; with other key
+	// types the rows come in no particular order.
+	PullLatestInKeyOrder(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error)
+}
+
 // EntitySource is the entity table of a historical request: set exactly one
 // field, or none for entity-less retrieval.
 type EntitySource struct {

@@ -26,20 +26,29 @@ type SQLPuller struct {
 
 // PullLatest implements Store.
 func (p SQLPuller) PullLatest(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return p.pull(ctx, view, start, end, true)
+	return p.Pull(ctx, view, start, end, sqlgen.Pull{Latest: true})
+}
+
+// PullLatestInKeyOrder implements KeyOrderedPuller: the engine sorts the
+// rows (sqlgen.Pull.KeyOrder).
+func (p SQLPuller) PullLatestInKeyOrder(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
+	return p.Pull(ctx, view, start, end, sqlgen.Pull{Latest: true, KeyOrder: true})
 }
 
 // PullAll implements Store.
 func (p SQLPuller) PullAll(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return p.pull(ctx, view, start, end, false)
+	return p.Pull(ctx, view, start, end, sqlgen.Pull{})
 }
 
-func (p SQLPuller) pull(ctx context.Context, view *model.FeatureView, start, end time.Time, latest bool) (array.RecordReader, error) {
+// Pull runs the pull that opts describes (its Latest and KeyOrder; View,
+// Start and End are the arguments) over the view's rows with event
+// timestamp in [start, end].
+func (p SQLPuller) Pull(ctx context.Context, view *model.FeatureView, start, end time.Time, opts sqlgen.Pull) (array.RecordReader, error) {
 	v, err := SourceView(view, p.Relation)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", view.Name, err)
 	}
-	q := sqlgen.PullSQL(p.Dialect, sqlgen.Pull{View: v, Start: start, End: end, Latest: latest},
+	q := sqlgen.PullSQL(p.Dialect, sqlgen.Pull{View: v, Start: start, End: end, Latest: opts.Latest, KeyOrder: opts.KeyOrder},
 		PullEventTimestamp, PullCreatedTimestamp)
 	rr, err := p.Stream(ctx, q)
 	if err != nil {

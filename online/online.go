@@ -170,6 +170,18 @@ type Writer interface {
 	Write(ctx context.Context, batch WriteBatch) (WriteStats, error)
 }
 
+// KeyOrderWriter is a Writer that writes batches much faster when they
+// arrive in the byte order of their serialized entity keys, as a store
+// that keeps rows in a B-tree on the key does (SQLite): materialization
+// then asks the offline store for its rows in that order
+// (offline.KeyOrderedPuller). Stores that hash their keys (Redis) gain
+// nothing and do not implement it.
+type KeyOrderWriter interface {
+	Writer
+	// PrefersKeyOrder reports whether the store wants key-ordered batches.
+	PrefersKeyOrder() bool
+}
+
 // Store is an online store backend.
 type Store interface {
 	Reader

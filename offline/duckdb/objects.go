@@ -189,16 +189,22 @@ func entitylessWindow(req *offline.HistoricalRequest, now time.Time) windowFunc 
 // PullLatest implements offline.Store, reading object-store sources only
 // as far as [start, end] needs.
 func (s *Store) PullLatest(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, true)
+	return s.pull(ctx, view, start, end, sqlgen.Pull{Latest: true})
+}
+
+// PullLatestInKeyOrder implements offline.KeyOrderedPuller: DuckDB sorts
+// the latest rows (spilling past memory_limit like the query itself).
+func (s *Store) PullLatestInKeyOrder(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
+	return s.pull(ctx, view, start, end, sqlgen.Pull{Latest: true, KeyOrder: true})
 }
 
 // PullAll implements offline.Store, reading object-store sources only as
 // far as [start, end] needs.
 func (s *Store) PullAll(ctx context.Context, view *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
-	return s.pull(ctx, view, start, end, false)
+	return s.pull(ctx, view, start, end, sqlgen.Pull{})
 }
 
-func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end time.Time, latest bool) (array.RecordReader, error) {
+func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end time.Time, opts sqlgen.Pull) (array.RecordReader, error) {
 	st := &staging{}
 	window := func(*model.DataSource) objstore.Window { return objstore.Window{From: start, To: end} }
 	p := offline.SQLPuller{
@@ -208,13 +214,7 @@ func (s *Store) pull(ctx context.Context, view *model.FeatureView, start, end ti
 			return s.streamPull(ctx, query, st.Release)
 		},
 	}
-	var rr array.RecordReader
-	var err error
-	if latest {
-		rr, err = p.PullLatest(ctx, view, start, end)
-	} else {
-		rr, err = p.PullAll(ctx, view, start, end)
-	}
+	rr, err := p.Pull(ctx, view, start, end, opts)
 	if err != nil {
 		st.Release()
 		return nil, err

@@ -82,6 +82,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) *Backend) {
 	if sampler, ok := b.Store.(offline.Sampler); ok {
 		t.Run("sample", func(t *testing.T) { runSample(t, b, sampler) })
 	}
+	if p, ok := b.Store.(offline.KeyOrderedPuller); ok {
+		t.Run("key order", func(t *testing.T) { runKeyOrder(t, b, p) })
+	}
 	t.Run("pull", func(t *testing.T) {
 		for seed := uint64(1); seed <= uint64(RandomSeeds()); seed++ {
 			c := RandomCase(seed)

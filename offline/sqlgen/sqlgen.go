@@ -35,6 +35,9 @@ type Dialect interface {
 	// SupportsAsOfJoin reports whether the engine has ASOF LEFT JOIN with
 	// DuckDB's semantics (greatest right row satisfying the inequality).
 	SupportsAsOfJoin() bool
+	// UTF8Bytes converts a string expression to the binary string of its
+	// UTF-8 bytes, which sorts byte by byte whatever the collation.
+	UTF8Bytes(expr string) string
 }
 
 // ansi holds the parts PostgreSQL and DuckDB share.
@@ -82,6 +85,11 @@ func (PostgresDialect) TypeName(vt model.ValueType) string {
 // SupportsAsOfJoin implements Dialect.
 func (PostgresDialect) SupportsAsOfJoin() bool { return false }
 
+// UTF8Bytes implements Dialect.
+func (PostgresDialect) UTF8Bytes(expr string) string {
+	return "convert_to(CAST(" + expr + " AS TEXT), 'UTF8')"
+}
+
 // DuckDBDialect is DuckDB.
 type DuckDBDialect struct{ ansi }
 
@@ -108,6 +116,11 @@ func (DuckDBDialect) TypeName(vt model.ValueType) string {
 
 // SupportsAsOfJoin implements Dialect.
 func (DuckDBDialect) SupportsAsOfJoin() bool { return true }
+
+// UTF8Bytes implements Dialect.
+func (DuckDBDialect) UTF8Bytes(expr string) string {
+	return "encode(CAST(" + expr + " AS VARCHAR))"
+}
 
 // SupportsPositionalJoin implements PositionalDialect.
 func (DuckDBDialect) SupportsPositionalJoin() bool { return true }
@@ -685,6 +698,9 @@ type Pull struct {
 	Start, End time.Time
 	// Latest keeps only the latest row per entity.
 	Latest bool
+	// KeyOrder sorts the rows in the byte order of their serialized entity
+	// keys (see KeyOrder), when the view's key types allow it.
+	KeyOrder bool
 }
 
 // PullSQL selects rows with event ts in [Start, End] and non-null keys:
@@ -710,14 +726,75 @@ func PullSQL(d Dialect, p Pull, eventCol, createdCol string) string {
 	}
 	if !p.Latest {
 		g.printf("SELECT %s FROM (SELECT %s FROM %s AS s WHERE %s) AS t", strings.Join(out, ", "), g.srcSelect(v), v.Source.Relation, where)
-		return g.b.String()
+	} else {
+		// The window runs over the renamed columns of an inner query: plain
+		// column references, which every engine's optimizer handles.
+		g.printf("SELECT %s FROM (SELECT *, ROW_NUMBER() OVER (%sORDER BY %s) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1",
+			strings.Join(out, ", "), partitionBy(g.keyList(v, "")), g.latestFirst(v, ""), g.q("__rn"),
+			g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
 	}
-	// The window runs over the renamed columns of an inner query: plain
-	// column references, which every engine's optimizer handles.
-	g.printf("SELECT %s FROM (SELECT *, ROW_NUMBER() OVER (%sORDER BY %s) AS %s FROM (SELECT %s FROM %s AS s WHERE %s) AS r) AS t WHERE %s = 1",
-		strings.Join(out, ", "), partitionBy(g.keyList(v, "")), g.latestFirst(v, ""), g.q("__rn"),
-		g.srcSelect(v), v.Source.Relation, where, g.q("__rn"))
+	if p.KeyOrder {
+		if order := g.keyOrder(v); order != nil {
+			g.printf(" ORDER BY %s", strings.Join(order, ", "))
+		}
+	}
 	return g.b.String()
+}
+
+// KeyOrdered reports whether Pull.KeyOrder can sort the rows of a view
+// with these keys: every key is an INT32, INT64 or STRING.
+func KeyOrdered(keys []Key) bool {
+	for _, k := range keys {
+		switch k.Type {
+		case model.Int32, model.Int64, model.String:
+		default:
+			return false
+		}
+	}
+	return len(keys) > 0
+}
+
+// keyOrder is the ORDER BY list that sorts a pull's rows (columns __kN)
+// in the byte order of their serialized entity keys, or nil when a key's
+// type is not covered (KeyOrdered). Feast's v3 serialization writes the
+// same header for every row of a view, then per join key in name order
+// the value's type, its length as 4 little-endian bytes and its bytes:
+// little-endian for integers, UTF-8 for strings. So the rows sort by, per
+// key in name order, the bytes of an integer from the lowest up, or the
+// bytes of a string's length from the lowest up and then its bytes.
+func (g *builder) keyOrder(v View) []string {
+	if !KeyOrdered(v.Keys) {
+		return nil
+	}
+	idx := make([]int, len(v.Keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(v.Keys[a].Name, v.Keys[b].Name) })
+	var terms []string
+	littleEndian := func(expr string, n int) {
+		for i := range n {
+			if i == 0 {
+				terms = append(terms, "("+expr+" & 255)")
+			} else {
+				terms = append(terms, fmt.Sprintf("((%s >> %d) & 255)", expr, 8*i))
+			}
+		}
+	}
+	for _, i := range idx {
+		col := g.q(kname(i))
+		switch v.Keys[i].Type {
+		case model.Int64:
+			littleEndian("CAST("+col+" AS BIGINT)", 8)
+		case model.Int32:
+			littleEndian("CAST("+col+" AS INTEGER)", 4)
+		case model.String:
+			b := g.d.UTF8Bytes(col)
+			littleEndian("octet_length("+b+")", 4)
+			terms = append(terms, b)
+		}
+	}
+	return terms
 }
 
 // EntitylessSQL selects the entity rows of entity-less retrieval: the

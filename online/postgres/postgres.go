@@ -63,7 +63,16 @@ type Store struct {
 	ddlMu   sync.Mutex
 }
 
-var _ online.Store = (*Store)(nil)
+var (
+	_ online.Store          = (*Store)(nil)
+	_ online.KeyOrderWriter = (*Store)(nil)
+)
+
+// PrefersKeyOrder implements online.KeyOrderWriter: new entities in key
+// order extend the primary-key index at a few places instead of all over
+// it (BenchmarkBulkLoad: 1.25x faster at 300k entities, growing with the
+// table).
+func (s *Store) PrefersKeyOrder() bool { return true }
 
 // Open connects with cfg.DSN, or with a DSN built from the other fields.
 func Open(ctx context.Context, cfg config.PostgresConfig) (*Store, error) {

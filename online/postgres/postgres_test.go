@@ -156,3 +156,8 @@ func TestWriteAfterForeignDrop(t *testing.T) {
 		t.Fatalf("write after foreign drop: %+v %v", st, err)
 	}
 }
+
+// BenchmarkBulkLoad: see onlinetest.BulkLoad.
+func BenchmarkBulkLoad(b *testing.B) {
+	onlinetest.BulkLoad(b, func(b *testing.B) online.Store { return openStore(b) })
+}

@@ -77,3 +77,8 @@ func BenchmarkRaw(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkLoad: see onlinetest.BulkLoad.
+func BenchmarkBulkLoad(b *testing.B) {
+	onlinetest.BulkLoad(b, func(b *testing.B) online.Store { return openStore(b, config.RedisOnlineConfig{}) })
+}

@@ -167,7 +167,17 @@ func (t *tableStmts) close() {
 	}
 }
 
-var _ online.Store = (*Store)(nil)
+var (
+	_ online.Store          = (*Store)(nil)
+	_ online.KeyOrderWriter = (*Store)(nil)
+)
+
+// PrefersKeyOrder implements online.KeyOrderWriter: a batch of new
+// entities in key order lands on a few adjacent pages of the table's
+// primary-key index, in hash order on pages all over it, each of which the
+// commit then writes to the WAL (BenchmarkBulkLoad: 2.5x faster at 200k
+// entities).
+func (s *Store) PrefersKeyOrder() bool { return true }
 
 // Open opens (creating when missing) the database at cfg.Path, resolved
 // against repoPath when relative.
