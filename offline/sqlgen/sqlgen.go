@@ -787,7 +787,10 @@ func (g *builder) keyOrder(v View) []string {
 		case model.Int64:
 			littleEndian("CAST("+col+" AS BIGINT)", 8)
 		case model.Int32:
-			littleEndian("CAST("+col+" AS INTEGER)", 4)
+			// The low four bytes of the BIGINT are those of an INT32 in
+			// range; one out of range fails in the converter as before,
+			// not in this CAST.
+			littleEndian("CAST("+col+" AS BIGINT)", 4)
 		case model.String:
 			b := g.d.UTF8Bytes(col)
 			littleEndian("octet_length("+b+")", 4)
