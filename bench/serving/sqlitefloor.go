@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,10 +26,11 @@ import (
 // of the body's "driver_id" list (the only part of the JSON it reads; the
 // ids matter here, unlike in Redis, because a B-tree walk to random keys
 // touches other pages than one to the same keys), and runs the store's
-// prepared SELECT (online/sqlite readSQL: entity_key IN (...) AND
-// feature_name IN (...), the key list padded to a power of two by repeating
-// its last key) for the first N features. It answers with the stored value
-// bytes concatenated: no registry, no entity-key serialization (the 10,000
+// prepared SELECT (online/sqlite readSQL: entity_key IN (...), the key list
+// padded to a power of two by repeating its last key, AND feature_name IN
+// (...) when N is less than half the view's features; otherwise the whole
+// entities, whose rows of other features it skips, as the store does) for
+// the first N features. It answers with the stored value bytes concatenated: no registry, no entity-key serialization (the 10,000
 // keys are serialized at start), no decoding, no JSON encoding. GET /health
 // answers 200.
 //
@@ -57,23 +59,29 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 	for e := range keys {
 		keys[e], _ = online.SerializeEntityKey([]string{"driver_id"}, []*types.Value{i64(int64(e))})
 	}
+	names := featureNames()
 	feats := make([]any, nFeatures)
-	for i, n := range featureNames() {
+	for i, n := range names {
 		feats[i] = n
 	}
 	tbl := `"` + strings.ReplaceAll(project+"_"+view, `"`, `""`) + `"`
-	// Prepared SELECTs by [padded keys, features], prepared on first use.
+	// Prepared SELECTs by [padded keys, named features (0: whole
+	// entities)], prepared on first use.
 	var stmts sync.Map
 	stmt := func(k, nf int) (*sql.Stmt, error) {
 		if st, ok := stmts.Load([2]int{k, nf}); ok {
 			return st.(*sql.Stmt), nil
 		}
+		var named string
+		if nf > 0 {
+			named = " AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)"
+		}
 		q := "SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM " + tbl +
-			" WHERE entity_key IN (" + strings.Repeat("?,", k-1) + "?) AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)"
+			" WHERE entity_key IN (" + strings.Repeat("?,", k-1) + "?)" + named
 		if k == 1 {
 			// As the store does: one key is not read back.
 			q = "SELECT feature_name, value, CAST(event_ts AS INTEGER) FROM " + tbl +
-				" WHERE entity_key = ? AND feature_name IN (" + strings.Repeat("?,", nf-1) + "?)"
+				" WHERE entity_key = ?" + named
 		}
 		st, err := db.Prepare(q)
 		if err != nil {
@@ -110,9 +118,14 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 		for len(args) < k {
 			args = append(args, args[ne-1])
 		}
-		args = append(args, feats[:nf]...)
+		named := nf
+		if 2*nf >= nFeatures {
+			named = 0
+		} else {
+			args = append(args, feats[:nf]...)
+		}
 		*ap = args
-		st, err := stmt(k, nf)
+		st, err := stmt(k, named)
 		if err != nil {
 			c.SetStatusCode(500)
 			return
@@ -135,6 +148,9 @@ func serveSQLiteFloor(project, addr, dbPath string) error {
 			if err := rs.Scan(dest...); err != nil {
 				c.SetStatusCode(500)
 				return
+			}
+			if named == 0 && nf < nFeatures && !slices.Contains(names[:nf], string(name)) {
+				continue
 			}
 			out.Write(value)
 		}

@@ -765,10 +765,11 @@ func placeholders(n int) string {
 // not the whole read, so a large read on a busy machine is not taken for
 // an outage.
 //
-// The SELECTs are prepared once per table, number of features and number
-// of keys; the key list is padded to the next power of two by repeating its
-// last key (SQLite's IN list holds it once), so a table has at most ten
-// statements per feature count.
+// The SELECTs are prepared once per table, number of features (none when
+// the request reads whole entities, see wholeEntities) and number of keys;
+// the key list is padded to the next power of two by repeating its last key
+// (SQLite's IN list holds it once), so a table has at most ten statements
+// per feature count.
 func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.ReadResult, error) {
 	out := make([]online.ReadResult, len(reqs))
 	for i := range reqs {
@@ -782,7 +783,8 @@ func (s *Store) Read(ctx context.Context, reqs []online.ReadRequest) ([]online.R
 }
 
 // readKey names a prepared SELECT of the read pool: its table and its
-// numbers of entity-key and feature-name parameters.
+// numbers of entity-key and feature-name parameters; feats 0 reads every
+// feature of the keys (see wholeEntities).
 type readKey struct {
 	table       string
 	keys, feats int
@@ -791,14 +793,29 @@ type readKey struct {
 func readSQL(tbl string, keys, feats int) string {
 	// CAST: the column is declared timestamp, which the driver would
 	// return as a time.Time; the expression has no declared type.
+	var features string
+	if feats > 0 {
+		features = " AND feature_name IN (" + placeholders(feats) + ")"
+	}
 	if keys == 1 {
 		// One key: every row is its own, so the key is not read back (the
 		// driver copies each blob it returns).
 		return "SELECT feature_name, value, CAST(event_ts AS INTEGER) FROM " + quote(tbl) +
-			" WHERE entity_key = ? AND feature_name IN (" + placeholders(feats) + ")"
+			" WHERE entity_key = ?" + features
 	}
 	return "SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM " + quote(tbl) +
-		" WHERE entity_key IN (" + placeholders(keys) + ") AND feature_name IN (" + placeholders(feats) + ")"
+		" WHERE entity_key IN (" + placeholders(keys) + ")" + features
+}
+
+// wholeEntities reports whether a read of nf of the view's features reads
+// every row of its entities and drops the others (scan skips features it
+// was not asked for) rather than naming the features: one range of the
+// primary-key index per entity instead of a lookup per feature, about a
+// fifth less time for a whole 10-feature entity, and no worse while the
+// request names at least half of the view's features. Rows of features
+// the view no longer has are read and dropped too.
+func wholeEntities(nf int, view *model.FeatureView) bool {
+	return 2*nf >= len(view.Features)
 }
 
 // pow2 returns the least power of two ≥ n.
@@ -942,16 +959,20 @@ func (s *Store) scan(ctx context.Context, req *online.ReadRequest, put rowFunc) 
 	ix := newReadIndex(req.EntityKeys, req.Features)
 	tbl := TableName(req.Project, req.View)
 	keys := req.EntityKeys
-	cached := nf <= maxCachedFeatures
+	feats := nf
+	if wholeEntities(nf, req.View) {
+		feats = 0
+	}
+	cached := feats <= maxCachedFeatures
 	var args []any
 	for start := 0; start < len(keys); start += readChunk {
 		end := min(start+readChunk, len(keys))
 		n := end - start
 		var q readKey
 		if cached {
-			q = readKey{table: tbl, keys: pow2(n), feats: nf}
+			q = readKey{table: tbl, keys: pow2(n), feats: feats}
 		} else {
-			q = readKey{table: tbl, keys: n, feats: nf}
+			q = readKey{table: tbl, keys: n, feats: feats}
 		}
 		if need := q.keys + q.feats; cap(args) < need {
 			args = make([]any, need)
@@ -960,8 +981,10 @@ func (s *Store) scan(ctx context.Context, req *online.ReadRequest, put rowFunc) 
 		for i := range q.keys {
 			args[i] = keys[start+min(i, n-1)]
 		}
-		for i, f := range req.Features {
-			args[q.keys+i] = f
+		if q.feats > 0 {
+			for i, f := range req.Features {
+				args[q.keys+i] = f
+			}
 		}
 		found, err := s.readChunk(ctx, q, cached, args, ix, put)
 		if err != nil {
