@@ -166,11 +166,18 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 }
 
 // pull starts the task's read of the offline store: in key order when the
-// online store prefers it and the offline store can sort.
+// online store prefers it and the offline store can sort. A key-ordered
+// read that fails is done again in the source's order: its ORDER BY casts
+// each join key to the declared type, which a source column of another
+// type can refuse where the plain read succeeds (an empty window) or fails
+// with the converter's clearer message.
 func (l *Local) pull(ctx context.Context, task Task) (array.RecordReader, error) {
 	if w, ok := l.store.(online.KeyOrderWriter); ok && w.PrefersKeyOrder() {
 		if p, ok := l.source.(offline.KeyOrderedPuller); ok {
-			return p.PullLatestInKeyOrder(ctx, task.View, task.Start, task.End)
+			rr, err := p.PullLatestInKeyOrder(ctx, task.View, task.Start, task.End)
+			if err == nil || ctx.Err() != nil {
+				return rr, err
+			}
 		}
 	}
 	return l.source.PullLatest(ctx, task.View, task.Start, task.End)

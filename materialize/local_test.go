@@ -245,6 +245,8 @@ func TestIncrementalStart(t *testing.T) {
 type orderedSource struct {
 	genSource
 	ordered, plain atomic.Int32
+	// orderErr fails the key-ordered pull.
+	orderErr error
 }
 
 func (o *orderedSource) PullLatest(ctx context.Context, fv *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
@@ -254,6 +256,9 @@ func (o *orderedSource) PullLatest(ctx context.Context, fv *model.FeatureView, s
 
 func (o *orderedSource) PullLatestInKeyOrder(ctx context.Context, fv *model.FeatureView, start, end time.Time) (array.RecordReader, error) {
 	o.ordered.Add(1)
+	if o.orderErr != nil {
+		return nil, o.orderErr
+	}
 	return o.genSource.PullLatest(ctx, fv, start, end)
 }
 
@@ -264,15 +269,18 @@ func TestLocalPullsInKeyOrderForStoresThatPreferIt(t *testing.T) {
 	ts := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	task := materialize.Task{Project: "p", View: view, Start: ts.Add(-time.Hour), End: ts}
 	for _, tc := range []struct {
-		name    string
-		store   online.Writer
-		ordered bool
+		name           string
+		store          online.Writer
+		orderErr       error
+		ordered, plain int32
 	}{
-		{"sqlite", openSQLite(t), true},
-		{"no preference", writerOnly{openSQLite(t)}, false},
+		{"sqlite", openSQLite(t), nil, 1, 0},
+		{"no preference", writerOnly{openSQLite(t)}, nil, 0, 1},
+		// The sort's cast refused the source column: read unsorted.
+		{"sort fails", openSQLite(t), errors.New("cannot cast type timestamp with time zone to bigint"), 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := &orderedSource{genSource: genSource{n: 10, size: 10, ts: ts}}
+			src := &orderedSource{genSource: genSource{n: 10, size: 10, ts: ts}, orderErr: tc.orderErr}
 			st, err := materialize.NewLocal(src, tc.store, materialize.LocalOptions{}).Materialize(context.Background(), task, &recordingProgress{})
 			if err != nil {
 				t.Fatal(err)
@@ -280,8 +288,8 @@ func TestLocalPullsInKeyOrderForStoresThatPreferIt(t *testing.T) {
 			if st.RowsWritten != 10 {
 				t.Fatalf("stats %+v", st)
 			}
-			if got := src.ordered.Load() == 1 && src.plain.Load() == 0; got != tc.ordered {
-				t.Fatalf("key-ordered pulls %d, plain pulls %d; want key order %v", src.ordered.Load(), src.plain.Load(), tc.ordered)
+			if src.ordered.Load() != tc.ordered || src.plain.Load() != tc.plain {
+				t.Fatalf("key-ordered pulls %d, plain pulls %d; want %d and %d", src.ordered.Load(), src.plain.Load(), tc.ordered, tc.plain)
 			}
 		})
 	}

@@ -66,9 +66,11 @@ type Store interface {
 // KeyOrderedPuller is a Store that can stream PullLatest's rows in the
 // byte order of their serialized entity keys (online.SerializeEntityKey),
 // for online stores that keep rows in a B-tree on that key: SQLite writes
-// rows in that order two to three times faster than in the hash order of a
-// GROUP BY, because each batch then touches a few adjacent pages of the
-// index instead of pages all over it.
+// rows in that order several times faster than in the hashed order of the
+// latest-row query, because each batch then touches a few adjacent pages
+// of the index instead of pages all over it. The order holds when the
+// source columns have the declared key types; a column the sort's cast
+// refuses fails the pull (materialization then reads unsorted).
 type KeyOrderedPuller interface {
 	// PullLatestInKeyOrder is PullLatest with the rows in key order when
 	// the view's join keys are INT32, INT64 or STRING; with other key

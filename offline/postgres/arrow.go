@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -211,7 +212,7 @@ func kindOfOID(oid uint32) offline.Kind {
 		return offline.KindInt
 	case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
 		return offline.KindFloat
-	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID:
+	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.UUIDOID:
 		return offline.KindString
 	case pgtype.ByteaOID:
 		return offline.KindBytes
@@ -290,6 +291,10 @@ func appendValue(b array.Builder, v any) error {
 			b.Append(x)
 		case []byte:
 			b.Append(string(x))
+		case [16]byte:
+			// pgx's uuid: its canonical text, as PostgreSQL and Python
+			// Feast spell it (not Go's byte-array notation).
+			b.Append(uuid.UUID(x).String())
 		default:
 			b.Append(strings.TrimSpace(fmt.Sprint(x)))
 		}

@@ -99,8 +99,8 @@ func Bench(b *testing.B, open func(b *testing.B) online.Store) {
 // BulkLoad writes batches of 5,000 new entities × BenchFeatures double
 // features, the shape the in-process materialization engine sends: each op
 // is one batch into the same table, so the table grows with b.N. The
-// entities come in hash order, as a GROUP BY returns them (ids scattered by
-// a multiplicative hash), or in the byte order of their serialized keys, as
+// entities come in hash order, as the latest-row query returns them (ids
+// scattered by a multiplicative hash), or in the byte order of their serialized keys, as
 // materialization pulls them for stores that prefer it
 // (online.KeyOrderWriter).
 func BulkLoad(b *testing.B, open func(b *testing.B) online.Store) {
