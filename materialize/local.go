@@ -167,17 +167,13 @@ func (l *Local) run(ctx context.Context, task Task, start func(total int64), pro
 
 // pull starts the task's read of the offline store: in key order when the
 // online store prefers it and the offline store can sort. A key-ordered
-// read that fails is done again in the source's order: its ORDER BY casts
-// each join key to the declared type, which a source column of another
-// type can refuse where the plain read succeeds (an empty window) or fails
-// with the converter's clearer message.
+// read that fails is not tried again unsorted: a second read could succeed
+// on what the first one failed to read (an object that vanished meanwhile)
+// and hide the failure.
 func (l *Local) pull(ctx context.Context, task Task) (array.RecordReader, error) {
 	if w, ok := l.store.(online.KeyOrderWriter); ok && w.PrefersKeyOrder() {
 		if p, ok := l.source.(offline.KeyOrderedPuller); ok {
-			rr, err := p.PullLatestInKeyOrder(ctx, task.View, task.Start, task.End)
-			if err == nil || ctx.Err() != nil {
-				return rr, err
-			}
+			return p.PullLatestInKeyOrder(ctx, task.View, task.Start, task.End)
 		}
 	}
 	return l.source.PullLatest(ctx, task.View, task.Start, task.End)

@@ -70,7 +70,7 @@ type Store interface {
 // latest-row query, because each batch then touches a few adjacent pages
 // of the index instead of pages all over it. The order holds when the
 // source columns have the declared key types; a column the sort's cast
-// refuses fails the pull (materialization then reads unsorted).
+// refuses fails the pull, also over a window without rows.
 type KeyOrderedPuller interface {
 	// PullLatestInKeyOrder is PullLatest with the rows in key order when
 	// the view's join keys are INT32, INT64 or STRING; with other key
