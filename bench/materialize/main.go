@@ -1,12 +1,14 @@
 // Command materialize benchmarks materialization: it generates a Parquet
 // source with one row per entity and 10 features, applies a repository
-// using it, materializes it into Redis or SQLite with the in-process engine,
+// using it, materializes it into Redis, SQLite or PostgreSQL with the
+// in-process engine,
 // and reports rows/s and peak RSS. For Redis it also runs
 // `redis-benchmark -P 16` HSET in the same run as the store's write limit.
 //
 //	go run ./bench/materialize -rows 1000000 -store redis
 //	go run ./bench/materialize -rows 10000000 -entities 1000000 -store redis
 //	go run ./bench/materialize -rows 10000000 -store sqlite
+//	go run ./bench/materialize -rows 1000000 -store postgres
 package main
 
 import (
@@ -35,6 +37,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/jackc/pgx/v5"
 
 	feast "github.com/feastgo/feast"
 	"github.com/feastgo/feast/materialize"
@@ -43,8 +46,9 @@ import (
 func main() {
 	rows := flag.Int("rows", 1_000_000, "source rows")
 	entities := flag.Int("entities", 0, "distinct entities (row r has entity r mod entities); default one row per entity")
-	store := flag.String("store", "sqlite", "online store: sqlite or redis")
+	store := flag.String("store", "sqlite", "online store: sqlite, redis or postgres")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "redis address")
+	pgDSN := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "with -store postgres: the database (a schema named after the project, dropped afterwards)")
 	keep := flag.Bool("keep", false, "keep the generated repository")
 	memLimit := flag.String("duckdb-memory", "", "offline_store memory_limit (default: the store's default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of materialization to this file")
@@ -68,8 +72,11 @@ func main() {
 	fmt.Printf("generated %d rows of %d entities in %s\n", *rows, *entities, time.Since(t0).Round(time.Millisecond))
 	project := fmt.Sprintf("bench_%d", os.Getpid())
 	online := "online_store: {type: sqlite, path: data/online.db}"
-	if *store == "redis" {
+	switch *store {
+	case "redis":
 		online = fmt.Sprintf("online_store: {type: redis, connection_string: %q}", *redisAddr)
+	case "postgres":
+		online = fmt.Sprintf("online_store: {type: postgres, dsn: %q, db_schema: %s}", *pgDSN, project)
 	}
 	offlineYAML := ""
 	if *memLimit != "" {
@@ -163,8 +170,20 @@ feature_views:
 		} else {
 			fmt.Printf("redis baseline unavailable: %v\n", err)
 		}
+	}
+	if *store != "sqlite" {
 		if err := fs.Teardown(ctx); err != nil {
 			log.Printf("teardown: %v", err)
+		}
+	}
+	if *store == "postgres" {
+		if conn, err := pgx.Connect(ctx, *pgDSN); err != nil {
+			log.Printf("drop schema %s: %v", project, err)
+		} else {
+			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+project); err != nil {
+				log.Printf("drop schema %s: %v", project, err)
+			}
+			conn.Close(ctx)
 		}
 	}
 }
