@@ -52,6 +52,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated repository")
 	memLimit := flag.String("duckdb-memory", "", "offline_store memory_limit (default: the store's default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of materialization to this file")
+	update := flag.Bool("update", false, "then rewrite the source an hour later (new values for every entity) and materialize again: every row an update, as an hourly materialize-incremental")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "feast-bench-materialize-")
@@ -160,6 +161,23 @@ feature_views:
 	fmt.Printf("store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
 		*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), rate, peakRSS())
 	ph.print(took, st.RowsWritten)
+	if *update {
+		later := end.Add(time.Hour)
+		if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, *entities, later); err != nil {
+			log.Fatal(err)
+		}
+		start := time.Now()
+		ph := &phases{start: start}
+		res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), later, feast.MaterializeOptions{Progress: ph})
+		if err != nil {
+			log.Fatal(err)
+		}
+		took := time.Since(start)
+		st := res[0].Stats
+		fmt.Printf("update: store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
+			*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), float64(st.RowsWritten)/took.Seconds(), peakRSS())
+		ph.print(took, st.RowsWritten)
+	}
 	close(stopWAL)
 	if *store == "sqlite" {
 		fmt.Printf("largest online.db-wal seen: %d MiB\n", walPeak.Load()>>20)
@@ -207,7 +225,7 @@ func generate(path string, n, entities int, end time.Time) error {
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(uint64(end.Unix()), 2))
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	const group = 128 * 1024
