@@ -699,7 +699,7 @@ type Pull struct {
 	// Latest keeps only the latest row per entity.
 	Latest bool
 	// KeyOrder sorts the rows in the byte order of their serialized entity
-	// keys (see KeyOrder), when the view's key types allow it.
+	// keys (see keyOrder), when the view's key types allow it.
 	KeyOrder bool
 }
 
@@ -741,9 +741,9 @@ func PullSQL(d Dialect, p Pull, eventCol, createdCol string) string {
 	return g.b.String()
 }
 
-// KeyOrdered reports whether Pull.KeyOrder can sort the rows of a view
+// keyOrdered reports whether Pull.KeyOrder can sort the rows of a view
 // with these keys: every key is an INT32, INT64 or STRING.
-func KeyOrdered(keys []Key) bool {
+func keyOrdered(keys []Key) bool {
 	for _, k := range keys {
 		switch k.Type {
 		case model.Int32, model.Int64, model.String:
@@ -756,14 +756,14 @@ func KeyOrdered(keys []Key) bool {
 
 // keyOrder is the ORDER BY list that sorts a pull's rows (columns __kN)
 // in the byte order of their serialized entity keys, or nil when a key's
-// type is not covered (KeyOrdered). Feast's v3 serialization writes the
+// type is not covered (keyOrdered). Feast's v3 serialization writes the
 // same header for every row of a view, then per join key in name order
 // the value's type, its length as 4 little-endian bytes and its bytes:
 // little-endian for integers, UTF-8 for strings. So the rows sort by, per
 // key in name order, the bytes of an integer from the lowest up, or the
 // bytes of a string's length from the lowest up and then its bytes.
 func (g *builder) keyOrder(v View) []string {
-	if !KeyOrdered(v.Keys) {
+	if !keyOrdered(v.Keys) {
 		return nil
 	}
 	idx := make([]int, len(v.Keys))

@@ -183,3 +183,42 @@ func TestEntitylessSQL(t *testing.T) {
 		t.Errorf("zero start must not bound the range:\n%s", q)
 	}
 }
+
+// TestPullKeyOrder: KeyOrder sorts by the serialized key's bytes, key by
+// key in name order (b_str before z_int whatever the view's order), and
+// leaves out the ORDER BY for key types it does not cover and for views
+// without keys; without KeyOrder there is none.
+func TestPullKeyOrder(t *testing.T) {
+	view := func(keys ...Key) View {
+		return View{Source: Source{Relation: "src", Timestamp: "ts"}, Keys: keys, Features: []Feature{{Source: "f", Output: "f"}}}
+	}
+	z := Key{Source: "z", Name: "z_int", Type: model.Int64}
+	b := Key{Source: "b", Name: "b_str", Type: model.String}
+	for _, d := range []Dialect{DuckDBDialect{}, PostgresDialect{}} {
+		q := PullSQL(d, Pull{View: view(z, b), Latest: true, KeyOrder: true}, "event_timestamp", "created")
+		_, order, ok := strings.Cut(q, " ORDER BY ")
+		for ok && strings.Contains(order, " ORDER BY ") {
+			_, order, ok = strings.Cut(order, " ORDER BY ")
+		}
+		bytes := d.UTF8Bytes(`"__k1"`)
+		want := "(octet_length(" + bytes + ") & 255), ((octet_length(" + bytes + ") >> 8) & 255), ((octet_length(" + bytes + ") >> 16) & 255), ((octet_length(" + bytes + ") >> 24) & 255), " +
+			bytes + `, (CAST("__k0" AS BIGINT) & 255)`
+		if !ok || !strings.HasPrefix(order, want) || !strings.HasSuffix(order, `((CAST("__k0" AS BIGINT) >> 56) & 255)`) {
+			t.Errorf("%T: ORDER BY %s\nwant it to start with %s", d, order, want)
+		}
+		for name, p := range map[string]Pull{
+			"bytes key":    {View: view(z, Key{Source: "k", Name: "k", Type: model.Bytes}), Latest: true, KeyOrder: true},
+			"no keys":      {View: view(), Latest: true, KeyOrder: true},
+			"not asked":    {View: view(z), Latest: true},
+			"all, ordered": {View: view(z), KeyOrder: true},
+		} {
+			q := PullSQL(d, p, "event_timestamp", "created")
+			if got := strings.Count(q, "ORDER BY") - strings.Count(q, "OVER ("); got != 0 && name != "all, ordered" {
+				t.Errorf("%T %s: %d ORDER BY outside the window:\n%s", d, name, got, q)
+			}
+			if name == "all, ordered" && !strings.Contains(q, `ORDER BY (CAST("__k0" AS BIGINT) & 255)`) {
+				t.Errorf("%T %s: no key order:\n%s", d, name, q)
+			}
+		}
+	}
+}
