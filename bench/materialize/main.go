@@ -146,37 +146,32 @@ feature_views:
 			}
 		}()
 	}
-	start := time.Now()
-	ph := &phases{start: start}
-	res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), end, feast.MaterializeOptions{Progress: ph})
-	if err != nil {
-		log.Fatal(err)
-	}
-	took := time.Since(start)
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
-	st := res[0].Stats
-	rate := float64(st.RowsWritten) / took.Seconds()
-	fmt.Printf("store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
-		*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), rate, peakRSS())
-	ph.print(took, st.RowsWritten)
-	if *update {
-		later := end.Add(time.Hour)
-		if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, *entities, later); err != nil {
-			log.Fatal(err)
-		}
+	// round materializes [end-24h, to] and prints its rate, labelled.
+	round := func(label string, to time.Time) float64 {
 		start := time.Now()
 		ph := &phases{start: start}
-		res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), later, feast.MaterializeOptions{Progress: ph})
+		res, err := fs.Materialize(ctx, end.Add(-24*time.Hour), to, feast.MaterializeOptions{Progress: ph})
 		if err != nil {
 			log.Fatal(err)
 		}
 		took := time.Since(start)
 		st := res[0].Stats
-		fmt.Printf("update: store=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
-			*store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), float64(st.RowsWritten)/took.Seconds(), peakRSS())
+		rate := float64(st.RowsWritten) / took.Seconds()
+		fmt.Printf("%sstore=%s rows=%d written=%d skipped=%d time=%s rate=%.0f rows/s peak_rss=%s\n",
+			label, *store, st.RowsRead, st.RowsWritten, st.RowsSkipped, took.Round(time.Millisecond), rate, peakRSS())
 		ph.print(took, st.RowsWritten)
+		return rate
+	}
+	rate := round("", end)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if *update {
+		later := end.Add(time.Hour)
+		if err := generate(filepath.Join(dir, "data", "source.parquet"), *rows, *entities, later); err != nil {
+			log.Fatal(err)
+		}
+		round("update: ", later)
 	}
 	close(stopWAL)
 	if *store == "sqlite" {
