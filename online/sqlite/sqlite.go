@@ -918,10 +918,13 @@ func (s *Store) read(ctx context.Context, req *online.ReadRequest) (online.ReadR
 	for i := range res {
 		res[i] = flat[i*nf : (i+1)*nf : (i+1)*nf]
 	}
-	// The values of the read, allocated together on the first row found.
+	// The values of the read, allocated together on the first row found:
+	// one per requested cell. A table that another writer gave a feature
+	// name twice (as TEXT and as a BLOB, which SQLite keeps apart) hands
+	// more rows than cells; they get a second allocation.
 	var vals []types.Value
 	err := s.scan(ctx, req, func(ix *readIndex, ei, fi int, name, value []byte, ts int64) error {
-		if vals == nil {
+		if len(vals) == 0 {
 			vals = make([]types.Value, len(req.EntityKeys)*nf)
 		}
 		v := &vals[0]

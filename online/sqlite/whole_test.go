@@ -90,3 +90,35 @@ func TestReadsNamedAndWholeEntities(t *testing.T) {
 		t.Fatalf("%d named and %d whole-entity reads: both forms must run", named, whole)
 	}
 }
+
+// TestReadFeatureNameStoredTwice: a table another writer filled with a
+// feature name both as TEXT and as a BLOB (two rows SQLite keeps apart)
+// reads without a panic, whole entity or not, and answers the row found.
+func TestReadFeatureNameStoredTwice(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	project, views := onlinetest.Setup(t, s, 1, "a", "b")
+	fv := views[0]
+	key := onlinetest.DriverKey(t, 1)
+	ts := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	if _, err := s.Write(ctx, online.WriteBatch{Project: project, View: fv, Features: []string{"a", "b"},
+		Rows: []online.Row{{EntityKey: key, Values: []*types.Value{onlinetest.Float64(1), onlinetest.Float64(2)}, EventTS: ts}}}); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := online.AppendValue(nil, onlinetest.Float64(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO `+quote(TableName(project, fv))+` (entity_key, feature_name, value, event_ts) VALUES (?, CAST('a' AS BLOB), ?, ?)`, key, blob, ts.Unix()); err != nil {
+		t.Fatal(err)
+	}
+	for _, feats := range [][]string{{"a", "b"}, {"a"}} {
+		res, err := s.Read(ctx, []online.ReadRequest{{Project: project, View: fv, Features: feats, EntityKeys: [][]byte{key}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res[0][0][0]; !got.Found || (got.Value.GetDoubleVal() != 1 && got.Value.GetDoubleVal() != 3) {
+			t.Fatalf("%v: a = %v (found %v)", feats, got.Value, got.Found)
+		}
+	}
+}
