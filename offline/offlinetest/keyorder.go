@@ -104,11 +104,7 @@ func renderWithKeys(rr array.RecordReader, keys []model.Field) ([]string, [][]by
 	for _, k := range keys {
 		joinKeys = append(joinKeys, k.Name)
 	}
-	var names []string
-	for _, f := range rr.Schema().Fields() {
-		names = append(names, f.Name)
-	}
-	lines := []string{renderHeader(names)}
+	lines := []string{readerHeader(rr)}
 	var serialized [][]byte
 	for rr.Next() {
 		rec := rr.RecordBatch()

@@ -175,6 +175,15 @@ func colNames(cols []Col) []string {
 
 func renderHeader(names []string) string { return strings.Join(names, " ") }
 
+// readerHeader is the golden header line of a reader's columns.
+func readerHeader(rr array.RecordReader) string {
+	var names []string
+	for _, f := range rr.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	return renderHeader(names)
+}
+
 func formatTime(t time.Time, zoned bool) string {
 	if zoned {
 		return t.UTC().Format("2006-01-02T15:04:05.999999Z07:00")
@@ -214,11 +223,7 @@ func quoteIfNeeded(s string) string {
 
 // RenderReader drains a record reader into golden output lines.
 func RenderReader(rr array.RecordReader) ([]string, error) {
-	var names []string
-	for _, f := range rr.Schema().Fields() {
-		names = append(names, f.Name)
-	}
-	out := []string{renderHeader(names)}
+	out := []string{readerHeader(rr)}
 	for rr.Next() {
 		lines, err := renderRecord(rr.RecordBatch())
 		if err != nil {
