@@ -20,10 +20,13 @@ import (
 
 // KindOfArrow is the kind of an Arrow type.
 func KindOfArrow(dt arrow.DataType) Kind {
+	if d, ok := dt.(arrow.DecimalType); ok && d.GetScale() == 0 {
+		return KindInt // DECIMAL(p,0) holds integers only
+	}
 	switch dt.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
 		return KindInt
-	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
+	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
 		return KindFloat
 	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
 		return KindString

@@ -180,6 +180,9 @@ func number(arr arrow.Array, r int) (float64, bool) {
 		return a.Value(r), true
 	case *array.Timestamp:
 		return float64(a.Value(r)), true
+	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		f, err := strconv.ParseFloat(a.ValueStr(r), 64)
+		return f, err == nil
 	}
 	return 0, false
 }

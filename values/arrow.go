@@ -3,6 +3,8 @@ package values
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -18,12 +20,15 @@ import (
 //   - integers of any width and signedness for INT32 (range-checked), INT64,
 //     DOUBLE, FLOAT and UNIX_TIMESTAMP (as epoch seconds)
 //   - floats for DOUBLE and FLOAT, and for integer types when integral
+//   - decimals (32 to 256 bits, any scale) for DOUBLE and FLOAT (the
+//     nearest float), for integer types when integral (exactly: a
+//     DECIMAL(20,0) id above 2^53 keeps every digit) and for DECIMAL
 //   - strings (also large and view strings) for the string kinds; binary
 //     (also large, view and fixed-size) and strings for BYTES
 //   - booleans for BOOL
 //   - timestamps of any unit (floored to epoch seconds) and dates for
 //     UNIX_TIMESTAMP
-//   - decimals for DECIMAL (as their decimal string)
+//     (as their decimal string)
 //   - lists, large lists and fixed-size lists of the above for list and set
 //     types (a null element is an error: Feast lists cannot hold nulls)
 //   - dictionary-encoded columns of any of the above
@@ -143,6 +148,21 @@ func arrowInt(col arrow.Array, row int, vt model.ValueType, lo, hi int64) (int64
 			return 0, mismatch(vt, fmt.Sprintf("arrow %s %v (out of range)", col.DataType(), f))
 		}
 		return int64(f), nil
+	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		// Exactly, through the decimal's text: a float64 would round ids
+		// above 2^53.
+		s := col.ValueStr(row)
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			return 0, mismatch(vt, fmt.Sprintf("arrow %s %s", col.DataType(), s))
+		}
+		if !r.IsInt() {
+			return 0, mismatch(vt, fmt.Sprintf("non-integral arrow %s %s", col.DataType(), s))
+		}
+		if !r.Num().IsInt64() || r.Num().Int64() < lo || r.Num().Int64() > hi {
+			return 0, mismatch(vt, fmt.Sprintf("arrow %s %s (out of range)", col.DataType(), s))
+		}
+		return r.Num().Int64(), nil
 	default:
 		return 0, arrowMismatch(vt, col)
 	}
@@ -167,6 +187,15 @@ func arrowFloat(col arrow.Array, row int, vt model.ValueType) (float64, error) {
 		}
 		n, err := arrowInt(col, row, vt, math.MinInt64, math.MaxInt64)
 		return float64(n), err
+	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		// ParseFloat rounds the exact decimal text once, to the nearest
+		// float64, as Python's float(Decimal) does.
+		s := col.ValueStr(row)
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil && !math.IsInf(f, 0) {
+			return 0, mismatch(vt, fmt.Sprintf("arrow %s %s", col.DataType(), s))
+		}
+		return f, nil
 	}
 	return 0, arrowMismatch(vt, col)
 }

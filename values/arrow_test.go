@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/proto/feast/types"
@@ -341,5 +342,92 @@ func TestColumnBuilderErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ToArrow(%s, %v): error %v, want %q", tc.vt, tc.v, err, tc.want)
 		}
+	}
+}
+
+// decimalArray builds a one-column decimal array of dt from decimal texts
+// ("" = null), through the builders' string parsing.
+func decimalArray(t *testing.T, dt arrow.DataType, vals ...string) arrow.Array {
+	t.Helper()
+	b := array.NewBuilder(memory.DefaultAllocator, dt)
+	defer b.Release()
+	for _, v := range vals {
+		if v == "" {
+			b.AppendNull()
+			continue
+		}
+		if err := b.AppendValueFromString(v); err != nil {
+			t.Fatalf("%s %q: %v", dt, v, err)
+		}
+	}
+	return b.NewArray()
+}
+
+// TestFromArrowDecimal reads decimal columns, as Parquet files written by
+// Spark and PostgreSQL NUMERIC(p,s) columns arrive, under the numeric
+// types: integers exactly (ids above 2^53 keep every digit), floats
+// rounded once to the nearest.
+func TestFromArrowDecimal(t *testing.T) {
+	i64 := func(n int64) *types.Value { return &types.Value{Val: &types.Value_Int64Val{Int64Val: n}} }
+	tests := []struct {
+		dt   arrow.DataType
+		in   string
+		vt   model.ValueType
+		want *types.Value // nil: an error containing err
+		err  string
+	}{
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "9007199254740993", model.Int64, i64(9007199254740993), ""},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "-9007199254740993", model.Int64, i64(-9007199254740993), ""},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "9223372036854775807", model.Int64, i64(9223372036854775807), ""},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "-9223372036854775808", model.Int64, i64(-9223372036854775808), ""},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "9223372036854775808", model.Int64, nil, "(out of range)"},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "12.00", model.Int64, i64(12), ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "12.34", model.Int64, nil, "non-integral arrow decimal(10, 2) 12.34"},
+		{&arrow.Decimal64Type{Precision: 18, Scale: 0}, "2147483647", model.Int32, &types.Value{Val: &types.Value_Int32Val{Int32Val: 2147483647}}, ""},
+		{&arrow.Decimal64Type{Precision: 18, Scale: 0}, "2147483648", model.Int32, nil, "(out of range)"},
+		{&arrow.Decimal256Type{Precision: 40, Scale: 0}, "9007199254740993", model.Int64, i64(9007199254740993), ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "12.34", model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 12.34}}, ""},
+		{&arrow.Decimal128Type{Precision: 38, Scale: 18}, "0.100000000000000000", model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 0.1}}, ""},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "9007199254740993", model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 9007199254740992}}, ""},
+		{&arrow.Decimal32Type{Precision: 9, Scale: 3}, "-1.500", model.Float, &types.Value{Val: &types.Value_FloatVal{FloatVal: -1.5}}, ""},
+		{&arrow.Decimal256Type{Precision: 76, Scale: 0}, "1" + strings.Repeat("0", 75), model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 1e75}}, ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "-0.01", types.ValueType_DECIMAL, &types.Value{Val: &types.Value_DecimalVal{DecimalVal: "-0.01"}}, ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "1.50", model.String, nil, "expected STRING, got arrow decimal(10, 2)"},
+	}
+	for _, tc := range tests {
+		col := decimalArray(t, tc.dt, tc.in, "")
+		for _, read := range []struct {
+			name string
+			fn   func() (*types.Value, *types.Value, error)
+		}{
+			{"FromArrow", func() (*types.Value, *types.Value, error) {
+				v, err := FromArrow(col, 0, tc.vt)
+				if err != nil {
+					return nil, nil, err
+				}
+				null, err := FromArrow(col, 1, tc.vt)
+				return v, null, err
+			}},
+			{"ColumnFromArrow", func() (*types.Value, *types.Value, error) {
+				vs, err := ColumnFromArrow(col, tc.vt)
+				if err != nil {
+					return nil, nil, err
+				}
+				return vs[0], vs[1], nil
+			}},
+		} {
+			got, null, err := read.fn()
+			switch {
+			case tc.want == nil:
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("%s(%s %s as %s): %v, %v; want an error containing %q", read.name, tc.dt, tc.in, tc.vt, got, err, tc.err)
+				}
+			case err != nil:
+				t.Errorf("%s(%s %s as %s): %v", read.name, tc.dt, tc.in, tc.vt, err)
+			case !proto.Equal(got, tc.want) || null.GetVal() != nil:
+				t.Errorf("%s(%s %s as %s) = %v, null %v; want %v", read.name, tc.dt, tc.in, tc.vt, got, null, tc.want)
+			}
+		}
+		col.Release()
 	}
 }

@@ -289,6 +289,8 @@ func kindOf(typ string) offline.Kind {
 		return offline.KindDate
 	case strings.HasSuffix(t, "INT") || strings.HasSuffix(t, "INTEGER") || t == "BIGINT" || t == "SMALLINT" || t == "TINYINT":
 		return offline.KindInt
+	case strings.HasPrefix(t, "DECIMAL") && strings.HasSuffix(strings.ReplaceAll(t, " ", ""), ",0)"):
+		return offline.KindInt // DECIMAL(p,0) holds integers only
 	case t == "FLOAT" || t == "DOUBLE" || t == "REAL" || strings.HasPrefix(t, "DECIMAL"):
 		return offline.KindFloat
 	case t == "VARCHAR" || strings.HasPrefix(t, "VARCHAR"):

@@ -85,6 +85,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) *Backend) {
 	if p, ok := b.Store.(offline.KeyOrderedPuller); ok {
 		t.Run("key order", func(t *testing.T) { runKeyOrder(t, b, p) })
 	}
+	t.Run("decimals", func(t *testing.T) { runDecimals(t, b) })
 	t.Run("pull", func(t *testing.T) {
 		for seed := uint64(1); seed <= uint64(RandomSeeds()); seed++ {
 			c := RandomCase(seed)

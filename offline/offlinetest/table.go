@@ -13,7 +13,9 @@ import (
 )
 
 // Col is a typed column of a test table. Types: int64, int32, float64,
-// float32, string, bool, timestamp (naive, read as UTC) and timestamptz.
+// float32, string, bool, timestamp (naive, read as UTC), timestamptz and
+// decimal(P,S) (values are decimal texts: an Arrow decimal, NUMERIC(P,S)
+// in PostgreSQL).
 type Col struct {
 	Name, Type string
 }
@@ -98,6 +100,13 @@ func arrowType(typ string) (arrow.DataType, error) {
 	case "timestamptz":
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, nil
 	}
+	var p, sc int32
+	if _, err := fmt.Sscanf(typ, "decimal(%d,%d)", &p, &sc); err == nil {
+		if p <= 38 {
+			return &arrow.Decimal128Type{Precision: p, Scale: sc}, nil
+		}
+		return &arrow.Decimal256Type{Precision: p, Scale: sc}, nil
+	}
 	return nil, fmt.Errorf("unknown column type %q", typ)
 }
 
@@ -135,6 +144,10 @@ func (t *Table) Record() (arrow.RecordBatch, error) {
 				fb.Append(v.(bool))
 			case *array.TimestampBuilder:
 				fb.Append(arrow.Timestamp(v.(time.Time).UnixMicro()))
+			case *array.Decimal128Builder, *array.Decimal256Builder:
+				if err := fb.AppendValueFromString(v.(string)); err != nil {
+					return nil, fmt.Errorf("column %s: %w", t.Cols[i].Name, err)
+				}
 			}
 		}
 	}

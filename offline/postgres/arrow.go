@@ -45,6 +45,12 @@ func pgType(dt arrow.DataType) (string, error) {
 			return "TIMESTAMPTZ", nil
 		}
 		return "TIMESTAMP", nil
+	case arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
+		d := dt.(arrow.DecimalType)
+		if d.GetScale() < 0 || d.GetScale() > d.GetPrecision() {
+			return "NUMERIC", nil
+		}
+		return fmt.Sprintf("NUMERIC(%d,%d)", d.GetPrecision(), d.GetScale()), nil
 	case arrow.LIST:
 		elem, err := pgType(dt.(*arrow.ListType).Elem())
 		if err != nil {
@@ -95,6 +101,12 @@ func goValue(col arrow.Array, i int) (any, error) {
 		return a.Value(i).ToTime().UTC(), nil
 	case *array.Timestamp:
 		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC(), nil
+	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		var n pgtype.Numeric
+		if err := n.Scan(col.ValueStr(i)); err != nil {
+			return nil, err
+		}
+		return n, nil
 	case *array.List:
 		start, end := a.ValueOffsets(i)
 		vals := a.ListValues()
@@ -162,9 +174,37 @@ func (s *copySource) Next() bool {
 func (s *copySource) Values() ([]any, error) { return s.vals, nil }
 func (s *copySource) Err() error             { return s.err }
 
-// arrowField maps a result column to an Arrow field.
+// arrowField maps a result column to an Arrow field. A NUMERIC(p,s)
+// column becomes an Arrow decimal of that precision and scale, so that
+// its values arrive exactly (an INT64 id in NUMERIC(20) above 2^53 keeps
+// every digit); an unconstrained NUMERIC has no fixed scale and is read
+// as float64, as Python Feast reads every NUMERIC.
 func arrowField(fd pgconn.FieldDescription) arrow.Field {
-	return arrow.Field{Name: fd.Name, Type: arrowTypeOf(fd.DataTypeOID), Nullable: true}
+	dt := arrowTypeOf(fd.DataTypeOID)
+	if fd.DataTypeOID == pgtype.NumericOID {
+		if p, s, ok := numericTypmod(fd.TypeModifier); ok {
+			switch {
+			case p <= 38:
+				dt = &arrow.Decimal128Type{Precision: p, Scale: s}
+			case p <= 76:
+				dt = &arrow.Decimal256Type{Precision: p, Scale: s}
+			}
+		}
+	}
+	return arrow.Field{Name: fd.Name, Type: dt, Nullable: true}
+}
+
+// numericTypmod decodes the type modifier of NUMERIC(p,s): ok is false
+// for an unconstrained NUMERIC (-1) and for the scales PostgreSQL 15
+// allows outside [0, p], which Arrow decimals do not take.
+func numericTypmod(m int32) (p, s int32, ok bool) {
+	if m < 4 {
+		return 0, 0, false
+	}
+	m -= 4 // VARHDRSZ
+	p = (m >> 16) & 0xffff
+	s = ((m & 0x7ff) ^ 1024) - 1024 // an 11-bit signed scale
+	return p, s, p >= 1 && s >= 0 && s <= p
 }
 
 func arrowTypeOf(oid uint32) arrow.DataType {
@@ -203,6 +243,18 @@ func arrowTypeOf(oid uint32) arrow.DataType {
 		return arrow.ListOf(arrow.BinaryTypes.String)
 	}
 	return arrow.BinaryTypes.String
+}
+
+// kindOfField is the column kind of a result column: kindOfOID's, but an
+// integer for NUMERIC(p,0), which holds integers only (an entity column of
+// ids uploaded from a DECIMAL(20,0) column, say).
+func kindOfField(fd pgconn.FieldDescription) offline.Kind {
+	if fd.DataTypeOID == pgtype.NumericOID {
+		if _, s, ok := numericTypmod(fd.TypeModifier); ok && s == 0 {
+			return offline.KindInt
+		}
+	}
+	return kindOfOID(fd.DataTypeOID)
 }
 
 // kindOfOID is the column kind of a PostgreSQL type.
@@ -264,6 +316,15 @@ func appendValue(b array.Builder, v any) error {
 		default:
 			return fmt.Errorf("unexpected %T for a float column", v)
 		}
+	case *array.Decimal128Builder, *array.Decimal256Builder:
+		x, ok := v.(pgtype.Numeric)
+		if !ok {
+			return fmt.Errorf("unexpected %T for a decimal column", v)
+		}
+		if x.NaN || x.InfinityModifier != pgtype.Finite {
+			return fmt.Errorf("%s in a NUMERIC(p,s) column has no decimal value: read the column as float8 in a query source (SELECT x::float8 AS x ...) or filter it out", numericText(x))
+		}
+		return b.AppendValueFromString(numericText(x))
 	case *array.BinaryBuilder:
 		b.Append(v.([]byte))
 	case *array.Date32Builder:
@@ -302,6 +363,13 @@ func appendValue(b array.Builder, v any) error {
 		return fmt.Errorf("no builder for %T", b)
 	}
 	return nil
+}
+
+// numericText is the plain decimal text of a NUMERIC value ("NaN" and
+// "Infinity" for those).
+func numericText(n pgtype.Numeric) string {
+	b, _ := n.MarshalJSON()
+	return strings.Trim(string(b), `"`)
 }
 
 // rowsReader streams query rows as Arrow record batches. It owns the rows

@@ -156,3 +156,39 @@ func TestUUIDKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestNumericColumns covers what the conformance suite's decimal columns do
+// not: an unconstrained NUMERIC has no scale to carry and reads as
+// float64 (as Python Feast reads every NUMERIC), and NaN in a
+// NUMERIC(p,s) column, which no Arrow decimal holds, fails the read with
+// the cast that reads it.
+func TestNumericColumns(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	view := func(query string) *model.FeatureView {
+		ds := &model.DataSource{Name: "nums", Kind: model.SourcePostgres, TimestampField: "ts", Query: query}
+		return &model.FeatureView{Name: "nums", Source: ds, EntityColumns: []model.Field{{Name: "id", Type: model.Int64}},
+			Features: []model.Field{{Name: "f", Type: model.Double}}}
+	}
+	rr, err := s.PullLatest(ctx, view("SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, 2.5::numeric AS f"), t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt := rr.Schema().Field(rr.Schema().FieldIndices("f")[0]).Type; dt.ID() != arrow.FLOAT64 {
+		t.Errorf("unconstrained NUMERIC read as %s, want float64", dt)
+	}
+	if got := render(t, rr); !strings.Contains(got, "7 2.5 ") {
+		t.Errorf("got %q, want id 7 with f 2.5", got)
+	}
+	rr, err = s.PullLatest(ctx, view("SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, 'NaN'::numeric(10,2) AS f"), t0, t0.Add(time.Hour))
+	if err == nil {
+		for rr.Next() {
+		}
+		err = rr.Err()
+		rr.Release()
+	}
+	if err == nil || !strings.Contains(err.Error(), "NaN in a NUMERIC(p,s) column") || !strings.Contains(err.Error(), "::float8") {
+		t.Errorf("NaN in NUMERIC(10,2): %v, want an error naming the ::float8 cast", err)
+	}
+}

@@ -216,7 +216,7 @@ func (j *job) prepare(ctx context.Context, req *offline.HistoricalRequest) error
 		if fd.Name == rowCol {
 			continue
 		}
-		cols = append(cols, offline.Column{Name: fd.Name, Kind: kindOfOID(fd.DataTypeOID), Type: typeName(c, fd.DataTypeOID)})
+		cols = append(cols, offline.Column{Name: fd.Name, Kind: kindOfField(fd), Type: typeName(c, fd.DataTypeOID)})
 	}
 	rows.Close()
 	plan, err := offline.PlanRequest(req, cols, s.relation)

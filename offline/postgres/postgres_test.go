@@ -17,6 +17,7 @@ import (
 var pgTypes = map[string]string{
 	"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE PRECISION", "float32": "REAL",
 	"string": "TEXT", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
+	"decimal(20,0)": "NUMERIC(20,0)", "decimal(10,2)": "NUMERIC(10,2)", "decimal(18,0)": "NUMERIC(18,0)", "decimal(38,18)": "NUMERIC(38,18)",
 }
 
 func openStore(t *testing.T) *Store {
