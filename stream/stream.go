@@ -181,15 +181,25 @@ func (r *Runner) Sources() []string {
 
 // Run consumes until ctx is done, then writes and commits what was already
 // decoded, leaves the group and returns. It returns early with an error
-// only when a consumer cannot start.
+// when a consumer cannot run: the others then stop as on ctx's end
+// (writing and committing what they read), so that the process exits and
+// a supervisor restarts it rather than one source going unconsumed.
 func (r *Runner) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errs := make([]error, len(r.consumers))
 	var wg sync.WaitGroup
 	for i, c := range r.consumers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.run(ctx)
+			err := c.run(ctx)
+			c.health.stop(err)
+			if err != nil && ctx.Err() == nil {
+				c.log.Error("stream consumer stopped; stopping the others", "err", err)
+				cancel()
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
@@ -214,6 +224,8 @@ type consumer struct {
 	pending     *push.Batch
 	pendingRecs []*kgo.Record
 	firstAt     time.Time
+
+	health healthState
 }
 
 func (c *consumer) brokers() []string {
@@ -245,6 +257,7 @@ func (c *consumer) run(ctx context.Context) error {
 	// Closing leaves the group, which waits for rebalances to be allowed;
 	// everything uncommitted at this point is consumed again by design.
 	defer cl.CloseAllowingRebalance()
+	c.health.start(cl)
 	c.log.Info("stream consumer started", "group", c.opts.Group)
 	for {
 		if ctx.Err() != nil {
@@ -363,8 +376,11 @@ func (c *consumer) retry(ctx context.Context, what string, f func(context.Contex
 	for {
 		err := f(ctx)
 		if err == nil {
+			c.health.succeeded(what)
 			return nil
 		}
+		c.health.failed(what, err, c.opts.Now())
+		c.metrics.retried(c.source.Name, what)
 		if ctx.Err() != nil {
 			// Stopping: the caller reports what was left undone.
 			return fmt.Errorf("%s: %w", what, err)
@@ -395,6 +411,7 @@ func (c *consumer) flush(ctx context.Context, cl *kgo.Client) error {
 		}
 		c.pending, wrote = nil, true
 		now := c.opts.Now()
+		c.health.wrote(now)
 		for _, ts := range b.EventTimes() {
 			c.metrics.fresh(c.source.Name, now.Sub(ts))
 		}
@@ -489,6 +506,7 @@ type metrics struct {
 	poison    *prometheus.CounterVec
 	lagGauge  *prometheus.GaugeVec
 	freshness *prometheus.HistogramVec
+	retries   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -506,8 +524,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from a row's event timestamp to its online write, per source.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
 		}, []string{"source"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feast_stream_retries_total",
+			Help: "Failed attempts of a stream consumer's online write, offset commit or dead-letter produce, each retried; per source and operation.",
+		}, []string{"source", "op"}),
 	}
-	for _, c := range []prometheus.Collector{m.poison, m.lagGauge, m.freshness} {
+	for _, c := range []prometheus.Collector{m.poison, m.lagGauge, m.freshness, m.retries} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register stream metrics: %w", err)
 		}
@@ -518,6 +540,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) poisoned(source, reason string) {
 	if m != nil {
 		m.poison.WithLabelValues(source, reason).Inc()
+	}
+}
+
+func (m *metrics) retried(source, op string) {
+	if m != nil {
+		m.retries.WithLabelValues(source, op).Inc()
 	}
 }
 

@@ -30,7 +30,13 @@ writing each micro-batch to the online store and committing Kafka offsets only
 after the write succeeded (at-least-once; repeated rows are harmless because the
 online store keeps only strictly newer values). Poison messages are counted, logged
 and, with --dead-letter-topic, produced there. SIGINT or SIGTERM stops the consumers
-after writing and committing what was already read.
+after writing and committing what was already read; so does a consumer that cannot
+run (the process exits 1, for a supervisor to restart it).
+
+--metrics-addr serves Prometheus metrics on /metrics and health checks for probes:
+/health (liveness: 503 only when a consumer stopped with an error) and /ready
+(readiness: 503 while a source's online write or offset commit is being retried, or
+none of its brokers answers a ping; the JSON names the source, operation and error).
 
   feast stream
   feast stream -v driver_stats_stream --group my-consumers --dead-letter-topic feast-dlq`,
@@ -44,18 +50,21 @@ after writing and committing what was already read.
 			}
 			defer fs.Close()
 			opts.Brokers = brokers
+			var reg *prometheus.Registry
 			if metricsAddr != "" {
-				reg := prometheus.NewRegistry()
+				reg = prometheus.NewRegistry()
 				opts.Registerer = reg
-				shutdown, err := serveStreamMetrics(metricsAddr, reg)
-				if err != nil {
-					return err
-				}
-				defer shutdown()
 			}
 			r, err := stream.New(ctx, fs, opts)
 			if err != nil {
 				return err
+			}
+			if metricsAddr != "" {
+				shutdown, err := serveStreamHTTP(metricsAddr, reg, r.Handler())
+				if err != nil {
+					return err
+				}
+				defer shutdown()
 			}
 			fmt.Fprintf(g.stderr, "Consuming %v (group %s); stop with Ctrl-C\n", r.Sources(), streamGroupName(opts.Group, fs.Project()))
 			return r.Run(ctx)
@@ -68,7 +77,7 @@ after writing and committing what was already read.
 	f.DurationVar(&opts.FlushInterval, "flush-interval", time.Second, "longest a record waits before its batch is written")
 	f.StringVar(&opts.DeadLetterTopic, "dead-letter-topic", "", "topic receiving poison messages (default: none, only counted and logged)")
 	f.StringSliceVar(&brokers, "brokers", nil, "override the sources' kafka_bootstrap_servers")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (for example :8000)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) and health checks (/health, /ready) on this address (for example :8000)")
 	return cmd
 }
 
@@ -79,14 +88,17 @@ func streamGroupName(group, project string) string {
 	return "feast-" + project
 }
 
-// serveStreamMetrics serves reg on addr until the returned function is called.
-func serveStreamMetrics(addr string, reg *prometheus.Registry) (func(), error) {
+// serveStreamHTTP serves reg on /metrics and health on /health and /ready
+// at addr until the returned function is called.
+func serveStreamHTTP(addr string, reg *prometheus.Registry, health http.Handler) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/health", health)
+	mux.Handle("/ready", health)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed on shutdown
 	return func() {
