@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/feastgo/feast/model"
+	"github.com/feastgo/feast/values"
 )
 
 // Sampler is implemented by offline stores that can read a bounded sample
@@ -181,7 +182,8 @@ func number(arr arrow.Array, r int) (float64, bool) {
 	case *array.Timestamp:
 		return float64(a.Value(r)), true
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
-		f, err := strconv.ParseFloat(a.ValueStr(r), 64)
+		text, _ := values.DecimalText(a, r)
+		f, err := strconv.ParseFloat(text, 64)
 		return f, err == nil
 	}
 	return 0, false
@@ -204,6 +206,9 @@ func valueText(arr arrow.Array, r int) string {
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
 		return a.Value(r).ToTime(unit).UTC().Format(time.RFC3339Nano)
+	}
+	if text, ok := values.DecimalText(arr, r); ok {
+		return text
 	}
 	return arr.ValueStr(r)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -92,9 +93,8 @@ func fromArrow(col arrow.Array, row int, vt model.ValueType) (*types.Value, erro
 		}
 		return &types.Value{Val: &types.Value_BytesVal{BytesVal: b}}, nil
 	case types.ValueType_DECIMAL:
-		switch col.(type) {
-		case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
-			return newString(vt, col.ValueStr(row)), nil
+		if text, ok := DecimalText(col, row); ok {
+			return newString(vt, text), nil
 		}
 		fallthrough
 	case model.String, model.JSON, model.UUID, types.ValueType_TIME_UUID:
@@ -151,7 +151,7 @@ func arrowInt(col arrow.Array, row int, vt model.ValueType, lo, hi int64) (int64
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
 		// Exactly, through the decimal's text: a float64 would round ids
 		// above 2^53.
-		s := col.ValueStr(row)
+		s, _ := DecimalText(col, row)
 		r, ok := new(big.Rat).SetString(s)
 		if !ok {
 			return 0, mismatch(vt, fmt.Sprintf("arrow %s %s", col.DataType(), s))
@@ -190,7 +190,7 @@ func arrowFloat(col arrow.Array, row int, vt model.ValueType) (float64, error) {
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
 		// ParseFloat rounds the exact decimal text once, to the nearest
 		// float64, as Python's float(Decimal) does.
-		s := col.ValueStr(row)
+		s, _ := DecimalText(col, row)
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil && !math.IsInf(f, 0) {
 			return 0, mismatch(vt, fmt.Sprintf("arrow %s %s", col.DataType(), s))
@@ -198,6 +198,45 @@ func arrowFloat(col arrow.Array, row int, vt model.ValueType) (float64, error) {
 		return f, nil
 	}
 	return 0, arrowMismatch(vt, col)
+}
+
+// DecimalText returns the exact plain text of a decimal cell, with as many
+// fractional digits as the column's scale ("12.30", "-0.00001", "123000"
+// for 123 at scale -3), and false when col is not a decimal column.
+// Arrow's ValueStr is not that: it switches to exponent form ("1e-05")
+// and drops trailing zeros.
+func DecimalText(col arrow.Array, row int) (string, bool) {
+	var n *big.Int
+	var scale int32
+	switch a := col.(type) {
+	case *array.Decimal32:
+		n, scale = big.NewInt(int64(a.Value(row))), a.DataType().(arrow.DecimalType).GetScale()
+	case *array.Decimal64:
+		n, scale = big.NewInt(int64(a.Value(row))), a.DataType().(arrow.DecimalType).GetScale()
+	case *array.Decimal128:
+		n, scale = a.Value(row).BigInt(), a.DataType().(arrow.DecimalType).GetScale()
+	case *array.Decimal256:
+		n, scale = a.Value(row).BigInt(), a.DataType().(arrow.DecimalType).GetScale()
+	default:
+		return "", false
+	}
+	digits := n.String()
+	sign := ""
+	if n.Sign() < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	switch {
+	case scale <= 0:
+		if n.Sign() != 0 {
+			digits += strings.Repeat("0", int(-scale))
+		}
+	case len(digits) <= int(scale):
+		digits = "0." + strings.Repeat("0", int(scale)-len(digits)) + digits
+	default:
+		at := len(digits) - int(scale)
+		digits = digits[:at] + "." + digits[at:]
+	}
+	return sign + digits, true
 }
 
 func arrowString(col arrow.Array, row int) (string, bool) {

@@ -392,6 +392,8 @@ func TestFromArrowDecimal(t *testing.T) {
 		{&arrow.Decimal32Type{Precision: 9, Scale: 3}, "-1.500", model.Float, &types.Value{Val: &types.Value_FloatVal{FloatVal: -1.5}}, ""},
 		{&arrow.Decimal256Type{Precision: 76, Scale: 0}, "1" + strings.Repeat("0", 75), model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 1e75}}, ""},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "-0.01", types.ValueType_DECIMAL, &types.Value{Val: &types.Value_DecimalVal{DecimalVal: "-0.01"}}, ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "12.3", types.ValueType_DECIMAL, &types.Value{Val: &types.Value_DecimalVal{DecimalVal: "12.30"}}, ""},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 8}, "0.00001", model.Double, &types.Value{Val: &types.Value_DoubleVal{DoubleVal: 0.00001}}, ""},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "1.50", model.String, nil, "expected STRING, got arrow decimal(10, 2)"},
 	}
 	for _, tc := range tests {
@@ -429,5 +431,37 @@ func TestFromArrowDecimal(t *testing.T) {
 			}
 		}
 		col.Release()
+	}
+}
+
+// TestDecimalText checks the exact text of decimal cells where Arrow's own
+// rendering switches to exponents or drops zeros.
+func TestDecimalText(t *testing.T) {
+	tests := []struct {
+		dt   arrow.DataType
+		in   string
+		want string
+	}{
+		{&arrow.Decimal128Type{Precision: 10, Scale: 8}, "0.00001", "0.00001000"},
+		{&arrow.Decimal128Type{Precision: 38, Scale: 18}, "-0.000000000000000001", "-0.000000000000000001"},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "12.3", "12.30"},
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "0", "0.00"},
+		{&arrow.Decimal128Type{Precision: 20, Scale: 0}, "9223372036854775808", "9223372036854775808"},
+		{&arrow.Decimal128Type{Precision: 5, Scale: -3}, "123000", "123000"},
+		{&arrow.Decimal32Type{Precision: 9, Scale: 3}, "-1.5", "-1.500"},
+		{&arrow.Decimal64Type{Precision: 18, Scale: 4}, "0.0001", "0.0001"},
+		{&arrow.Decimal256Type{Precision: 76, Scale: 38}, "1e-38", "0.00000000000000000000000000000000000001"},
+	}
+	for _, tc := range tests {
+		col := decimalArray(t, tc.dt, tc.in)
+		if got, ok := DecimalText(col, 0); !ok || got != tc.want {
+			t.Errorf("DecimalText(%s %s) = %q, %v; want %q", tc.dt, tc.in, got, ok, tc.want)
+		}
+		col.Release()
+	}
+	col := buildArrow(t, memory.DefaultAllocator, arrow.PrimitiveTypes.Float64, 1.5)
+	defer col.Release()
+	if _, ok := DecimalText(col, 0); ok {
+		t.Error("DecimalText of a float64 column: ok")
 	}
 }

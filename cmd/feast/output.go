@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	feast "github.com/feastgo/feast"
+	"github.com/feastgo/feast/values"
 )
 
 // outputFormat picks the format of --output from its extension: "stdout"
@@ -259,10 +260,14 @@ func writeJSON(ctx context.Context, out io.Writer, job *feast.HistoricalJob) (fe
 }
 
 // jsonValue is one cell as a JSON value: timestamps in RFC 3339 (UTC),
-// NaN and infinities as null, everything else as Arrow marshals it.
+// NaN and infinities as null, decimals as exact JSON numbers ("12.30",
+// never "1e-05" in quotes), everything else as Arrow marshals it.
 func jsonValue(a arrow.Array, i int) any {
 	if a.IsNull(i) {
 		return nil
+	}
+	if text, ok := values.DecimalText(a, i); ok {
+		return json.Number(text)
 	}
 	switch a := a.(type) {
 	case *array.Timestamp:

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/feastgo/feast/offline"
+	"github.com/feastgo/feast/values"
 )
 
 // pgType is the column type used to store an Arrow type.
@@ -102,8 +103,11 @@ func goValue(col arrow.Array, i int) (any, error) {
 	case *array.Timestamp:
 		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC(), nil
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		// The exact text: Arrow's ValueStr writes exponents ("1e-05"),
+		// which pgx's NUMERIC parser refuses.
+		text, _ := values.DecimalText(col, i)
 		var n pgtype.Numeric
-		if err := n.Scan(col.ValueStr(i)); err != nil {
+		if err := n.Scan(text); err != nil {
 			return nil, err
 		}
 		return n, nil
@@ -250,7 +254,9 @@ func arrowTypeOf(oid uint32) arrow.DataType {
 // ids uploaded from a DECIMAL(20,0) column, say).
 func kindOfField(fd pgconn.FieldDescription) offline.Kind {
 	if fd.DataTypeOID == pgtype.NumericOID {
-		if _, s, ok := numericTypmod(fd.TypeModifier); ok && s == 0 {
+		// Only where arrowField reads it as a decimal (p <= 76): a wider
+		// NUMERIC(p,0) arrives as float64 and would round ids.
+		if p, s, ok := numericTypmod(fd.TypeModifier); ok && s == 0 && p <= 76 {
 			return offline.KindInt
 		}
 	}
