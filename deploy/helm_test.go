@@ -52,6 +52,7 @@ type serviceMonitor struct {
 type rendered struct {
 	configMap      *corev1.ConfigMap
 	deployment     *appsv1.Deployment
+	stream         *appsv1.Deployment // feast stream (stream.enabled)
 	service        *corev1.Service
 	serviceAccount *corev1.ServiceAccount
 	hpa            *autoscalingv2.HorizontalPodAutoscaler
@@ -153,8 +154,13 @@ func (r *rendered) decode(t *testing.T, file string, doc []byte) {
 		r.configMap = &corev1.ConfigMap{}
 		strict(r.configMap)
 	case "Deployment":
-		r.deployment = &appsv1.Deployment{}
-		strict(r.deployment)
+		d := &appsv1.Deployment{}
+		strict(d)
+		if d.Labels["app.kubernetes.io/component"] == "stream" {
+			r.stream = d
+		} else {
+			r.deployment = d
+		}
 	case "Service":
 		r.service = &corev1.Service{}
 		strict(r.service)
@@ -450,7 +456,12 @@ func TestChartProductionValues(t *testing.T) {
 	}
 	// Secrets come from existing Secrets as environment variables, in both workloads.
 	mat := container(t, r.cronJob.Spec.JobTemplate.Spec.Template.Spec, "materialize")
-	for _, c := range []corev1.Container{srv, mat} {
+	workloads := []corev1.Container{srv, mat}
+	if r.stream == nil {
+		t.Fatal("the production values enable feast stream; no stream Deployment rendered")
+	}
+	workloads = append(workloads, container(t, r.stream.Spec.Template.Spec, "stream"))
+	for _, c := range workloads {
 		for name, secret := range map[string]string{"REDIS_PASSWORD": "feast-redis", "PGPASSWORD": "feast-warehouse", "REGISTRY_PASSWORD": "feast-registry"} {
 			e, ok := envVar(c, name)
 			if !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != secret || e.ValueFrom.SecretKeyRef.Key != "password" || e.Value != "" {
@@ -697,5 +708,72 @@ func TestChartKubernetesAuth(t *testing.T) {
 	_, err = renderFiles(t, with(map[string]any{"featureStore": map[string]any{"auth": map[string]any{"type": "oidc"}}}))
 	if err == nil || !strings.Contains(err.Error(), "featureStore.auth.type") {
 		t.Errorf("auth.type oidc with auth.kubernetes.enabled: %v", err)
+	}
+}
+
+// TestChartStream renders the feast stream Deployment: its flags from the
+// values, the probes on /health and /ready of --metrics-addr, its own
+// selector (the Service and PodDisruptionBudget select the feature server
+// only), and the same configuration, secrets and service account as the
+// other workloads.
+func TestChartStream(t *testing.T) {
+	if r := render(t, ""); r.stream != nil {
+		t.Fatal("stream Deployment rendered with stream.enabled false (the default)")
+	}
+	r := renderValues(t, map[string]any{"stream": map[string]any{
+		"enabled": true, "replicas": 3, "views": []any{"driver_stats_stream"}, "group": "feast-consumers",
+		"brokers": []any{"kafka-0:9092", "kafka-1:9092"}, "deadLetterTopic": "feast-dlq", "metricsPort": 9100,
+	}})
+	d := r.stream
+	if d == nil {
+		t.Fatalf("no stream Deployment; rendered %v", r.kinds)
+	}
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas %v, want 3", d.Spec.Replicas)
+	}
+	pod := d.Spec.Template.Spec
+	c := container(t, pod, "stream")
+	want := []string{"stream", "--metrics-addr", ":9100", "--views", "driver_stats_stream", "--group", "feast-consumers",
+		"--brokers", "kafka-0:9092,kafka-1:9092", "--dead-letter-topic", "feast-dlq", "--batch-size", "500",
+		"--flush-interval", "1s", "--log-level", "info"}
+	if !slices.Equal(c.Args, want) || len(c.Command) != 0 {
+		t.Errorf("args %q, want %q", c.Args, want)
+	}
+	if p, ok := port(c, "metrics"); !ok || p.ContainerPort != 9100 {
+		t.Errorf("metrics port %+v", p)
+	}
+	for name, probe := range map[string]*corev1.Probe{"/health": c.LivenessProbe, "/ready": c.ReadinessProbe} {
+		if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != name || probe.HTTPGet.Port.StrVal != "metrics" {
+			t.Errorf("probe for %s: %+v", name, probe)
+		}
+	}
+	if d.Spec.Template.Annotations["prometheus.io/port"] != "9100" || d.Spec.Template.Annotations["checksum/config"] == "" {
+		t.Errorf("pod annotations %v", d.Spec.Template.Annotations)
+	}
+	sel := d.Spec.Selector.MatchLabels
+	if sel["app.kubernetes.io/component"] != "stream" || d.Spec.Template.Labels["app.kubernetes.io/component"] != "stream" {
+		t.Errorf("selector %v, pod labels %v", sel, d.Spec.Template.Labels)
+	}
+	if r.service.Spec.Selector["app.kubernetes.io/component"] != "feature-server" {
+		t.Errorf("the Service selects %v: it would send requests to the stream pods", r.service.Spec.Selector)
+	}
+	if pod.ServiceAccountName != r.deployment.Spec.Template.Spec.ServiceAccountName {
+		t.Errorf("service account %q, the server's %q", pod.ServiceAccountName, r.deployment.Spec.Template.Spec.ServiceAccountName)
+	}
+	srv := container(t, r.deployment.Spec.Template.Spec, "feature-server")
+	if !slices.EqualFunc(c.VolumeMounts, srv.VolumeMounts, func(a, b corev1.VolumeMount) bool { return a.Name == b.Name && a.MountPath == b.MountPath }) || len(c.VolumeMounts) == 0 {
+		t.Errorf("volume mounts %v, the server's %v", c.VolumeMounts, srv.VolumeMounts)
+	}
+	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds < 15 {
+		t.Errorf("terminationGracePeriodSeconds %v: SIGTERM's flush and commit take up to 10s", pod.TerminationGracePeriodSeconds)
+	}
+	// Only the stream: the server and materialization off.
+	r = renderValues(t, map[string]any{"server": map[string]any{"enabled": false}, "materialize": map[string]any{"enabled": false},
+		"stream": map[string]any{"enabled": true}})
+	if r.stream == nil || r.deployment != nil {
+		t.Errorf("stream only: rendered %v", r.kinds)
+	}
+	if c := container(t, r.stream.Spec.Template.Spec, "stream"); !slices.Equal(c.Args[:3], []string{"stream", "--metrics-addr", ":8000"}) {
+		t.Errorf("default args %q", c.Args)
 	}
 }

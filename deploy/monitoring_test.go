@@ -14,7 +14,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// serverMetrics are the metric families `feast serve` exports, as listed in
+// serverMetrics are the metric families `feast serve` and `feast stream`
+// export, as listed in
 // docs/operations.md; alerts and dashboards may use only these (histograms
 // through their _bucket, _sum and _count series).
 var serverMetrics = []string{
@@ -25,6 +26,12 @@ var serverMetrics = []string{
 	"feast_registry_snapshot_age_seconds",
 	"feast_registry_refresh_errors_total",
 	"feast_feature_freshness_seconds",
+	// feast stream --metrics-addr (docs/operations.md too).
+	"feast_stream_retries_total",
+	"feast_stream_consumer_lag",
+	"feast_stream_poison_messages_total",
+	"feast_stream_freshness_seconds",
+	"feast_push_rows_total",
 }
 
 // metricNames returns the metric names an expression selects.
@@ -87,6 +94,8 @@ func TestAlertRules(t *testing.T) {
 		"FeastHighErrorRate":          "feast_http_requests_total",
 		"FeastHighLatencyP99":         "feast_http_request_duration_seconds_bucket",
 		"FeastOnlineStoreUnavailable": "feast_online_store_errors_total",
+		"FeastStreamWritesFailing":    "feast_stream_retries_total",
+		"FeastStreamPoisonMessages":   "feast_stream_poison_messages_total",
 	} {
 		if expr, ok := alerts[name]; !ok || !slices.Contains(metricNames(t, p, expr), metric) {
 			t.Errorf("alert %s on %s: %q", name, metric, expr)
