@@ -149,6 +149,10 @@ func arrowInt(col arrow.Array, row int, vt model.ValueType, lo, hi int64) (int64
 		}
 		return int64(f), nil
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		if u, scale, ok := smallDecimal(col, row); ok && scale == 0 {
+			n = u
+			break
+		}
 		// Exactly, through the decimal's text: a float64 would round ids
 		// above 2^53.
 		s, _ := DecimalText(col, row)
@@ -188,6 +192,11 @@ func arrowFloat(col arrow.Array, row int, vt model.ValueType) (float64, error) {
 		n, err := arrowInt(col, row, vt, math.MinInt64, math.MaxInt64)
 		return float64(n), err
 	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		// Both operands exact (|u| ≤ 2^53, 10^scale ≤ 10^22), so the one
+		// IEEE division rounds correctly, as ParseFloat would.
+		if u, scale, ok := smallDecimal(col, row); ok && u >= -1<<53 && u <= 1<<53 && scale >= 0 && scale <= 22 {
+			return float64(u) / pow10[scale], nil
+		}
 		// ParseFloat rounds the exact decimal text once, to the nearest
 		// float64, as Python's float(Decimal) does.
 		s, _ := DecimalText(col, row)
@@ -198,6 +207,29 @@ func arrowFloat(col arrow.Array, row int, vt model.ValueType) (float64, error) {
 		return f, nil
 	}
 	return 0, arrowMismatch(vt, col)
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// smallDecimal returns a decimal cell's unscaled value and scale when the
+// unscaled value fits an int64: the common case, read without big
+// numbers or text.
+func smallDecimal(col arrow.Array, row int) (int64, int32, bool) {
+	switch a := col.(type) {
+	case *array.Decimal32:
+		return int64(a.Value(row)), a.DataType().(arrow.DecimalType).GetScale(), true
+	case *array.Decimal64:
+		return int64(a.Value(row)), a.DataType().(arrow.DecimalType).GetScale(), true
+	case *array.Decimal128:
+		v := a.Value(row)
+		hi, lo := v.HighBits(), v.LowBits()
+		if (hi == 0 && lo <= math.MaxInt64) || (hi == -1 && lo > math.MaxInt64) {
+			return int64(lo), a.DataType().(arrow.DecimalType).GetScale(), true
+		}
+	}
+	return 0, 0, false
 }
 
 // DecimalText returns the exact plain text of a decimal cell, with as many

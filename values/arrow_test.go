@@ -1,11 +1,15 @@
 package values
 
 import (
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/protobuf/proto"
 
@@ -463,5 +467,78 @@ func TestDecimalText(t *testing.T) {
 	defer col.Release()
 	if _, ok := DecimalText(col, 0); ok {
 		t.Error("DecimalText of a float64 column: ok")
+	}
+}
+
+// BenchmarkDecimalColumn converts 10,000 decimal cells, as materialization
+// does for a Parquet DECIMAL or PostgreSQL NUMERIC(p,s) column: ids of
+// DECIMAL(20,0) to INT64 and prices of DECIMAL(10,2) to DOUBLE.
+func BenchmarkDecimalColumn(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		dt   arrow.DataType
+		vt   model.ValueType
+		val  func(i int) string
+	}{
+		{"id_decimal20_0_to_int64", &arrow.Decimal128Type{Precision: 20, Scale: 0}, model.Int64, func(i int) string { return strconv.Itoa(9007199254740993 + i) }},
+		{"price_decimal10_2_to_double", &arrow.Decimal128Type{Precision: 10, Scale: 2}, model.Double, func(i int) string { return strconv.Itoa(i) + "." + strconv.Itoa(i%100) }},
+	} {
+		bld := array.NewBuilder(memory.DefaultAllocator, tc.dt)
+		for i := range 10000 {
+			if err := bld.AppendValueFromString(tc.val(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		col := bld.NewArray()
+		bld.Release()
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ColumnFromArrow(col, tc.vt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		col.Release()
+	}
+}
+
+// TestDecimalFastPathsLikeText checks the int64 fast paths of decimal
+// conversion against the exact text path on random decimals: floats equal
+// strconv.ParseFloat of the exact text (correct rounding), integers equal
+// the text's value.
+func TestDecimalFastPathsLikeText(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for i := range 20000 {
+		scale := int32(r.IntN(23))
+		prec := int32(38)
+		u := r.Int64N(1<<54) - 1<<53
+		if i%3 == 0 {
+			u = r.Int64() // beyond 2^53: the text path for floats
+		}
+		if i%5 == 0 {
+			scale = 0
+		}
+		dt := &arrow.Decimal128Type{Precision: prec, Scale: scale}
+		b := array.NewDecimal128Builder(memory.DefaultAllocator, dt)
+		b.Append(decimal128.FromI64(u))
+		col := b.NewArray()
+		b.Release()
+		text, _ := DecimalText(col, 0)
+		want, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := arrowFloat(col, 0, model.Double)
+		if err != nil || got != want {
+			t.Fatalf("%s (unscaled %d, scale %d) as DOUBLE: %v, %v; want %v", text, u, scale, got, err, want)
+		}
+		if scale == 0 {
+			n, err := arrowInt(col, 0, model.Int64, math.MinInt64, math.MaxInt64)
+			if err != nil || n != u {
+				t.Fatalf("%s as INT64: %d, %v; want %d", text, n, err, u)
+			}
+		}
+		col.Release()
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/proto/feast/types"
 	"github.com/feastgo/feast/values"
-	"google.golang.org/protobuf/proto"
 )
 
 // runDecimals checks that decimal source columns (Spark's Parquet
