@@ -31,6 +31,11 @@ type (
 	// pyModuleRef is an imported module.
 	pyModuleRef string
 	pyField     model.Field
+	// pyIcebergFormat is IcebergFormat(...), a SparkSource's table_format.
+	pyIcebergFormat struct {
+		catalog, namespace string
+		props              map[string]string
+	}
 	// pyProjection selects features of a view, renames it or maps its
 	// join keys.
 	pyProjection struct {

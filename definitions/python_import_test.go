@@ -55,7 +55,7 @@ func renderPythonImport(imp *definitions.PythonImport) string {
 }
 
 func TestPythonImportGoldens(t *testing.T) {
-	for _, name := range []string{"driver_repo", "dynamic", "local_template", "postgres_template"} {
+	for _, name := range []string{"driver_repo", "dynamic", "local_template", "postgres_template", "spark_sources"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("testdata", "python", name)
 			imp := definitions.FromPython(readPython(t, dir), "p")

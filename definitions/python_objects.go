@@ -2,6 +2,7 @@ package definitions
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ type pyBuilder func(im *pyImporter, mod *pyModule, n *pyNode) (pyVal, *pyErr)
 var pyBuilders map[pyFeast]pyBuilder
 
 // pySourceClasses are the data source constructors read.
-var pySourceClasses = []string{"FileSource", "PostgreSQLSource", "PushSource", "RequestSource", "KafkaSource"}
+var pySourceClasses = []string{"FileSource", "PostgreSQLSource", "PushSource", "RequestSource", "KafkaSource", "SparkSource"}
 
 func init() {
 	pyBuilders = map[pyFeast]pyBuilder{
@@ -88,6 +89,7 @@ func init() {
 		"Entity":         (*pyImporter).entity,
 		"FeatureView":    (*pyImporter).featureView,
 		"FeatureService": (*pyImporter).featureService,
+		"IcebergFormat":  (*pyImporter).icebergFormat,
 	}
 	for _, class := range pySourceClasses {
 		pyBuilders[pyFeast(class)] = func(im *pyImporter, mod *pyModule, n *pyNode) (pyVal, *pyErr) {
@@ -323,7 +325,7 @@ func (im *pyImporter) dataSource(mod *pyModule, n *pyNode, class string) (pyVal,
 	s := &model.DataSource{Name: o.name}
 	o.source = s
 	known := []string{"timestamp_field", "created_timestamp_column", "field_mapping", "date_partition_column"}
-	if class == "FileSource" || class == "PostgreSQLSource" || class == "KafkaSource" {
+	if class == "FileSource" || class == "PostgreSQLSource" || class == "KafkaSource" || class == "SparkSource" {
 		s.TimestampField = a.str("timestamp_field")
 		if s.TimestampField == "" {
 			s.TimestampField = a.str("event_timestamp_column")
@@ -364,9 +366,140 @@ func (im *pyImporter) dataSource(mod *pyModule, n *pyNode, class string) (pyVal,
 		s.Kind = model.SourceRequest
 		s.Schema = a.fields("schema")
 		known = []string{"schema"}
+	case "SparkSource":
+		im.sparkSourceArgs(a, s)
+		known = append(known, "table", "query", "path", "file_format", "table_format")
 	}
 	s.Description, s.Owner, s.Tags = a.common(known...)
 	return o, nil
+}
+
+// sparkSourceArgs reads a SparkSource. With table_format=IcebergFormat(...)
+// it is an iceberg source: the table (prefixed with the format's
+// namespace when it has none), the catalog's name, its snapshot pin
+// (snapshot-id or as-of-timestamp, Spark's read options) and the other
+// properties as catalog properties. With a path of Parquet or CSV files it
+// is a file source. A Spark table or query that is not Iceberg is read by
+// Spark's own catalog, which does not run here: the source is dropped,
+// saying so.
+func (im *pyImporter) sparkSourceArgs(a *pyArgs, s *model.DataSource) {
+	table, query, path, format := a.str("table"), a.str("query"), a.str("path"), strings.ToLower(a.str("file_format"))
+	if v, ok := a.value("table_format"); ok {
+		f, isIceberg := v.(pyIcebergFormat)
+		switch {
+		case !isIceberg:
+			im.objGap(a.obj, true, fmt.Sprintf("its table_format (%s:%d) is not IcebergFormat(...)", a.mod.file, a.nodes["table_format"].line),
+				"only Iceberg tables are read through a SparkSource's table_format; export other tables to Parquet and define a file source")
+			return
+		case table == "":
+			im.objGap(a.obj, true, "it reads an Iceberg table without table=", "name the table (namespace.table)")
+			return
+		}
+		s.Kind = model.SourceIceberg
+		t := &model.IcebergTable{Table: table, Catalog: f.catalog}
+		if f.namespace != "" && !strings.Contains(table, ".") {
+			t.Table = f.namespace + "." + table
+		}
+		for k, v := range f.props {
+			switch k {
+			case "snapshot-id":
+				id, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || id == 0 {
+					im.objGap(a.obj, false, fmt.Sprintf("its snapshot-id %q is not a snapshot id", v), "set snapshot_id: by hand")
+					continue
+				}
+				t.SnapshotID = id
+			case "as-of-timestamp":
+				ms, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					im.objGap(a.obj, false, fmt.Sprintf("its as-of-timestamp %q is not milliseconds since the epoch", v), "set as_of: by hand")
+					continue
+				}
+				t.AsOf = time.UnixMilli(ms).UTC()
+			default:
+				if t.CatalogProperties == nil {
+					t.CatalogProperties = map[string]string{}
+				}
+				t.CatalogProperties[k] = v
+			}
+		}
+		if t.SnapshotID != 0 && !t.AsOf.IsZero() {
+			im.objGap(a.obj, false, "it sets both snapshot-id and as-of-timestamp; the snapshot id is kept", "keep one of snapshot_id and as_of")
+			t.AsOf = time.Time{}
+		}
+		s.Iceberg = t
+		if f.catalog != "" {
+			im.objGap(a.obj, false, fmt.Sprintf("it reads catalog %q, which Spark configures (spark.sql.catalog.%s.*)", f.catalog, f.catalog),
+				fmt.Sprintf("define iceberg_catalogs: {%s: {type: rest|sql|glue, uri: ..., warehouse: ...}} under offline_store in feature_store.yaml", f.catalog))
+		}
+		if query != "" || path != "" {
+			im.objGap(a.obj, false, "its query or path is not carried over: an Iceberg source reads the table", "check that the table holds the same rows")
+		}
+		return
+	}
+	switch {
+	case path != "" && (format == "" || format == "parquet" || format == "csv"):
+		s.Kind = model.SourceFile
+		s.Path, s.FileFormat = path, format
+		if s.FileFormat == "" {
+			s.FileFormat = "parquet"
+		}
+	case path != "":
+		im.objGap(a.obj, true, fmt.Sprintf("it reads %s files, which only Spark reads here", format), "convert them to Parquet and define a file source")
+	case table != "" || query != "":
+		im.objGap(a.obj, true, "it reads a Spark table or query, which Spark's catalog resolves and this feature store does not run",
+			"export the data to Parquet (a file source), move it to PostgreSQL (a postgres source), or add table_format=IcebergFormat(...) for an Iceberg table")
+	default:
+		im.objGap(a.obj, true, "it names no table, query or path", "define the source by hand")
+	}
+}
+
+// icebergFormat reads IcebergFormat(catalog=..., namespace=...,
+// properties=...), also with Feast's later catalog_properties= and
+// table_properties= in place of properties=.
+func (im *pyImporter) icebergFormat(mod *pyModule, n *pyNode) (pyVal, *pyErr) {
+	a, err := im.bind(mod, n, "catalog", "namespace", "properties")
+	if err != nil {
+		return nil, err
+	}
+	f := pyIcebergFormat{props: map[string]string{}}
+	for _, k := range a.order {
+		v, err := im.eval(mod, a.nodes[k])
+		if err != nil {
+			return nil, err
+		}
+		if _, none := v.(pyNone); none {
+			continue
+		}
+		switch k {
+		case "catalog", "namespace":
+			str, ok := v.(string)
+			if !ok {
+				return nil, &pyErr{a.nodes[k].line, "IcebergFormat " + k + " is not a string"}
+			}
+			if k == "catalog" {
+				f.catalog = str
+			} else {
+				f.namespace = str
+			}
+		case "properties", "catalog_properties", "table_properties":
+			d, ok := v.(*pyDict)
+			if !ok {
+				return nil, &pyErr{a.nodes[k].line, "IcebergFormat " + k + " is not a dict of strings"}
+			}
+			for i := range d.keys {
+				key, ok1 := d.keys[i].(string)
+				val, ok2 := d.vals[i].(string)
+				if !ok1 || !ok2 {
+					return nil, &pyErr{a.nodes[k].line, "IcebergFormat " + k + " is not a dict of strings"}
+				}
+				f.props[key] = val
+			}
+		default:
+			return nil, &pyErr{a.nodes[k].line, "IcebergFormat has no argument " + k}
+		}
+	}
+	return f, nil
 }
 
 // fileSourceArgs reads the arguments of a FileSource: path, file_format
