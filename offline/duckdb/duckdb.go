@@ -149,7 +149,7 @@ func OpenOptions(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb offline store: %w", err)
 	}
 	s.objects = objects
-	tables, err := iceberg.New(iceberg.Options{Catalogs: opts.IcebergCatalogs, Dir: filepath.Join(s.tmp, "iceberg"), S3Endpoint: opts.S3Endpoint})
+	tables, err := iceberg.New(iceberg.Options{Catalogs: opts.IcebergCatalogs, Dir: filepath.Join(s.tmp, "iceberg"), S3Endpoint: opts.S3Endpoint, Cache: objects})
 	if err != nil {
 		s.objects.Close()
 		s.removeTmp()

@@ -3,6 +3,9 @@ package duckdb
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,5 +355,88 @@ func TestIcebergHistoricalAsOfSnapshot(t *testing.T) {
 		if len(rows) != 2 || !strings.HasSuffix(rows[1], c.want) {
 			t.Errorf("snapshot %d: rows %v, want v%s", c.src.Iceberg.SnapshotID, rows, c.want)
 		}
+	}
+}
+
+// Remote data files are copied once: they are immutable, so a second read
+// of the same snapshot takes them from the object staging cache (shared
+// with object-store sources, persistent with object_cache_dir) instead of
+// the bucket. A cache too small for them still serves each read: a read's
+// files stay pinned until it is released, then are evicted.
+func TestIcebergS3DataFilesCached(t *testing.T) {
+	srv := fakes3.Start(t, "lake")
+	props := icebergtest.SQLiteCatalog(t.TempDir(), "s3://lake/warehouse")
+	props["s3.endpoint"], props["s3.region"], props["s3.force-virtual-addressing"] = srv.Endpoint, fakes3.Region, "false"
+	icebergtest.CreateTable(t, props, "feast.stats", icebergtest.Options{}, icebergDay(0), icebergDay(1))
+	ctx := context.Background()
+	src := &model.DataSource{Name: "stats_src", Kind: model.SourceIceberg, TimestampField: "event_timestamp", Iceberg: &model.IcebergTable{Table: "feast.stats"}}
+	read := func(s *Store) []string {
+		t.Helper()
+		rr, err := s.PullLatest(ctx, icebergView(src, 0), day0, day0.AddDate(0, 0, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rr.Release()
+		rows, err := offlinetest.RenderReader(rr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	for _, tc := range []struct {
+		name       string
+		cacheBytes int64
+		cached     bool
+	}{{"default cache", 0, true}, {"cache of 1 byte", 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cacheDir := t.TempDir()
+			s, err := OpenOptions(ctx, Options{Threads: 1, ObjectCacheDir: cacheDir, ObjectCacheBytes: tc.cacheBytes,
+				IcebergCatalogs: map[string]map[string]string{"default": props}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			first := read(s)
+			copied := s.IcebergStats().FilesCopied
+			if copied == 0 || len(first) < 2 {
+				t.Fatalf("first read copied %d data files and returned %v", copied, first)
+			}
+			hits := s.ObjectStats().CacheHits
+			second := read(s)
+			if !slices.Equal(first, second) {
+				t.Fatalf("second read %v, first %v", second, first)
+			}
+			again := s.IcebergStats().FilesCopied - copied
+			if tc.cached && (again != 0 || s.ObjectStats().CacheHits-hits != copied) {
+				t.Errorf("second read copied %d data files and hit the cache %d times; want 0 and %d", again, s.ObjectStats().CacheHits-hits, copied)
+			}
+			if !tc.cached && again != copied {
+				t.Errorf("with a 1-byte cache the second read copied %d data files, want %d again", again, copied)
+			}
+			var staged int
+			filepath.WalkDir(filepath.Join(cacheDir, "iceberg"), func(_ string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					staged++
+				}
+				return nil
+			})
+			if want := map[bool]int{true: int(copied), false: 0}[tc.cached]; staged != want {
+				t.Errorf("%d data files left in the cache directory after the reads, want %d", staged, want)
+			}
+		})
+	}
+	// A new store on the same directory (the next materialization run)
+	// adopts the copies.
+	cacheDir := t.TempDir()
+	for run := range 2 {
+		s, err := OpenOptions(ctx, Options{Threads: 1, ObjectCacheDir: cacheDir, IcebergCatalogs: map[string]map[string]string{"default": props}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(s)
+		if got := s.IcebergStats().FilesCopied; (run == 0) != (got > 0) {
+			t.Errorf("run %d copied %d data files", run, got)
+		}
+		s.Close()
 	}
 }

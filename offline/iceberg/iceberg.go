@@ -97,6 +97,20 @@ type Options struct {
 	// whose properties name none: the offline store's
 	// s3_endpoint_override, for warehouses in S3-compatible stores.
 	S3Endpoint string
+	// Cache, when set, keeps the copies of remote data files across reads
+	// (the offline store's object staging cache: object_cache_dir and
+	// object_cache_max_bytes), so that a data file is copied once rather
+	// than at every read. Nil means each read copies its files into Dir
+	// and removes them when released.
+	Cache FileCache
+}
+
+// FileCache keeps copies of immutable remote files on local disk
+// (objstore.Store.CachedFile): it returns the local copy of the file name
+// (of the given size), read through open when it is not cached, pinned
+// until release is called.
+type FileCache interface {
+	CachedFile(ctx context.Context, name string, size int64, open func(context.Context) (io.ReadCloser, error)) (local string, release func(), err error)
 }
 
 // Stats counts what reads did since the Store was created.
@@ -272,6 +286,7 @@ type Staged struct {
 
 	once    sync.Once
 	release func()
+	unpin   []func() // the cached copies of remote files this read uses
 }
 
 // Release removes the read's temporary files.
@@ -321,6 +336,7 @@ func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Tab
 		}
 	}
 	var paths []string
+	sizes := map[string]int64{}
 	direct := len(tasks) > 0 && !renamedColumns(tbl.Metadata())
 	for _, t := range tasks {
 		if f := t.File.FileFormat(); f != iceberggo.ParquetFile {
@@ -331,6 +347,7 @@ func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Tab
 		}
 		if !slices.Contains(paths, t.File.FilePath()) {
 			paths = append(paths, t.File.FilePath())
+			sizes[t.File.FilePath()] = t.File.FileSizeBytes()
 		}
 	}
 	s.read.Add(int64(len(paths)))
@@ -338,9 +355,14 @@ func (s *Store) stage(ctx context.Context, src *model.DataSource, tbl *table.Tab
 	if err != nil {
 		return nil, err
 	}
-	st.release = func() { os.RemoveAll(dir) }
+	st.release = func() {
+		for _, r := range st.unpin {
+			r()
+		}
+		os.RemoveAll(dir)
+	}
 	if direct {
-		err = s.stageFiles(ctx, tbl, paths, dir, st)
+		err = s.stageFiles(ctx, tbl, paths, sizes, dir, st)
 	} else {
 		s.merged.Add(1)
 		err = s.stageMerged(ctx, scan, tasks, dir, st)
@@ -484,8 +506,9 @@ func localPath(p string) (string, bool) {
 }
 
 // stageFiles hands the engine the data files themselves: local ones in
-// place, remote ones copied into dir through the table's file IO.
-func (s *Store) stageFiles(ctx context.Context, tbl *table.Table, paths []string, dir string, st *Staged) error {
+// place, remote ones copied through the table's file IO into the cache
+// (Options.Cache) or else into dir.
+func (s *Store) stageFiles(ctx context.Context, tbl *table.Table, paths []string, sizes map[string]int64, dir string, st *Staged) error {
 	st.Files = make([]string, len(paths))
 	var remote []int
 	for i, p := range paths {
@@ -504,14 +527,45 @@ func (s *Store) stageFiles(ctx context.Context, tbl *table.Table, paths []string
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Parallelism)
+	var mu sync.Mutex
 	for _, i := range remote {
 		g.Go(func() error {
-			local, err := s.copyDataFile(gctx, fsys, paths[i], dir)
+			if s.opts.Cache == nil {
+				local, err := s.copyDataFile(gctx, fsys, paths[i], dir)
+				st.Files[i] = local
+				return err
+			}
+			local, release, err := s.opts.Cache.CachedFile(gctx, paths[i], sizes[paths[i]], func(ctx context.Context) (io.ReadCloser, error) {
+				f, err := fsys.Open(paths[i])
+				if err != nil {
+					return nil, err
+				}
+				s.copied.Add(1)
+				return countingReader{f, &s.copiedBytes}, nil
+			})
+			if err != nil {
+				return fmt.Errorf("read data file %s: %w", paths[i], err)
+			}
+			mu.Lock()
+			st.unpin = append(st.unpin, release)
+			mu.Unlock()
 			st.Files[i] = local
-			return err
+			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// countingReader adds what it reads to n.
+type countingReader struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (r countingReader) Read(p []byte) (int, error) {
+	k, err := r.ReadCloser.Read(p)
+	r.n.Add(int64(k))
+	return k, err
 }
 
 // copyDataFile copies a remote data file into dir through the table's

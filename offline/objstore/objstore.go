@@ -569,6 +569,90 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 	return "", fmt.Errorf("object %s: the staging cache is too small to keep it; raise its size", loc.ObjectURL(o.key))
 }
 
+// CachedFile stages an immutable remote file in the staging cache, pinned
+// for the caller until release: an Iceberg data file, whose path names one
+// content for ever (Iceberg writes a new file rather than rewrite one). A
+// file already cached (by this process, or by an earlier one when the
+// directory persists) is not read again; object_cache_max_bytes and the
+// least-recently-used eviction cover these files as they cover objects.
+// name identifies the file (its URL); size, when positive, is its length
+// as the table's metadata records it and is checked; open reads it. Errors
+// do not repeat name: the caller says which file it read.
+func (s *Store) CachedFile(ctx context.Context, name string, size int64, open func(context.Context) (io.ReadCloser, error)) (local string, release func(), err error) {
+	sum := sha256.Sum256([]byte(name))
+	id := hex.EncodeToString(sum[:16])
+	local = filepath.Join(s.opts.Dir, "iceberg", id[:2], id+".parquet")
+	release = func() { s.cache.unpin([]string{local}) }
+	for range 3 {
+		if s.cache.pin(local) {
+			s.hits.Add(1)
+			return local, release, nil
+		}
+		_, err, _ := s.flight.Do(local, func() (any, error) {
+			return nil, s.downloadFile(ctx, name, size, open, local)
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		if s.cache.pin(local) {
+			return local, release, nil
+		}
+		// Evicted between the download and the pin: try again.
+	}
+	return "", nil, errors.New("the staging cache is too small to keep it; raise object_cache_max_bytes")
+}
+
+// downloadFile is download for CachedFile; its errors do not name the
+// file, which CachedFile's callers do.
+func (s *Store) downloadFile(ctx context.Context, name string, size int64, open func(context.Context) (io.ReadCloser, error), local string) error {
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	r, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var suffix [6]byte
+	rand.Read(suffix[:])
+	tmp := local + ".download-" + hex.EncodeToString(suffix[:])
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	defer os.Remove(tmp) // no-op after the rename
+	n, err := io.Copy(f, ctxReader{ctx, r})
+	s.bytesRead.Add(n)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if size > 0 && n != size {
+		return fmt.Errorf("%d bytes, but the table's metadata records %d (rewritten in place?)", n, size)
+	}
+	if err := os.Rename(tmp, local); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	s.objects.Add(1)
+	s.cache.add(local, n)
+	return nil
+}
+
+// ctxReader stops a copy when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
 // download streams an object to local through a temporary file, with
 // bounded memory, and records it in the cache.
 func (s *Store) download(ctx context.Context, b *blob.Bucket, loc Location, o object, local string) error {
