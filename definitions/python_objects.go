@@ -2,6 +2,8 @@ package definitions
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -375,47 +377,63 @@ func (im *pyImporter) dataSource(mod *pyModule, n *pyNode, class string) (pyVal,
 }
 
 // sparkSourceArgs reads a SparkSource. With table_format=IcebergFormat(...)
-// it is an iceberg source: the table (prefixed with the format's
-// namespace when it has none), the catalog's name, its snapshot pin
-// (snapshot-id or as-of-timestamp, Spark's read options) and the other
-// properties as catalog properties. With a path of Parquet or CSV files it
-// is a file source. A Spark table or query that is not Iceberg is read by
-// Spark's own catalog, which does not run here: the source is dropped,
-// saying so.
+// it is an iceberg source: the table (table=, or path= naming a table as
+// Feast's path form does; a leading catalog name is dropped and the
+// format's namespace prefixed when the name has none), the catalog's name,
+// and the format's properties as catalog properties. The snapshot pin
+// (snapshot-id, as-of-timestamp) is carried over only in the path form:
+// with table= Feast reads the table through Spark's catalog and ignores
+// it, and so does the import, saying so. With a path of Parquet files (or
+// of .csv files) it is a file source. Anything else (a Spark table or
+// query that is not Iceberg, Delta or Hudi formats, a table_format that is
+// not read) is dropped, saying why: reading it as Parquet would give other
+// rows.
 func (im *pyImporter) sparkSourceArgs(a *pyArgs, s *model.DataSource) {
 	table, query, path, format := a.str("table"), a.str("query"), a.str("path"), strings.ToLower(a.str("file_format"))
-	if v, ok := a.value("table_format"); ok {
+	if _, given := a.nodes["table_format"]; given {
+		v, ok := a.value("table_format")
 		f, isIceberg := v.(pyIcebergFormat)
-		switch {
-		case !isIceberg:
-			im.objGap(a.obj, true, fmt.Sprintf("its table_format (%s:%d) is not IcebergFormat(...)", a.mod.file, a.nodes["table_format"].line),
-				"only Iceberg tables are read through a SparkSource's table_format; export other tables to Parquet and define a file source")
+		if !ok || !isIceberg {
+			im.objGap(a.obj, true, fmt.Sprintf("its table_format (%s:%d) is not read as IcebergFormat(...)", a.mod.file, a.nodes["table_format"].line),
+				"only Iceberg tables are read through a SparkSource's table_format (not DeltaFormat or HudiFormat); export other tables to Parquet and define a file source")
 			return
-		case table == "":
-			im.objGap(a.obj, true, "it reads an Iceberg table without table=", "name the table (namespace.table)")
+		}
+		pathForm := false
+		if table == "" && path != "" && !strings.Contains(path, "://") && !strings.HasPrefix(path, "/") {
+			table, pathForm = path, true
+		}
+		if table == "" {
+			im.objGap(a.obj, true, "it reads an Iceberg table without naming it (table=, or path= with a table name)", "name the table (namespace.table)")
 			return
 		}
 		s.Kind = model.SourceIceberg
+		if f.catalog != "" && strings.Count(table, ".") >= 2 {
+			table = strings.TrimPrefix(table, f.catalog+".")
+		}
 		t := &model.IcebergTable{Table: table, Catalog: f.catalog}
 		if f.namespace != "" && !strings.Contains(table, ".") {
 			t.Table = f.namespace + "." + table
 		}
-		for k, v := range f.props {
-			switch k {
-			case "snapshot-id":
-				id, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || id == 0 {
-					im.objGap(a.obj, false, fmt.Sprintf("its snapshot-id %q is not a snapshot id", v), "set snapshot_id: by hand")
+		for _, k := range slices.Sorted(maps.Keys(f.props)) {
+			v := f.props[k]
+			switch {
+			case strings.HasPrefix(k, "iceberg."):
+				// Feast's own record of the catalog and namespace.
+			case k == "snapshot-id" || k == "as-of-timestamp":
+				if !pathForm {
+					im.objGap(a.obj, false, fmt.Sprintf("its %s %q is not carried over: with table= Feast reads the table through Spark's catalog, which ignores it", k, v),
+						"set snapshot_id: or as_of: if the pin was meant")
 					continue
 				}
-				t.SnapshotID = id
-			case "as-of-timestamp":
-				ms, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					im.objGap(a.obj, false, fmt.Sprintf("its as-of-timestamp %q is not milliseconds since the epoch", v), "set as_of: by hand")
-					continue
+				n, err := strconv.ParseInt(v, 10, 64)
+				switch {
+				case err != nil || (k == "snapshot-id" && n == 0):
+					im.objGap(a.obj, false, fmt.Sprintf("its %s %q is not a number", k, v), "set snapshot_id: or as_of: by hand")
+				case k == "snapshot-id":
+					t.SnapshotID = n
+				default:
+					t.AsOf = time.UnixMilli(n).UTC()
 				}
-				t.AsOf = time.UnixMilli(ms).UTC()
 			default:
 				if t.CatalogProperties == nil {
 					t.CatalogProperties = map[string]string{}
@@ -432,18 +450,24 @@ func (im *pyImporter) sparkSourceArgs(a *pyArgs, s *model.DataSource) {
 			im.objGap(a.obj, false, fmt.Sprintf("it reads catalog %q, which Spark configures (spark.sql.catalog.%s.*)", f.catalog, f.catalog),
 				fmt.Sprintf("define iceberg_catalogs: {%s: {type: rest|sql|glue, uri: ..., warehouse: ...}} under offline_store in feature_store.yaml", f.catalog))
 		}
-		if query != "" || path != "" {
+		if len(t.CatalogProperties) > 0 {
+			im.objGap(a.obj, false, "its IcebergFormat properties are written as catalog_properties", "keep only the catalog's (type, uri, warehouse, credentials as ${VAR}); Spark read options are not catalog properties")
+		}
+		if query != "" || (path != "" && !pathForm) {
 			im.objGap(a.obj, false, "its query or path is not carried over: an Iceberg source reads the table", "check that the table holds the same rows")
 		}
 		return
 	}
+	csv := format == "csv" && strings.HasSuffix(strings.ToLower(path), ".csv")
 	switch {
-	case path != "" && (format == "" || format == "parquet" || format == "csv"):
+	case path != "" && (format == "" || format == "parquet" || csv):
 		s.Kind = model.SourceFile
-		s.Path, s.FileFormat = path, format
-		if s.FileFormat == "" {
-			s.FileFormat = "parquet"
+		s.Path, s.FileFormat = path, "parquet"
+		if csv {
+			s.FileFormat = "csv"
 		}
+	case path != "" && format == "csv":
+		im.objGap(a.obj, true, "it reads a folder of CSV files, which a file source reads as CSV only by a .csv path", "point path: at the .csv files (a glob such as .../*.csv) or convert them to Parquet")
 	case path != "":
 		im.objGap(a.obj, true, fmt.Sprintf("it reads %s files, which only Spark reads here", format), "convert them to Parquet and define a file source")
 	case table != "" || query != "":

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from feast import Entity, FeatureView, Field
 from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
-from feast.table_format import IcebergFormat
+from feast.table_format import DeltaFormat, IcebergFormat
 from feast.types import Float32, Int64
 
 driver = Entity(name="driver", join_keys=["driver_id"])
@@ -30,12 +30,24 @@ trips_source = SparkSource(
     timestamp_field="ts",
 )
 
+# Feast's path form: with a table format, path names the table, and the
+# snapshot pin is applied.
 rides_as_of = SparkSource(
     name="rides",
-    table="ops.rides",
+    path="lake.ops.rides",
     timestamp_field="ts",
-    table_format=IcebergFormat(catalog_properties={"type": "rest", "uri": "${ICEBERG_URI}"}, table_properties={"as-of-timestamp": "1767225600000"}),
+    table_format=IcebergFormat(
+        catalog="lake",
+        catalog_properties={"type": "rest", "uri": "${ICEBERG_URI}"},
+        table_properties={"as-of-timestamp": "1767225600000", "iceberg.catalog": "lake"},
+    ),
 )
+
+delta_source = SparkSource(name="delta_stats", path="s3://bucket/delta/", table_format=DeltaFormat(), timestamp_field="ts")
+
+csv_file = SparkSource(name="csv_file", path="s3://bucket/exports/stats.csv", file_format="csv", timestamp_field="ts")
+
+csv_folder = SparkSource(name="csv_folder", path="s3://bucket/exports/", file_format="csv", timestamp_field="ts")
 
 hive_source = SparkSource(name="hive_stats", table="db.stats", timestamp_field="ts")
 
