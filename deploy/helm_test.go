@@ -48,6 +48,22 @@ type serviceMonitor struct {
 	} `json:"spec"`
 }
 
+// podMonitor mirrors the PodMonitor fields the chart uses (the stream
+// pods, which no Service selects).
+type podMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector            metav1.LabelSelector `json:"selector"`
+		PodMetricsEndpoints []struct {
+			Port          string `json:"port"`
+			Path          string `json:"path"`
+			Interval      string `json:"interval"`
+			ScrapeTimeout string `json:"scrapeTimeout"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
+}
+
 // rendered holds the decoded manifests of one release.
 type rendered struct {
 	configMap      *corev1.ConfigMap
@@ -59,6 +75,7 @@ type rendered struct {
 	pdb            *policyv1.PodDisruptionBudget
 	cronJob        *batchv1.CronJob
 	serviceMonitor *serviceMonitor
+	podMonitor     *podMonitor
 	// RBAC objects (auth.kubernetes).
 	clusterRoles        []*rbacv1.ClusterRole
 	clusterRoleBindings []*rbacv1.ClusterRoleBinding
@@ -71,7 +88,7 @@ type rendered struct {
 var apiVersions = map[string]string{
 	"ConfigMap": "v1", "Service": "v1", "ServiceAccount": "v1", "Deployment": "apps/v1",
 	"HorizontalPodAutoscaler": "autoscaling/v2", "PodDisruptionBudget": "policy/v1",
-	"CronJob": "batch/v1", "ServiceMonitor": "monitoring.coreos.com/v1",
+	"CronJob": "batch/v1", "ServiceMonitor": "monitoring.coreos.com/v1", "PodMonitor": "monitoring.coreos.com/v1",
 	"ClusterRole": "rbac.authorization.k8s.io/v1", "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
 	"Role": "rbac.authorization.k8s.io/v1", "RoleBinding": "rbac.authorization.k8s.io/v1",
 }
@@ -179,6 +196,9 @@ func (r *rendered) decode(t *testing.T, file string, doc []byte) {
 	case "ServiceMonitor":
 		r.serviceMonitor = &serviceMonitor{}
 		strict(r.serviceMonitor)
+	case "PodMonitor":
+		r.podMonitor = &podMonitor{}
+		strict(r.podMonitor)
 	case "ClusterRole":
 		o := &rbacv1.ClusterRole{}
 		strict(o)
@@ -766,6 +786,25 @@ func TestChartStream(t *testing.T) {
 	}
 	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds < 15 {
 		t.Errorf("terminationGracePeriodSeconds %v: SIGTERM's flush and commit take up to 10s", pod.TerminationGracePeriodSeconds)
+	}
+	if r.podMonitor != nil {
+		t.Errorf("PodMonitor rendered without metrics.serviceMonitor.enabled")
+	}
+	// A large batch size is an integer flag, not 1e+06.
+	r = renderValues(t, map[string]any{"stream": map[string]any{"enabled": true, "batchSize": 1000000},
+		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}})
+	if c := container(t, r.stream.Spec.Template.Spec, "stream"); !slices.Contains(c.Args, "1000000") {
+		t.Errorf("args %q, want --batch-size 1000000", c.Args)
+	}
+	// With the operator, a PodMonitor scrapes the stream pods.
+	pm := r.podMonitor
+	if pm == nil || len(pm.Spec.PodMetricsEndpoints) != 1 || pm.Spec.PodMetricsEndpoints[0].Port != "metrics" || pm.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
+		t.Fatalf("pod monitor %+v", pm)
+	}
+	for k, v := range pm.Spec.Selector.MatchLabels {
+		if r.stream.Spec.Template.Labels[k] != v {
+			t.Errorf("PodMonitor selects %s=%s, the stream pods have %v", k, v, r.stream.Spec.Template.Labels)
+		}
 	}
 	// Only the stream: the server and materialization off.
 	r = renderValues(t, map[string]any{"server": map[string]any{"enabled": false}, "materialize": map[string]any{"enabled": false},

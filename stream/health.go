@@ -18,9 +18,10 @@ type SourceHealth struct {
 	// Status is "ok"; "starting" (Run has not connected it yet);
 	// "retrying" (an online write, an offset commit or a dead-letter
 	// produce fails and is retried: nothing new is consumed meanwhile);
-	// "unreachable" (no broker of the source answered a ping); or
-	// "stopped" (its consumer returned: the runner is stopping, or Error
-	// says why it could not run).
+	// "unreachable" (no broker of the source answered a ping);
+	// "stopping" (writing and committing what it read, then leaving the
+	// group); or "stopped" (its consumer returned: the runner stopped, or
+	// Error says why it could not run).
 	Status string `json:"status"`
 	// Op is the failing operation of "retrying": "write online",
 	// "commit offsets" or "produce dead letter".
@@ -37,6 +38,7 @@ type healthState struct {
 	mu        sync.Mutex
 	client    *kgo.Client
 	started   bool
+	stopping  bool // the consumer is writing what it read and closing
 	stopped   bool
 	stopErr   error
 	failOp    string
@@ -48,6 +50,14 @@ type healthState struct {
 func (h *healthState) start(cl *kgo.Client) {
 	h.mu.Lock()
 	h.client, h.started = cl, true
+	h.mu.Unlock()
+}
+
+// closing is called before the consumer closes its client: readiness
+// stops pinging it.
+func (h *healthState) closing() {
+	h.mu.Lock()
+	h.client, h.stopping = nil, true
 	h.mu.Unlock()
 }
 
@@ -113,6 +123,8 @@ func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth,
 			}
 		case !h.started:
 			s.Status = "starting"
+		case h.stopping:
+			s.Status = "stopping"
 		case h.failOp != "":
 			since := h.failSince.UTC()
 			s.Status, s.Op, s.Error, s.Since = "retrying", h.failOp, h.failErr.Error(), &since
@@ -187,7 +199,9 @@ func (r *Runner) Handler() http.Handler {
 		mu.Lock()
 		defer mu.Unlock()
 		if time.Since(checked) >= time.Second || body == nil {
-			sources, ready, _ := r.Health(req.Context(), true)
+			// Not the request's context: a probe that hangs up must not
+			// leave "context canceled" cached for the next one.
+			sources, ready, _ := r.Health(context.WithoutCancel(req.Context()), true)
 			status, c := "ok", http.StatusOK
 			if !ready {
 				status, c = "unavailable", http.StatusServiceUnavailable

@@ -256,7 +256,10 @@ func (c *consumer) run(ctx context.Context) error {
 	}
 	// Closing leaves the group, which waits for rebalances to be allowed;
 	// everything uncommitted at this point is consumed again by design.
-	defer cl.CloseAllowingRebalance()
+	defer func() {
+		c.health.closing()
+		cl.CloseAllowingRebalance()
+	}()
 	c.health.start(cl)
 	c.log.Info("stream consumer started", "group", c.opts.Group)
 	for {
@@ -432,6 +435,7 @@ func (c *consumer) flush(ctx context.Context, cl *kgo.Client) error {
 
 // shutdown writes and commits what is pending with a fresh deadline.
 func (c *consumer) shutdown(ctx context.Context, cl *kgo.Client) error {
+	c.health.closing()
 	if c.pendingLen() > 0 {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.ShutdownTimeout)
 		defer cancel()
