@@ -49,25 +49,50 @@ func (t *IcebergTable) toProto(p *core.DataSource) {
 }
 
 // icebergFromProto reads a Spark source over an Iceberg table; ok is false
-// for other Spark sources.
+// for other Spark sources. Besides what toProto writes, it reads what
+// Python Feast writes for SparkSource(table_format=IcebergFormat(...)):
+// the table named by path (Feast's path form) when table is empty, and
+// properties without the "catalog." prefix, which are then the catalog's
+// (Feast's own iceberg.* keys and the snapshot pin aside).
 func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 	so := p.GetSparkOptions()
 	f := so.GetTableFormat().GetIcebergFormat()
-	if f == nil || so.GetTable() == "" {
+	table := so.GetTable()
+	if table == "" && !strings.Contains(so.GetPath(), "://") && !strings.HasPrefix(so.GetPath(), "/") {
+		table = so.GetPath()
+	}
+	if f == nil || table == "" {
 		return nil, false
 	}
-	t = &IcebergTable{Table: so.GetTable(), Catalog: f.GetCatalog()}
-	if ns := f.GetNamespace(); ns != "" && !strings.HasPrefix(t.Table, ns+".") {
+	t = &IcebergTable{Table: table, Catalog: f.GetCatalog()}
+	// Spark resolves a leading catalog name in a three-part name; toProto
+	// writes the namespace as everything before the last dot, and such a
+	// table keeps its name even when its namespace starts like the
+	// catalog.
+	written := false
+	if i := strings.LastIndexByte(t.Table, '.'); i > 0 {
+		written = f.GetNamespace() == t.Table[:i]
+	}
+	if c := f.GetCatalog(); c != "" && !written && strings.Count(t.Table, ".") >= 2 {
+		t.Table = strings.TrimPrefix(t.Table, c+".")
+	}
+	if ns := f.GetNamespace(); ns != "" && !strings.Contains(t.Table, ".") {
 		t.Table = ns + "." + t.Table
 	}
 	props := maps.Clone(f.GetProperties())
+	prefixed := false
+	for k := range props {
+		prefixed = prefixed || strings.HasPrefix(k, icebergCatalogProp)
+	}
 	for k, v := range props {
-		if name, found := strings.CutPrefix(k, icebergCatalogProp); found {
-			if t.CatalogProperties == nil {
-				t.CatalogProperties = map[string]string{}
-			}
-			t.CatalogProperties[name] = v
+		name, found := strings.CutPrefix(k, icebergCatalogProp)
+		if !found && (prefixed || k == icebergSnapshotProp || k == icebergAsOfProp || strings.HasPrefix(k, "iceberg.")) {
+			continue
 		}
+		if t.CatalogProperties == nil {
+			t.CatalogProperties = map[string]string{}
+		}
+		t.CatalogProperties[name] = v
 	}
 	t.SnapshotID, _ = strconv.ParseInt(props[icebergSnapshotProp], 10, 64)
 	if ms, err := strconv.ParseInt(props[icebergAsOfProp], 10, 64); err == nil {

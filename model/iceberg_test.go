@@ -15,6 +15,8 @@ func TestIcebergSourceProto(t *testing.T) {
 	for _, tbl := range []*IcebergTable{
 		{Table: "lake.features.driver_stats", Catalog: "prod", CatalogProperties: map[string]string{"uri": "${ICEBERG_URI}", "warehouse": "s3://lake/"}, SnapshotID: 42},
 		{Table: "stats", AsOf: time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)},
+		// A namespace that starts like the catalog's name keeps it.
+		{Table: "lake.features.driver_stats", Catalog: "lake"},
 	} {
 		src := &DataSource{Name: "driver_stats", Kind: SourceIceberg, TimestampField: "ts", Iceberg: tbl}
 		p := src.ToProto("demo")
@@ -30,5 +32,39 @@ func TestIcebergSourceProto(t *testing.T) {
 	p := &core.DataSource{Name: "x", Type: core.DataSource_BATCH_SPARK, Options: &core.DataSource_SparkOptions_{SparkOptions: &core.DataSource_SparkOptions{Table: "t"}}}
 	if got := DataSourceFromProto(p); got.Kind != SourceOther {
 		t.Errorf("plain spark source kind = %s, want other", got.Kind)
+	}
+}
+
+// What Python Feast writes for SparkSource(table_format=IcebergFormat(...))
+// reads as the same table: properties without our "catalog." prefix are
+// the catalog's (Feast's iceberg.* keys aside), and the path form names
+// the table.
+func TestIcebergSourceFromPythonFeast(t *testing.T) {
+	spark := func(table, path string, props map[string]string) *core.DataSource {
+		return &core.DataSource{Name: "stats", Type: core.DataSource_BATCH_SPARK, DataSourceClassType: classSparkSource,
+			Options: &core.DataSource_SparkOptions_{SparkOptions: &core.DataSource_SparkOptions{Table: table, Path: path,
+				TableFormat: &core.TableFormat{Format: &core.TableFormat_IcebergFormat_{IcebergFormat: &core.TableFormat_IcebergFormat{
+					Catalog: "lake", Namespace: "features", Properties: props}}}}}}
+	}
+	for _, tc := range []struct {
+		name string
+		p    *core.DataSource
+		want *IcebergTable
+	}{
+		{"table", spark("driver_stats", "", map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}", "iceberg.catalog": "lake", "snapshot-id": "7"}),
+			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", CatalogProperties: map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}"}, SnapshotID: 7}},
+		{"path form with the catalog", spark("", "lake.features.driver_stats", nil),
+			&IcebergTable{Table: "features.driver_stats", Catalog: "lake"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DataSourceFromProto(tc.p)
+			if got.Kind != SourceIceberg || !reflect.DeepEqual(got.Iceberg, tc.want) {
+				t.Errorf("got %s %+v, want %+v", got.Kind, got.Iceberg, tc.want)
+			}
+		})
+	}
+	// A path that is a location, not a table, is not an Iceberg table.
+	if got := DataSourceFromProto(spark("", "s3://bucket/stats/", nil)); got.Kind == SourceIceberg {
+		t.Errorf("a spark source over s3://bucket/stats/ read as iceberg: %+v", got.Iceberg)
 	}
 }
