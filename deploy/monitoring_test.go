@@ -28,6 +28,7 @@ var serverMetrics = []string{
 	"feast_feature_freshness_seconds",
 	// feast stream --metrics-addr (docs/operations.md too).
 	"feast_stream_retries_total",
+	"feast_stream_brokers_up",
 	"feast_stream_consumer_lag",
 	"feast_stream_poison_messages_total",
 	"feast_stream_freshness_seconds",
@@ -90,12 +91,13 @@ func TestAlertRules(t *testing.T) {
 	// The alerts the issues ask for: stale features, error rate, latency,
 	// an unreachable online store.
 	for name, metric := range map[string]string{
-		"FeastFeatureViewStale":       "feast_feature_freshness_seconds",
-		"FeastHighErrorRate":          "feast_http_requests_total",
-		"FeastHighLatencyP99":         "feast_http_request_duration_seconds_bucket",
-		"FeastOnlineStoreUnavailable": "feast_online_store_errors_total",
-		"FeastStreamWritesFailing":    "feast_stream_retries_total",
-		"FeastStreamPoisonMessages":   "feast_stream_poison_messages_total",
+		"FeastFeatureViewStale":         "feast_feature_freshness_seconds",
+		"FeastHighErrorRate":            "feast_http_requests_total",
+		"FeastHighLatencyP99":           "feast_http_request_duration_seconds_bucket",
+		"FeastOnlineStoreUnavailable":   "feast_online_store_errors_total",
+		"FeastStreamWritesFailing":      "feast_stream_retries_total",
+		"FeastStreamBrokersUnreachable": "feast_stream_brokers_up",
+		"FeastStreamPoisonMessages":     "feast_stream_poison_messages_total",
 	} {
 		if expr, ok := alerts[name]; !ok || !slices.Contains(metricNames(t, p, expr), metric) {
 			t.Errorf("alert %s on %s: %q", name, metric, expr)

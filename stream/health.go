@@ -45,6 +45,33 @@ type healthState struct {
 	failErr   error
 	failSince time.Time
 	lastWrite time.Time
+	// brokerErr is the last broker ping's failure (nil: it answered),
+	// since when the brokers have not answered.
+	brokerErr   error
+	brokerSince time.Time
+}
+
+// Transitions of the brokers' reachability, for logging once per outage.
+const (
+	brokersSame = iota
+	brokersLost
+	brokersBack
+)
+
+// brokers records a broker ping's outcome and reports a change.
+func (h *healthState) brokers(err error, now time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	was := h.brokerErr
+	h.brokerErr = err
+	switch {
+	case err != nil && was == nil:
+		h.brokerSince = now
+		return brokersLost
+	case err == nil && was != nil:
+		return brokersBack
+	}
+	return brokersSame
 }
 
 func (h *healthState) start(cl *kgo.Client) {
@@ -129,6 +156,11 @@ func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth,
 			since := h.failSince.UTC()
 			s.Status, s.Op, s.Error, s.Since = "retrying", h.failOp, h.failErr.Error(), &since
 		default:
+			if h.brokerErr != nil {
+				// The consumer's own check; a ping below may overrule it.
+				since := h.brokerSince.UTC()
+				s.Status, s.Error, s.Since = "unreachable", "no broker answered: "+h.brokerErr.Error(), &since
+			}
 			clients[i] = h.client
 		}
 		h.mu.Unlock()
@@ -150,10 +182,13 @@ func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth,
 				defer cancel()
 				if err := cl.Ping(pctx); err != nil {
 					sources[i].Status, sources[i].Error = "unreachable", "no broker answered: "+err.Error()
+				} else {
+					sources[i].Status, sources[i].Error, sources[i].Since = "ok", "", nil
 				}
 			}()
 		}
 		wg.Wait()
+		ready = true
 		for _, s := range sources {
 			if s.Status != "ok" {
 				ready = false

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,24 @@ import (
 
 	"github.com/feastgo/feast/internal/testenv"
 )
+
+// syncBuffer is a log destination the consumer's goroutines share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 // healthOf requests path from h and returns the code and the decoded body.
 func healthOf(t *testing.T, h http.Handler, path string) (int, struct {
@@ -49,8 +69,10 @@ func TestHealthAndReadiness(t *testing.T) {
 	brokers := cluster.ListenAddrs()
 	fs := streamRepo(t, "  type: redis\n  connection_string: \""+redis.Addr()+",socket_timeout=0.5\"\n")
 	reg := prometheus.NewRegistry()
+	var logs syncBuffer
 	r, err := New(context.Background(), fs, Options{Views: []string{"driver_stats_json"}, Brokers: brokers, Registerer: reg,
-		RetryBackoff: 20 * time.Millisecond, FlushInterval: 50 * time.Millisecond})
+		RetryBackoff: 20 * time.Millisecond, FlushInterval: 50 * time.Millisecond, BrokerCheckInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +118,21 @@ func TestHealthAndReadiness(t *testing.T) {
 	eventually(t, "/ready 200 after Redis is back", ready(200, "ok"))
 	eventually(t, "the retried row online", func() bool { return readOnline(t, fs, "driver_stats_json", 2).Found })
 
-	// The brokers go away: the Kafka client retries silently; /ready's
-	// ping sees it.
+	eventually(t, "feast_stream_brokers_up 1", func() bool {
+		return metricValue(t, reg, "feast_stream_brokers_up", map[string]string{"source": "stats_json"}) == 1
+	})
+	// The brokers go away: the Kafka client retries silently; the
+	// consumer's own check sees it (log, metric, /health's list without a
+	// ping), and so does /ready's ping.
 	cluster.Close()
 	eventually(t, "/ready 503 unreachable", ready(503, "unreachable"))
+	eventually(t, "feast_stream_brokers_up 0", func() bool {
+		return metricValue(t, reg, "feast_stream_brokers_up", map[string]string{"source": "stats_json"}) == 0
+	})
+	if code, body := healthOf(t, h, "/health"); body.Sources[0].Status != "unreachable" || body.Sources[0].Since == nil {
+		t.Errorf("/health with the brokers gone: %d %+v, want the source unreachable since its first failed check", code, body.Sources[0])
+	}
+	eventually(t, "the warning, once", func() bool { return strings.Count(logs.String(), "stream brokers unreachable") == 1 })
 	if code, _ := healthOf(t, h, "/health"); code != 200 {
 		t.Errorf("/health with the brokers gone: %d, want 200", code)
 	}

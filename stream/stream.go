@@ -74,6 +74,11 @@ type Options struct {
 	// ShutdownTimeout bounds the final flush and commit on shutdown;
 	// default 10s.
 	ShutdownTimeout time.Duration
+	// BrokerCheckInterval is how often each consumer pings its brokers
+	// (the Kafka client retries a refused broker silently): a failing
+	// ping is logged once per outage, sets feast_stream_brokers_up to 0
+	// and makes the source "unreachable" in Health; default 30s.
+	BrokerCheckInterval time.Duration
 }
 
 func (o *Options) setDefaults(fs *feast.FeatureStore) {
@@ -97,6 +102,9 @@ func (o *Options) setDefaults(fs *feast.FeatureStore) {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.BrokerCheckInterval <= 0 {
+		o.BrokerCheckInterval = 30 * time.Second
 	}
 }
 
@@ -261,6 +269,9 @@ func (c *consumer) run(ctx context.Context) error {
 		cl.CloseAllowingRebalance()
 	}()
 	c.health.start(cl)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // before the client closes (deferred calls run last first)
+	go c.watchBrokers(wctx, cl)
 	c.log.Info("stream consumer started", "group", c.opts.Group)
 	for {
 		if ctx.Err() != nil {
@@ -312,6 +323,35 @@ func (c *consumer) run(ctx context.Context) error {
 }
 
 var errCrash = errors.New("stream consumer stopped before commit")
+
+// watchBrokers pings the consumer's brokers every BrokerCheckInterval
+// until ctx ends, and records, logs and exports the outcome: the Kafka
+// client retries a refused broker without a word, so nothing else would
+// tell an operator that a source has stopped flowing.
+func (c *consumer) watchBrokers(ctx context.Context, cl *kgo.Client) {
+	t := time.NewTicker(c.opts.BrokerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		err := cl.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		c.metrics.brokersUp(c.source.Name, err == nil)
+		switch c.health.brokers(err, c.opts.Now()) {
+		case brokersLost:
+			c.log.Warn("stream brokers unreachable; the Kafka client keeps retrying", "brokers", strings.Join(c.brokers(), ","), "err", err)
+		case brokersBack:
+			c.log.Info("stream brokers reachable again")
+		}
+	}
+}
 
 func (c *consumer) pendingLen() int { return len(c.pendingRecs) }
 
@@ -511,6 +551,7 @@ type metrics struct {
 	lagGauge  *prometheus.GaugeVec
 	freshness *prometheus.HistogramVec
 	retries   *prometheus.CounterVec
+	up        *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -532,8 +573,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "feast_stream_retries_total",
 			Help: "Failed attempts of a stream consumer's online write, offset commit or dead-letter produce, each retried; per source and operation.",
 		}, []string{"source", "op"}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "feast_stream_brokers_up",
+			Help: "1 when a broker of the source answered the consumer's last ping (every 30s), 0 when none did.",
+		}, []string{"source"}),
 	}
-	for _, c := range []prometheus.Collector{m.poison, m.lagGauge, m.freshness, m.retries} {
+	for _, c := range []prometheus.Collector{m.poison, m.lagGauge, m.freshness, m.retries, m.up} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register stream metrics: %w", err)
 		}
@@ -550,6 +595,16 @@ func (m *metrics) poisoned(source, reason string) {
 func (m *metrics) retried(source, op string) {
 	if m != nil {
 		m.retries.WithLabelValues(source, op).Inc()
+	}
+}
+
+func (m *metrics) brokersUp(source string, up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.up.WithLabelValues(source).Set(v)
 	}
 }
 
