@@ -389,14 +389,30 @@ type rowsReader struct {
 	err       error
 	refs      atomic.Int64
 	done      func()
+	// jsonCols are the json and jsonb columns, read from their raw bytes:
+	// PostgreSQL's text of the value, which is what a Json feature holds
+	// (pgx would decode it into Go maps, whose printed form is not JSON,
+	// and into float64s, which round large numbers).
+	jsonCols []jsonCol
+}
+
+type jsonCol struct {
+	index int
+	// versioned: jsonb in the binary format, whose text follows a version
+	// byte.
+	versioned bool
 }
 
 func newRowsReader(ctx context.Context, rows pgx.Rows, batchSize int, done func()) *rowsReader {
 	var fields []arrow.Field
-	for _, fd := range rows.FieldDescriptions() {
+	var jsonCols []jsonCol
+	for i, fd := range rows.FieldDescriptions() {
 		fields = append(fields, arrowField(fd))
+		if fd.DataTypeOID == pgtype.JSONOID || fd.DataTypeOID == pgtype.JSONBOID {
+			jsonCols = append(jsonCols, jsonCol{index: i, versioned: fd.DataTypeOID == pgtype.JSONBOID && fd.Format == pgx.BinaryFormatCode})
+		}
 	}
-	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done}
+	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done, jsonCols: jsonCols}
 	r.refs.Store(1)
 	return r
 }
@@ -419,6 +435,23 @@ func (r *rowsReader) Next() bool {
 		if err != nil {
 			r.err = err
 			return false
+		}
+		if len(r.jsonCols) > 0 {
+			raw := r.rows.RawValues()
+			for _, jc := range r.jsonCols {
+				b := raw[jc.index]
+				if b == nil {
+					continue // SQL NULL: vals holds nil already
+				}
+				if jc.versioned {
+					if len(b) == 0 || b[0] != 1 {
+						r.err = fmt.Errorf("column %s: jsonb in an unknown binary version", r.schema.Field(jc.index).Name)
+						return false
+					}
+					b = b[1:]
+				}
+				vals[jc.index] = string(b)
+			}
 		}
 		for i, v := range vals {
 			if err := appendValue(b.Field(i), v); err != nil {

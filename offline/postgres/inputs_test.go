@@ -16,6 +16,7 @@ import (
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/offline/offlinetest"
+	"github.com/feastgo/feast/values"
 )
 
 func parse(t *testing.T, header string, rows ...string) *offlinetest.Table {
@@ -190,5 +191,61 @@ func TestNumericColumns(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "NaN in a NUMERIC(p,s) column") || !strings.Contains(err.Error(), "::float8") {
 		t.Errorf("NaN in NUMERIC(10,2): %v, want an error naming the ::float8 cast", err)
+	}
+}
+
+// TestJSONColumns: json and jsonb columns read as PostgreSQL's own text of
+// the value (what a Json feature holds), not Go's rendering of the decoded
+// map ("map[a:<nil> b:[1 2.5 x]]").
+func TestJSONColumns(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ds := &model.DataSource{Name: "docs", Kind: model.SourcePostgres, TimestampField: "ts",
+		Query: `SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, '{"b": [1, 2.5, "x"], "a": null, "n": 12345678901234567890}'::jsonb AS j, ` +
+			`'{"z":1,  "y" : [true]}'::json AS k, '"str"'::jsonb AS s, NULL::jsonb AS nothing`}
+	view := &model.FeatureView{Name: "docs", Source: ds, EntityColumns: []model.Field{{Name: "id", Type: model.Int64}},
+		Features: []model.Field{{Name: "j", Type: model.JSON}, {Name: "k", Type: model.JSON}, {Name: "s", Type: model.JSON}, {Name: "nothing", Type: model.JSON}}}
+	for name, pull := range map[string]func(context.Context, *model.FeatureView, time.Time, time.Time) (array.RecordReader, error){
+		"latest": s.PullLatest, "key order": s.PullLatestInKeyOrder,
+	} {
+		rr, err := pull(ctx, view, t0, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"j": `{"a": null, "b": [1, 2.5, "x"], "n": 12345678901234567890}`,
+			"k": `{"z":1,  "y" : [true]}`,
+			"s": `"str"`,
+		}
+		rows := 0
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			for _, f := range view.Features {
+				col := rec.Column(rec.Schema().FieldIndices(f.Name)[0])
+				vs, err := values.ColumnFromArrow(col, f.Type)
+				if err != nil {
+					t.Fatalf("%s: column %s: %v", name, f.Name, err)
+				}
+				got := vs[0].GetJsonVal()
+				if f.Name == "nothing" {
+					if vs[0].GetVal() != nil {
+						t.Errorf("%s: SQL NULL jsonb read as %v, want null", name, vs[0])
+					}
+					continue
+				}
+				if got != want[f.Name] {
+					t.Errorf("%s: %s = %q, want %q", name, f.Name, got, want[f.Name])
+				}
+			}
+			rows += int(rec.NumRows())
+		}
+		if err := rr.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rr.Release()
+		if rows != 1 {
+			t.Errorf("%s: %d rows, want 1", name, rows)
+		}
 	}
 }
