@@ -394,6 +394,14 @@ type rowsReader struct {
 	// (pgx would decode it into Go maps, whose printed form is not JSON,
 	// and into float64s, which round large numbers).
 	jsonCols []jsonCol
+	// textCols are the other columns read as strings whose type pgx
+	// decodes into something else (interval, inet, time, ...): their
+	// values are encoded back into PostgreSQL's text form by pgx (valid
+	// input for the same value, though not always psql's spelling: a host
+	// address keeps its /32), rather than printed by Go.
+	textCols []int
+	oids     []uint32
+	typeMap  *pgtype.Map
 }
 
 type jsonCol struct {
@@ -406,13 +414,23 @@ type jsonCol struct {
 func newRowsReader(ctx context.Context, rows pgx.Rows, batchSize int, done func()) *rowsReader {
 	var fields []arrow.Field
 	var jsonCols []jsonCol
+	var textCols []int
+	var oids []uint32
 	for i, fd := range rows.FieldDescriptions() {
 		fields = append(fields, arrowField(fd))
-		if fd.DataTypeOID == pgtype.JSONOID || fd.DataTypeOID == pgtype.JSONBOID {
-			jsonCols = append(jsonCols, jsonCol{index: i, versioned: fd.DataTypeOID == pgtype.JSONBOID && fd.Format == pgx.BinaryFormatCode})
+		oids = append(oids, fd.DataTypeOID)
+		switch oid := fd.DataTypeOID; {
+		case oid == pgtype.JSONOID || oid == pgtype.JSONBOID:
+			jsonCols = append(jsonCols, jsonCol{index: i, versioned: oid == pgtype.JSONBOID && fd.Format == pgx.BinaryFormatCode})
+		case fields[i].Type.ID() == arrow.STRING && kindOfOID(oid) != offline.KindString:
+			textCols = append(textCols, i)
 		}
 	}
-	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done, jsonCols: jsonCols}
+	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done,
+		jsonCols: jsonCols, textCols: textCols, oids: oids}
+	if len(textCols) > 0 {
+		r.typeMap = rows.Conn().TypeMap()
+	}
 	r.refs.Store(1)
 	return r
 }
@@ -452,6 +470,18 @@ func (r *rowsReader) Next() bool {
 				}
 				vals[jc.index] = string(b)
 			}
+		}
+		for _, i := range r.textCols {
+			switch vals[i].(type) {
+			case nil, string, []byte:
+				continue
+			}
+			text, err := r.typeMap.Encode(r.oids[i], pgtype.TextFormatCode, vals[i], nil)
+			if err != nil {
+				r.err = fmt.Errorf("column %s: %T as text: %w", r.schema.Field(i).Name, vals[i], err)
+				return false
+			}
+			vals[i] = string(text)
 		}
 		for i, v := range vals {
 			if err := appendValue(b.Field(i), v); err != nil {

@@ -249,3 +249,44 @@ func TestJSONColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherTypesAsText: columns of types read as strings that pgx decodes
+// into Go values (interval, inet, time, bit strings) hold the PostgreSQL
+// text form of them, not Go's printing of the decoded struct ({0
+// 93600000000 0 true}).
+func TestOtherTypesAsText(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ds := &model.DataSource{Name: "misc", Kind: model.SourcePostgres, TimestampField: "ts",
+		Query: `SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, INTERVAL '1 day 2 hours' AS iv, '10.0.0.1'::inet AS ip, ` +
+			`'12:34:56'::time AS tm, B'101' AS bits, 'x'::text AS plain`}
+	// pgx's text encoding: valid PostgreSQL input for the same value,
+	// though not always psql's spelling (a host address keeps its /32).
+	want := map[string]string{"iv": "1 day 02:00:00", "ip": "10.0.0.1/32", "tm": "12:34:56.000000", "bits": "101", "plain": "x"}
+	var feats []model.Field
+	for _, n := range []string{"iv", "ip", "tm", "bits", "plain"} {
+		feats = append(feats, model.Field{Name: n, Type: model.String})
+	}
+	view := &model.FeatureView{Name: "misc", Source: ds, EntityColumns: []model.Field{{Name: "id", Type: model.Int64}}, Features: feats}
+	rr, err := s.PullLatest(ctx, view, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for _, f := range feats {
+			vs, err := values.ColumnFromArrow(rec.Column(rec.Schema().FieldIndices(f.Name)[0]), model.String)
+			if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+			if got := vs[0].GetStringVal(); got != want[f.Name] {
+				t.Errorf("%s = %q, want %q", f.Name, got, want[f.Name])
+			}
+		}
+	}
+	if err := rr.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
