@@ -399,7 +399,7 @@ func (im *pyImporter) sparkSourceArgs(a *pyArgs, s *model.DataSource) {
 			return
 		}
 		pathForm := false
-		if table == "" && path != "" && !strings.Contains(path, "://") && !strings.HasPrefix(path, "/") {
+		if table == "" && model.IcebergTableName(path) {
 			table, pathForm = path, true
 		}
 		if table == "" {

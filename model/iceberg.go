@@ -57,9 +57,9 @@ func (t *IcebergTable) toProto(p *core.DataSource) {
 func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 	so := p.GetSparkOptions()
 	f := so.GetTableFormat().GetIcebergFormat()
-	table := so.GetTable()
-	if table == "" && !strings.Contains(so.GetPath(), "://") && !strings.HasPrefix(so.GetPath(), "/") {
-		table = so.GetPath()
+	table, pathForm := so.GetTable(), false
+	if table == "" && IcebergTableName(so.GetPath()) {
+		table, pathForm = so.GetPath(), true
 	}
 	if f == nil || table == "" {
 		return nil, false
@@ -80,9 +80,13 @@ func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 		t.Table = ns + "." + t.Table
 	}
 	props := maps.Clone(f.GetProperties())
-	prefixed := false
+	prefixed, python := false, false
 	for k := range props {
 		prefixed = prefixed || strings.HasPrefix(k, icebergCatalogProp)
+		python = python || strings.HasPrefix(k, "iceberg.")
+	}
+	for k := range props {
+		python = python || (!prefixed && k != icebergSnapshotProp && k != icebergAsOfProp)
 	}
 	for k, v := range props {
 		name, found := strings.CutPrefix(k, icebergCatalogProp)
@@ -94,9 +98,22 @@ func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 		}
 		t.CatalogProperties[name] = v
 	}
+	// Python Feast applies a snapshot pin only in the path form: with
+	// table= it reads the table through Spark's catalog, which ignores it.
+	if python && !pathForm {
+		return t, true
+	}
 	t.SnapshotID, _ = strconv.ParseInt(props[icebergSnapshotProp], 10, 64)
 	if ms, err := strconv.ParseInt(props[icebergAsOfProp], 10, 64); err == nil {
 		t.AsOf = time.UnixMilli(ms).UTC()
 	}
 	return t, true
+}
+
+// IcebergTableName reports whether a Spark source's path names an Iceberg
+// table (Feast's path form: namespace.table, dotted) rather than a
+// location: Iceberg's Spark source takes anything with a slash, a
+// backslash or a colon for a location.
+func IcebergTableName(path string) bool {
+	return path != "" && !strings.ContainsAny(path, `/\:`)
 }

@@ -51,10 +51,12 @@ func TestIcebergSourceFromPythonFeast(t *testing.T) {
 		p    *core.DataSource
 		want *IcebergTable
 	}{
+		// With table=, Python Feast reads through Spark's catalog and
+		// ignores the pin.
 		{"table", spark("driver_stats", "", map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}", "iceberg.catalog": "lake", "snapshot-id": "7"}),
-			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", CatalogProperties: map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}"}, SnapshotID: 7}},
-		{"path form with the catalog", spark("", "lake.features.driver_stats", nil),
-			&IcebergTable{Table: "features.driver_stats", Catalog: "lake"}},
+			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", CatalogProperties: map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}"}}},
+		{"path form with the catalog and a pin", spark("", "lake.features.driver_stats", map[string]string{"iceberg.catalog": "lake", "snapshot-id": "7"}),
+			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", SnapshotID: 7}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := DataSourceFromProto(tc.p)
@@ -64,7 +66,9 @@ func TestIcebergSourceFromPythonFeast(t *testing.T) {
 		})
 	}
 	// A path that is a location, not a table, is not an Iceberg table.
-	if got := DataSourceFromProto(spark("", "s3://bucket/stats/", nil)); got.Kind == SourceIceberg {
-		t.Errorf("a spark source over s3://bucket/stats/ read as iceberg: %+v", got.Iceberg)
+	for _, loc := range []string{"s3://bucket/stats/", "warehouse/features/driver_stats", "hdfs:/wh/t", `C:\wh\t`, "/wh/t"} {
+		if got := DataSourceFromProto(spark("", loc, nil)); got.Kind == SourceIceberg {
+			t.Errorf("a spark source over %s read as iceberg: %+v", loc, got.Iceberg)
+		}
 	}
 }

@@ -558,6 +558,9 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 			}
 			return nil, s.download(ctx, b, loc, o, local)
 		})
+		if sharedCancel(ctx, err) {
+			continue
+		}
 		if err != nil {
 			return "", err
 		}
@@ -567,6 +570,14 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 		// Evicted between the download and the pin: try again.
 	}
 	return "", fmt.Errorf("object %s: the staging cache is too small to keep it; raise its size", loc.ObjectURL(o.key))
+}
+
+// sharedCancel reports whether err ended a download this caller shared
+// with another read (singleflight) whose context ended first, while the
+// caller's own context is live: the caller then downloads again, under its
+// own context, instead of failing with the other read's cancellation.
+func sharedCancel(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // CachedFile stages an immutable remote file in the staging cache, pinned
@@ -579,7 +590,9 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 // as the table's metadata records it and is checked; open reads it. Errors
 // do not repeat name: the caller says which file it read.
 func (s *Store) CachedFile(ctx context.Context, name string, size int64, open func(context.Context) (io.ReadCloser, error)) (local string, release func(), err error) {
-	sum := sha256.Sum256([]byte(name))
+	// The size is part of the key: a copy of another length (a file
+	// rewritten in place) is never served for this one.
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", name, size))
 	id := hex.EncodeToString(sum[:16])
 	local = filepath.Join(s.opts.Dir, "iceberg", id[:2], id+".parquet")
 	release = func() { s.cache.unpin([]string{local}) }
@@ -591,6 +604,9 @@ func (s *Store) CachedFile(ctx context.Context, name string, size int64, open fu
 		_, err, _ := s.flight.Do(local, func() (any, error) {
 			return nil, s.downloadFile(ctx, name, size, open, local)
 		})
+		if sharedCancel(ctx, err) {
+			continue
+		}
 		if err != nil {
 			return "", nil, err
 		}
