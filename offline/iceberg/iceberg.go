@@ -582,7 +582,7 @@ func (s *Store) copyDataFile(ctx context.Context, fsys icebergio.IO, path, dir s
 	if err != nil {
 		return "", err
 	}
-	n, err := io.Copy(out, readerCtx{ctx, f})
+	n, err := io.Copy(out, objstore.ContextReader{Ctx: ctx, R: f})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -592,19 +592,6 @@ func (s *Store) copyDataFile(ctx context.Context, fsys icebergio.IO, path, dir s
 	s.copied.Add(1)
 	s.copiedBytes.Add(n)
 	return local, nil
-}
-
-// readerCtx stops a copy when its context ends.
-type readerCtx struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r readerCtx) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // stageMerged streams the scan's rows, as iceberg-go reads them with their

@@ -637,7 +637,7 @@ func (s *Store) downloadFile(ctx context.Context, name string, size int64, open 
 		return fmt.Errorf("stage: %w", err)
 	}
 	defer os.Remove(tmp) // no-op after the rename
-	n, err := io.Copy(f, ctxReader{ctx, r})
+	n, err := io.Copy(f, ContextReader{Ctx: ctx, R: r})
 	s.bytesRead.Add(n)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -656,17 +656,18 @@ func (s *Store) downloadFile(ctx context.Context, name string, size int64, open 
 	return nil
 }
 
-// ctxReader stops a copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// ContextReader stops a copy (io.Copy) when its context ends: each Read
+// first checks Ctx.
+type ContextReader struct {
+	Ctx context.Context
+	R   io.Reader
 }
 
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
+func (r ContextReader) Read(p []byte) (int, error) {
+	if err := r.Ctx.Err(); err != nil {
 		return 0, err
 	}
-	return r.r.Read(p)
+	return r.R.Read(p)
 }
 
 // download streams an object to local through a temporary file, with
