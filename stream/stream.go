@@ -74,10 +74,11 @@ type Options struct {
 	// ShutdownTimeout bounds the final flush and commit on shutdown;
 	// default 10s.
 	ShutdownTimeout time.Duration
-	// BrokerCheckInterval is how often each consumer pings its brokers
-	// (the Kafka client retries a refused broker silently): a failing
-	// ping is logged once per outage, sets feast_stream_brokers_up to 0
-	// and makes the source "unreachable" in Health; default 30s.
+	// BrokerCheckInterval is how often each consumer pings its brokers,
+	// the first time at start (the Kafka client retries a refused broker
+	// silently): a failing ping is logged once per outage, sets
+	// feast_stream_brokers_up to 0 and makes the source "unreachable" in
+	// Health; default 30s.
 	BrokerCheckInterval time.Duration
 }
 
@@ -324,18 +325,20 @@ func (c *consumer) run(ctx context.Context) error {
 
 var errCrash = errors.New("stream consumer stopped before commit")
 
-// watchBrokers pings the consumer's brokers every BrokerCheckInterval
-// until ctx ends, and records, logs and exports the outcome: the Kafka
+// watchBrokers pings the consumer's brokers at start and then every
+// BrokerCheckInterval until ctx ends, and records, logs and exports the outcome: the Kafka
 // client retries a refused broker without a word, so nothing else would
 // tell an operator that a source has stopped flowing.
 func (c *consumer) watchBrokers(ctx context.Context, cl *kgo.Client) {
 	t := time.NewTicker(c.opts.BrokerCheckInterval)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first { // the first check runs at once: a wrong address shows at start
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		err := cl.Ping(pctx)
