@@ -88,6 +88,16 @@ func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 	for k := range props {
 		python = python || (!prefixed && k != icebergSnapshotProp && k != icebergAsOfProp)
 	}
+	// toProto records the namespace as everything before the table's last
+	// dot (none for an undotted table): another shape was written by
+	// Python Feast. A Python source whose namespace and properties look
+	// like ours (an undotted table, no namespace, only a pin) is read as
+	// ours, pin included.
+	if i := strings.LastIndexByte(table, '.'); i > 0 {
+		python = python || f.GetNamespace() != table[:i]
+	} else {
+		python = python || f.GetNamespace() != ""
+	}
 	for k, v := range props {
 		name, found := strings.CutPrefix(k, icebergCatalogProp)
 		if !found && (prefixed || k == icebergSnapshotProp || k == icebergAsOfProp || strings.HasPrefix(k, "iceberg.")) {

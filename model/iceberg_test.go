@@ -55,6 +55,9 @@ func TestIcebergSourceFromPythonFeast(t *testing.T) {
 		// ignores the pin.
 		{"table", spark("driver_stats", "", map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}", "iceberg.catalog": "lake", "snapshot-id": "7"}),
 			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", CatalogProperties: map[string]string{"warehouse": "s3://lake/wh", "uri": "${ICEBERG_URI}"}}},
+		// Only a pin, but a namespace our writes would not record.
+		{"table with only a pin", spark("driver_stats", "", map[string]string{"snapshot-id": "7"}),
+			&IcebergTable{Table: "features.driver_stats", Catalog: "lake"}},
 		{"path form with the catalog and a pin", spark("", "lake.features.driver_stats", map[string]string{"iceberg.catalog": "lake", "snapshot-id": "7"}),
 			&IcebergTable{Table: "features.driver_stats", Catalog: "lake", SnapshotID: 7}},
 	} {

@@ -271,8 +271,17 @@ func (c *consumer) run(ctx context.Context) error {
 	}()
 	c.health.start(cl)
 	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch() // before the client closes (deferred calls run last first)
-	go c.watchBrokers(wctx, cl)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		c.watchBrokers(wctx, cl)
+	}()
+	// Before the client closes (deferred calls run last first), and
+	// joined: no ping is in flight on a closing client.
+	defer func() {
+		stopWatch()
+		<-watched
+	}()
 	c.log.Info("stream consumer started", "group", c.opts.Group)
 	for {
 		if ctx.Err() != nil {
@@ -578,7 +587,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"source", "op"}),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "feast_stream_brokers_up",
-			Help: "1 when a broker of the source answered the consumer's last ping (every 30s), 0 when none did.",
+			Help: "1 when a broker of the source answered the consumer's last ping (at start, then every 30s by default), 0 when none did.",
 		}, []string{"source"}),
 	}
 	for _, c := range []prometheus.Collector{m.poison, m.lagGauge, m.freshness, m.retries, m.up} {

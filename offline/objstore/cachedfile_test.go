@@ -2,6 +2,7 @@ package objstore_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -85,5 +86,24 @@ func TestCachedFile(t *testing.T) {
 		return io.NopCloser(strings.NewReader(body)), nil
 	}); err == nil || !strings.Contains(err.Error(), "records 99") {
 		t.Errorf("short copy: %v, want an error naming the recorded size", err)
+	}
+}
+
+// A download's own timeout (an HTTP client's deadline: an error that is
+// context.DeadlineExceeded while the caller's context is live) is
+// reported as it is, once, not retried as another read's cancellation nor
+// turned into "the staging cache is too small".
+func TestCachedFileOwnTimeout(t *testing.T) {
+	s, err := objstore.New(objstore.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int64
+	_, _, err = s.CachedFile(context.Background(), "s3://lake/d.parquet", 0, func(context.Context) (io.ReadCloser, error) {
+		opens.Add(1)
+		return nil, fmt.Errorf("GET s3://lake/d.parquet: %w", context.DeadlineExceeded)
+	})
+	if err == nil || !strings.Contains(err.Error(), "GET s3://lake/d.parquet") || opens.Load() != 1 {
+		t.Errorf("err = %v after %d opens, want the GET's timeout after 1", err, opens.Load())
 	}
 }

@@ -547,18 +547,20 @@ func (s *Store) localPath(loc Location, o object) string {
 // path: from the cache when this version is there, else downloaded.
 func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o object) (string, error) {
 	local := s.localPath(loc, o)
+	var lastErr error
 	for range 3 {
 		if s.cache.pin(local) {
 			s.hits.Add(1)
 			return local, nil
 		}
-		_, err, _ := s.flight.Do(local, func() (any, error) {
+		err := s.shared(ctx, local, func() error {
 			if o.rowGroups != nil {
-				return nil, s.downloadRowGroups(ctx, b, loc, o, local)
+				return s.downloadRowGroups(ctx, b, loc, o, local)
 			}
-			return nil, s.download(ctx, b, loc, o, local)
+			return s.download(ctx, b, loc, o, local)
 		})
 		if sharedCancel(ctx, err) {
+			lastErr = err
 			continue
 		}
 		if err != nil {
@@ -569,15 +571,39 @@ func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o objec
 		}
 		// Evicted between the download and the pin: try again.
 	}
+	if lastErr != nil {
+		return "", lastErr
+	}
 	return "", fmt.Errorf("object %s: the staging cache is too small to keep it; raise its size", loc.ObjectURL(o.key))
 }
 
+// downloadCanceled is a shared download's error when the context it ran
+// under (the first caller's) ended: a waiter whose own context is live
+// downloads again instead of failing with another read's cancellation. A
+// download's own timeout (an HTTP client's deadline) is not one.
+type downloadCanceled struct{ err error }
+
+func (e *downloadCanceled) Error() string { return e.err.Error() }
+func (e *downloadCanceled) Unwrap() error { return e.err }
+
+// shared runs download once for the callers of one key at a time
+// (singleflight) and marks its error when the runner's context ended.
+func (s *Store) shared(ctx context.Context, key string, download func() error) error {
+	_, err, _ := s.flight.Do(key, func() (any, error) {
+		err := download()
+		if err != nil && ctx.Err() != nil {
+			err = &downloadCanceled{err}
+		}
+		return nil, err
+	})
+	return err
+}
+
 // sharedCancel reports whether err ended a download this caller shared
-// with another read (singleflight) whose context ended first, while the
-// caller's own context is live: the caller then downloads again, under its
-// own context, instead of failing with the other read's cancellation.
+// with a read whose context ended first, while the caller's own is live.
 func sharedCancel(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+	var dc *downloadCanceled
+	return errors.As(err, &dc) && ctx.Err() == nil
 }
 
 // CachedFile stages an immutable remote file in the staging cache, pinned
@@ -596,15 +622,15 @@ func (s *Store) CachedFile(ctx context.Context, name string, size int64, open fu
 	id := hex.EncodeToString(sum[:16])
 	local = filepath.Join(s.opts.Dir, "iceberg", id[:2], id+".parquet")
 	release = func() { s.cache.unpin([]string{local}) }
+	var lastErr error
 	for range 3 {
 		if s.cache.pin(local) {
 			s.hits.Add(1)
 			return local, release, nil
 		}
-		_, err, _ := s.flight.Do(local, func() (any, error) {
-			return nil, s.downloadFile(ctx, name, size, open, local)
-		})
+		err := s.shared(ctx, local, func() error { return s.downloadFile(ctx, name, size, open, local) })
 		if sharedCancel(ctx, err) {
+			lastErr = err
 			continue
 		}
 		if err != nil {
@@ -614,6 +640,9 @@ func (s *Store) CachedFile(ctx context.Context, name string, size int64, open fu
 			return local, release, nil
 		}
 		// Evicted between the download and the pin: try again.
+	}
+	if lastErr != nil {
+		return "", nil, lastErr
 	}
 	return "", nil, errors.New("the staging cache is too small to keep it; raise object_cache_max_bytes")
 }
