@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -389,50 +391,134 @@ type rowsReader struct {
 	err       error
 	refs      atomic.Int64
 	done      func()
-	// jsonCols are the json and jsonb columns, read from their raw bytes:
-	// PostgreSQL's text of the value, which is what a Json feature holds
-	// (pgx would decode it into Go maps, whose printed form is not JSON,
-	// and into float64s, which round large numbers).
-	jsonCols []jsonCol
-	// textCols are the other columns read as strings whose type pgx
-	// decodes into something else (interval, inet, time, ...): their
-	// values are encoded back into PostgreSQL's text form by pgx (valid
-	// input for the same value, though not always psql's spelling: a host
-	// address keeps its /32), rather than printed by Go.
-	textCols []int
-	oids     []uint32
-	typeMap  *pgtype.Map
-}
-
-type jsonCol struct {
-	index int
-	// versioned: jsonb in the binary format, whose text follows a version
-	// byte.
-	versioned bool
+	// asText marks the columns read as PostgreSQL's own text of each
+	// value rather than decoded by pgx: json and jsonb (pgx would decode
+	// them with Go's JSON decoder, which refuses numbers like 1e400 and
+	// deep nesting, and print maps as map[a:1] with float64 numbers), and
+	// every other column read as a string whose type is not a string type
+	// (interval, inet, ranges, records, json[] ...). queryRows asks for
+	// them in the text format; a value that still arrives in binary is
+	// turned into text as well as pgx can.
+	asText  []bool
+	anyText bool
+	typeMap *pgtype.Map
 }
 
 func newRowsReader(ctx context.Context, rows pgx.Rows, batchSize int, done func()) *rowsReader {
 	var fields []arrow.Field
-	var jsonCols []jsonCol
-	var textCols []int
-	var oids []uint32
-	for i, fd := range rows.FieldDescriptions() {
+	fds := rows.FieldDescriptions()
+	asText := make([]bool, len(fds))
+	anyText := false
+	for i, fd := range fds {
 		fields = append(fields, arrowField(fd))
-		oids = append(oids, fd.DataTypeOID)
-		switch oid := fd.DataTypeOID; {
-		case oid == pgtype.JSONOID || oid == pgtype.JSONBOID:
-			jsonCols = append(jsonCols, jsonCol{index: i, versioned: oid == pgtype.JSONBOID && fd.Format == pgx.BinaryFormatCode})
-		case fields[i].Type.ID() == arrow.STRING && kindOfOID(oid) != offline.KindString:
-			textCols = append(textCols, i)
-		}
+		asText[i] = readAsText(fd.DataTypeOID, fields[i].Type)
+		anyText = anyText || asText[i]
 	}
 	r := &rowsReader{ctx: ctx, rows: rows, schema: arrow.NewSchema(fields, nil), batchSize: batchSize, done: done,
-		jsonCols: jsonCols, textCols: textCols, oids: oids}
-	if len(textCols) > 0 {
-		r.typeMap = rows.Conn().TypeMap()
-	}
+		asText: asText, anyText: anyText, typeMap: rows.Conn().TypeMap()}
 	r.refs.Store(1)
 	return r
+}
+
+// readAsText reports whether a result column of type oid, read into an
+// Arrow column of type dt, is read as PostgreSQL's text of its values.
+func readAsText(oid uint32, dt arrow.DataType) bool {
+	return oid == pgtype.JSONOID || oid == pgtype.JSONBOID || (dt.ID() == arrow.STRING && kindOfOID(oid) != offline.KindString)
+}
+
+// queryRows runs a query for a rowsReader. When the connection describes
+// statements (pgx's default modes), it first describes the query and asks
+// for the columns readAsText marks in the text format, so that PostgreSQL
+// itself writes them; the other columns stay binary. The simple protocol
+// and the exec mode return text anyway.
+func queryRows(ctx context.Context, conn *pgx.Conn, sql string) (pgx.Rows, error) {
+	switch conn.Config().DefaultQueryExecMode {
+	case pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec:
+		return conn.Query(ctx, sql)
+	}
+	sd, err := conn.Prepare(ctx, "", sql)
+	if err != nil {
+		return nil, err
+	}
+	formats := make(pgx.QueryResultFormats, len(sd.Fields))
+	text := false
+	for i, fd := range sd.Fields {
+		formats[i] = pgx.BinaryFormatCode
+		if readAsText(fd.DataTypeOID, arrowField(fd).Type) {
+			formats[i], text = pgx.TextFormatCode, true
+		}
+	}
+	if !text {
+		return conn.Query(ctx, sql)
+	}
+	return conn.Query(ctx, sql, formats)
+}
+
+// values decodes the current row as rows.Values does, but takes the
+// asText columns from their raw bytes.
+func (r *rowsReader) values() ([]any, error) {
+	if !r.anyText {
+		return r.rows.Values()
+	}
+	fds := r.rows.FieldDescriptions()
+	raw := r.rows.RawValues()
+	vals := make([]any, len(raw))
+	for i, b := range raw {
+		if b == nil {
+			continue // SQL NULL
+		}
+		fd := fds[i]
+		if r.asText[i] {
+			v, err := r.text(fd, b)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", fd.Name, err)
+			}
+			vals[i] = v
+			continue
+		}
+		t, ok := r.typeMap.TypeForOID(fd.DataTypeOID)
+		switch {
+		case ok:
+			v, err := t.Codec.DecodeValue(r.typeMap, fd.DataTypeOID, fd.Format, b)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", fd.Name, err)
+			}
+			vals[i] = v
+		case fd.Format == pgx.TextFormatCode:
+			vals[i] = string(b)
+		default:
+			vals[i] = bytes.Clone(b)
+		}
+	}
+	return vals, nil
+}
+
+// text is the text of one asText value.
+func (r *rowsReader) text(fd pgconn.FieldDescription, b []byte) (string, error) {
+	switch {
+	case fd.Format == pgx.TextFormatCode || fd.DataTypeOID == pgtype.JSONOID:
+		return string(b), nil
+	case fd.DataTypeOID == pgtype.JSONBOID:
+		if len(b) == 0 || b[0] != 1 {
+			return "", errors.New("jsonb in an unknown binary version")
+		}
+		return string(b[1:]), nil
+	}
+	// Binary although text was asked for (a statement described
+	// otherwise): decode and write the value's text with pgx, else as Go
+	// prints it.
+	t, ok := r.typeMap.TypeForOID(fd.DataTypeOID)
+	if !ok {
+		return string(b), nil
+	}
+	v, err := t.Codec.DecodeValue(r.typeMap, fd.DataTypeOID, fd.Format, b)
+	if err != nil {
+		return "", err
+	}
+	if text, err := r.typeMap.Encode(fd.DataTypeOID, pgtype.TextFormatCode, v, nil); err == nil {
+		return string(text), nil
+	}
+	return strings.TrimSpace(fmt.Sprint(v)), nil
 }
 
 func (r *rowsReader) Schema() *arrow.Schema { return r.schema }
@@ -449,39 +535,10 @@ func (r *rowsReader) Next() bool {
 	defer b.Release()
 	n := 0
 	for n < r.batchSize && r.rows.Next() {
-		vals, err := r.rows.Values()
+		vals, err := r.values()
 		if err != nil {
 			r.err = err
 			return false
-		}
-		if len(r.jsonCols) > 0 {
-			raw := r.rows.RawValues()
-			for _, jc := range r.jsonCols {
-				b := raw[jc.index]
-				if b == nil {
-					continue // SQL NULL: vals holds nil already
-				}
-				if jc.versioned {
-					if len(b) == 0 || b[0] != 1 {
-						r.err = fmt.Errorf("column %s: jsonb in an unknown binary version", r.schema.Field(jc.index).Name)
-						return false
-					}
-					b = b[1:]
-				}
-				vals[jc.index] = string(b)
-			}
-		}
-		for _, i := range r.textCols {
-			switch vals[i].(type) {
-			case nil, string, []byte:
-				continue
-			}
-			text, err := r.typeMap.Encode(r.oids[i], pgtype.TextFormatCode, vals[i], nil)
-			if err != nil {
-				r.err = fmt.Errorf("column %s: %T as text: %w", r.schema.Field(i).Name, vals[i], err)
-				return false
-			}
-			vals[i] = string(text)
 		}
 		for i, v := range vals {
 			if err := appendValue(b.Field(i), v); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/feastgo/feast/config"
+	"github.com/feastgo/feast/internal/testenv"
 	"github.com/feastgo/feast/model"
 	"github.com/feastgo/feast/offline"
 	"github.com/feastgo/feast/offline/offlinetest"
@@ -197,15 +198,18 @@ func TestNumericColumns(t *testing.T) {
 // TestJSONColumns: json and jsonb columns read as PostgreSQL's own text of
 // the value (what a Json feature holds), not Go's rendering of the decoded
 // map ("map[a:<nil> b:[1 2.5 x]]").
-func TestJSONColumns(t *testing.T) {
+func TestJSONColumns(t *testing.T) { forExecModes(t, testJSONColumns) }
+
+func testJSONColumns(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openStore(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ds := &model.DataSource{Name: "docs", Kind: model.SourcePostgres, TimestampField: "ts",
 		Query: `SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, '{"b": [1, 2.5, "x"], "a": null, "n": 12345678901234567890}'::jsonb AS j, ` +
-			`'{"z":1,  "y" : [true]}'::json AS k, '"str"'::jsonb AS s, NULL::jsonb AS nothing`}
+			`'{"z":1,  "y" : [true]}'::json AS k, '"str"'::jsonb AS s, NULL::jsonb AS nothing, '{"x": 1e400}'::json AS big, ` +
+			`(repeat('[', 12000) || repeat(']', 12000))::jsonb AS deep, ARRAY['{"n": 12345678901234567890}'::jsonb] AS arr`}
 	view := &model.FeatureView{Name: "docs", Source: ds, EntityColumns: []model.Field{{Name: "id", Type: model.Int64}},
-		Features: []model.Field{{Name: "j", Type: model.JSON}, {Name: "k", Type: model.JSON}, {Name: "s", Type: model.JSON}, {Name: "nothing", Type: model.JSON}}}
+		Features: []model.Field{{Name: "j", Type: model.JSON}, {Name: "k", Type: model.JSON}, {Name: "s", Type: model.JSON}, {Name: "nothing", Type: model.JSON},
+			{Name: "big", Type: model.JSON}, {Name: "deep", Type: model.JSON}, {Name: "arr", Type: model.String}}}
 	for name, pull := range map[string]func(context.Context, *model.FeatureView, time.Time, time.Time) (array.RecordReader, error){
 		"latest": s.PullLatest, "key order": s.PullLatestInKeyOrder,
 	} {
@@ -217,6 +221,10 @@ func TestJSONColumns(t *testing.T) {
 			"j": `{"a": null, "b": [1, 2.5, "x"], "n": 12345678901234567890}`,
 			"k": `{"z":1,  "y" : [true]}`,
 			"s": `"str"`,
+			// Go's JSON decoder refuses these two, which failed the read.
+			"big":  `{"x": 1e400}`,
+			"deep": strings.Repeat("[", 12000) + strings.Repeat("]", 12000),
+			"arr":  `{"{\"n\": 12345678901234567890}"}`,
 		}
 		rows := 0
 		for rr.Next() {
@@ -228,6 +236,9 @@ func TestJSONColumns(t *testing.T) {
 					t.Fatalf("%s: column %s: %v", name, f.Name, err)
 				}
 				got := vs[0].GetJsonVal()
+				if f.Type == model.String {
+					got = vs[0].GetStringVal()
+				}
 				if f.Name == "nothing" {
 					if vs[0].GetVal() != nil {
 						t.Errorf("%s: SQL NULL jsonb read as %v, want null", name, vs[0])
@@ -251,21 +262,22 @@ func TestJSONColumns(t *testing.T) {
 }
 
 // TestOtherTypesAsText: columns of types read as strings that pgx decodes
-// into Go values (interval, inet, time, bit strings) hold the PostgreSQL
-// text form of them, not Go's printing of the decoded struct ({0
-// 93600000000 0 true}).
-func TestOtherTypesAsText(t *testing.T) {
+// into Go values (interval, inet, time, bit strings, ranges, records) hold
+// PostgreSQL's own text of them, not Go's printing of the decoded struct
+// ({0 93600000000 0 true}), and a type pgx cannot write back as text
+// (ranges, records) does not fail the read.
+func TestOtherTypesAsText(t *testing.T) { forExecModes(t, testOtherTypesAsText) }
+
+func testOtherTypesAsText(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openStore(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ds := &model.DataSource{Name: "misc", Kind: model.SourcePostgres, TimestampField: "ts",
 		Query: `SELECT 7::bigint AS id, TIMESTAMPTZ '2024-01-01' AS ts, INTERVAL '1 day 2 hours' AS iv, '10.0.0.1'::inet AS ip, ` +
-			`'12:34:56'::time AS tm, B'101' AS bits, 'x'::text AS plain`}
-	// pgx's text encoding: valid PostgreSQL input for the same value,
-	// though not always psql's spelling (a host address keeps its /32).
-	want := map[string]string{"iv": "1 day 02:00:00", "ip": "10.0.0.1/32", "tm": "12:34:56.000000", "bits": "101", "plain": "x"}
+			`'12:34:56'::time AS tm, B'101' AS bits, 'x'::text AS plain, int4range(1, 5) AS rng, ROW(1, 'a'::text) AS rec`}
+	// PostgreSQL's own text, as psql shows it.
+	want := map[string]string{"iv": "1 day 02:00:00", "ip": "10.0.0.1", "tm": "12:34:56", "bits": "101", "plain": "x", "rng": "[1,5)", "rec": "(1,a)"}
 	var feats []model.Field
-	for _, n := range []string{"iv", "ip", "tm", "bits", "plain"} {
+	for _, n := range []string{"iv", "ip", "tm", "bits", "plain", "rng", "rec"} {
 		feats = append(feats, model.Field{Name: n, Type: model.String})
 	}
 	view := &model.FeatureView{Name: "misc", Source: ds, EntityColumns: []model.Field{{Name: "id", Type: model.Int64}}, Features: feats}
@@ -288,5 +300,33 @@ func TestOtherTypesAsText(t *testing.T) {
 	}
 	if err := rr.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// forExecModes runs a test with the store's default (extended, binary
+// results) protocol and with the simple protocol a DSN selects for
+// PgBouncer (text results).
+func forExecModes(t *testing.T, test func(*testing.T, *Store)) {
+	for _, mode := range []string{"", "simple_protocol", "exec"} {
+		name := mode
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) {
+			dsn := testenv.PostgresDSN(t)
+			if mode != "" {
+				sep := "?"
+				if strings.Contains(dsn, "?") {
+					sep = "&"
+				}
+				dsn += sep + "default_query_exec_mode=" + mode
+			}
+			s, err := Open(context.Background(), config.PostgresConfig{DSN: dsn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			test(t, s)
+		})
 	}
 }

@@ -288,7 +288,7 @@ func (j *job) Query() string { return j.query }
 func (j *job) Columns() []string { return j.columns }
 
 func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
-	rows, err := j.conn.Query(ctx, "SELECT * FROM ("+j.query+") AS q LIMIT 0")
+	rows, err := queryRows(ctx, j.conn.Conn(), "SELECT * FROM ("+j.query+") AS q LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("historical features schema: %w", err)
 	}
@@ -298,7 +298,7 @@ func (j *job) Schema(ctx context.Context) (*arrow.Schema, error) {
 }
 
 func (j *job) Reader(ctx context.Context) (array.RecordReader, error) {
-	rows, err := j.conn.Query(ctx, j.query)
+	rows, err := queryRows(ctx, j.conn.Conn(), j.query)
 	if err != nil {
 		return nil, fmt.Errorf("read historical features: %w", err)
 	}
@@ -353,7 +353,7 @@ func (s *Store) streamPull(ctx context.Context, query string) (array.RecordReade
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, query)
+	rows, err := queryRows(ctx, conn.Conn(), query)
 	if err != nil {
 		conn.Release()
 		return nil, err
