@@ -407,13 +407,7 @@ func (im *pyImporter) sparkSourceArgs(a *pyArgs, s *model.DataSource) {
 			return
 		}
 		s.Kind = model.SourceIceberg
-		if f.catalog != "" && strings.Count(table, ".") >= 2 {
-			table = strings.TrimPrefix(table, f.catalog+".")
-		}
-		t := &model.IcebergTable{Table: table, Catalog: f.catalog}
-		if f.namespace != "" && !strings.Contains(table, ".") {
-			t.Table = f.namespace + "." + table
-		}
+		t := &model.IcebergTable{Table: model.SparkIcebergTable(table, f.catalog, f.namespace), Catalog: f.catalog}
 		for _, k := range slices.Sorted(maps.Keys(f.props)) {
 			v := f.props[k]
 			switch {

@@ -64,39 +64,27 @@ func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 	if f == nil || table == "" {
 		return nil, false
 	}
+	// toProto records the namespace as everything before the table's last
+	// dot (none for an undotted table); another shape was written by
+	// Python Feast, whose table name is read as Spark reads it. A Python
+	// source whose shape and properties look like ours (an undotted
+	// table, no namespace, only a pin) is read as ours, pin included.
+	ours := f.GetNamespace() == ""
+	if i := strings.LastIndexByte(table, '.'); i > 0 {
+		ours = f.GetNamespace() == table[:i]
+	}
 	t = &IcebergTable{Table: table, Catalog: f.GetCatalog()}
-	// Spark resolves a leading catalog name in a three-part name; toProto
-	// writes the namespace as everything before the last dot, and such a
-	// table keeps its name even when its namespace starts like the
-	// catalog.
-	written := false
-	if i := strings.LastIndexByte(t.Table, '.'); i > 0 {
-		written = f.GetNamespace() == t.Table[:i]
-	}
-	if c := f.GetCatalog(); c != "" && !written && strings.Count(t.Table, ".") >= 2 {
-		t.Table = strings.TrimPrefix(t.Table, c+".")
-	}
-	if ns := f.GetNamespace(); ns != "" && !strings.Contains(t.Table, ".") {
-		t.Table = ns + "." + t.Table
+	if !ours {
+		t.Table = SparkIcebergTable(table, f.GetCatalog(), f.GetNamespace())
 	}
 	props := maps.Clone(f.GetProperties())
-	prefixed, python := false, false
+	prefixed, python := false, !ours
 	for k := range props {
 		prefixed = prefixed || strings.HasPrefix(k, icebergCatalogProp)
 		python = python || strings.HasPrefix(k, "iceberg.")
 	}
 	for k := range props {
 		python = python || (!prefixed && k != icebergSnapshotProp && k != icebergAsOfProp)
-	}
-	// toProto records the namespace as everything before the table's last
-	// dot (none for an undotted table): another shape was written by
-	// Python Feast. A Python source whose namespace and properties look
-	// like ours (an undotted table, no namespace, only a pin) is read as
-	// ours, pin included.
-	if i := strings.LastIndexByte(table, '.'); i > 0 {
-		python = python || f.GetNamespace() != table[:i]
-	} else {
-		python = python || f.GetNamespace() != ""
 	}
 	for k, v := range props {
 		name, found := strings.CutPrefix(k, icebergCatalogProp)
@@ -118,6 +106,20 @@ func icebergFromProto(p *core.DataSource) (t *IcebergTable, ok bool) {
 		t.AsOf = time.UnixMilli(ms).UTC()
 	}
 	return t, true
+}
+
+// SparkIcebergTable is the Iceberg table (namespace.table) a Spark source
+// names with table, as Spark resolves it: a leading catalog name of a
+// three-part name dropped, the table format's namespace prefixed to a
+// name that has none.
+func SparkIcebergTable(table, catalog, namespace string) string {
+	if catalog != "" && strings.Count(table, ".") >= 2 {
+		table = strings.TrimPrefix(table, catalog+".")
+	}
+	if namespace != "" && !strings.Contains(table, ".") {
+		table = namespace + "." + table
+	}
+	return table
 }
 
 // IcebergTableName reports whether a Spark source's path names an Iceberg

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,7 +133,7 @@ const pingTimeout = 2 * time.Second
 func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth, ready, live bool) {
 	sources = make([]SourceHealth, len(r.consumers))
 	clients := make([]*kgo.Client, len(r.consumers))
-	ready, live = true, true
+	live = true
 	for i, c := range r.consumers {
 		h := &c.health
 		h.mu.Lock()
@@ -164,9 +165,6 @@ func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth,
 			clients[i] = h.client
 		}
 		h.mu.Unlock()
-		if s.Status != "ok" {
-			ready = false
-		}
 		sources[i] = s
 	}
 	if ping {
@@ -188,13 +186,8 @@ func (r *Runner) Health(ctx context.Context, ping bool) (sources []SourceHealth,
 			}()
 		}
 		wg.Wait()
-		ready = true
-		for _, s := range sources {
-			if s.Status != "ok" {
-				ready = false
-			}
-		}
 	}
+	ready = !slices.ContainsFunc(sources, func(s SourceHealth) bool { return s.Status != "ok" })
 	return sources, ready, live
 }
 

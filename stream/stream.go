@@ -334,21 +334,15 @@ func (c *consumer) run(ctx context.Context) error {
 
 var errCrash = errors.New("stream consumer stopped before commit")
 
-// watchBrokers pings the consumer's brokers at start and then every
-// BrokerCheckInterval until ctx ends, and records, logs and exports the outcome: the Kafka
-// client retries a refused broker without a word, so nothing else would
-// tell an operator that a source has stopped flowing.
+// watchBrokers pings the consumer's brokers at start (a wrong address
+// shows at once) and then every BrokerCheckInterval until ctx ends, and
+// records, logs and exports the outcome: the Kafka client retries a
+// refused broker without a word, so nothing else would tell an operator
+// that a source has stopped flowing.
 func (c *consumer) watchBrokers(ctx context.Context, cl *kgo.Client) {
 	t := time.NewTicker(c.opts.BrokerCheckInterval)
 	defer t.Stop()
-	for first := true; ; first = false {
-		if !first { // the first check runs at once: a wrong address shows at start
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+	for {
 		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		err := cl.Ping(pctx)
 		cancel()
@@ -361,6 +355,11 @@ func (c *consumer) watchBrokers(ctx context.Context, cl *kgo.Client) {
 			c.log.Warn("stream brokers unreachable; the Kafka client keeps retrying", "brokers", strings.Join(c.brokers(), ","), "err", err)
 		case brokersBack:
 			c.log.Info("stream brokers reachable again")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

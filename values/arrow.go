@@ -23,13 +23,13 @@ import (
 //   - floats for DOUBLE and FLOAT, and for integer types when integral
 //   - decimals (32 to 256 bits, any scale) for DOUBLE and FLOAT (the
 //     nearest float), for integer types when integral (exactly: a
-//     DECIMAL(20,0) id above 2^53 keeps every digit) and for DECIMAL
+//     DECIMAL(20,0) id above 2^53 keeps every digit) and for DECIMAL (as
+//     their exact text, DecimalText)
 //   - strings (also large and view strings) for the string kinds; binary
 //     (also large, view and fixed-size) and strings for BYTES
 //   - booleans for BOOL
 //   - timestamps of any unit (floored to epoch seconds) and dates for
 //     UNIX_TIMESTAMP
-//     (as their decimal string)
 //   - lists, large lists and fixed-size lists of the above for list and set
 //     types (a null element is an error: Feast lists cannot hold nulls)
 //   - dictionary-encoded columns of any of the above

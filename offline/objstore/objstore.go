@@ -547,34 +547,48 @@ func (s *Store) localPath(loc Location, o object) string {
 // path: from the cache when this version is there, else downloaded.
 func (s *Store) fetch(ctx context.Context, b *blob.Bucket, loc Location, o object) (string, error) {
 	local := s.localPath(loc, o)
+	pinned, err := s.pinned(ctx, local, func() error {
+		if o.rowGroups != nil {
+			return s.downloadRowGroups(ctx, b, loc, o, local)
+		}
+		return s.download(ctx, b, loc, o, local)
+	})
+	if err != nil {
+		return "", err
+	}
+	if !pinned {
+		return "", fmt.Errorf("object %s: the staging cache is too small to keep it; raise its size", loc.ObjectURL(o.key))
+	}
+	return local, nil
+}
+
+// pinned pins the cached file local for the caller: from the cache when
+// it is there, else after download, run once for all the callers of local
+// at a time. A caller whose shared download ended with another read's
+// cancellation downloads again under its own context. pinned is false,
+// with no error, when the file was evicted between each of three
+// downloads and the pin: the cache is too small to keep it.
+func (s *Store) pinned(ctx context.Context, local string, download func() error) (bool, error) {
 	var lastErr error
 	for range 3 {
 		if s.cache.pin(local) {
 			s.hits.Add(1)
-			return local, nil
+			return true, nil
 		}
-		err := s.shared(ctx, local, func() error {
-			if o.rowGroups != nil {
-				return s.downloadRowGroups(ctx, b, loc, o, local)
-			}
-			return s.download(ctx, b, loc, o, local)
-		})
+		err := s.shared(ctx, local, download)
 		if sharedCancel(ctx, err) {
 			lastErr = err
 			continue
 		}
 		if err != nil {
-			return "", err
+			return false, err
 		}
 		if s.cache.pin(local) {
-			return local, nil
+			return true, nil
 		}
 		// Evicted between the download and the pin: try again.
 	}
-	if lastErr != nil {
-		return "", lastErr
-	}
-	return "", fmt.Errorf("object %s: the staging cache is too small to keep it; raise its size", loc.ObjectURL(o.key))
+	return false, lastErr
 }
 
 // downloadCanceled is a shared download's error when the context it ran
@@ -621,30 +635,14 @@ func (s *Store) CachedFile(ctx context.Context, name string, size int64, open fu
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", name, size))
 	id := hex.EncodeToString(sum[:16])
 	local = filepath.Join(s.opts.Dir, "iceberg", id[:2], id+".parquet")
-	release = func() { s.cache.unpin([]string{local}) }
-	var lastErr error
-	for range 3 {
-		if s.cache.pin(local) {
-			s.hits.Add(1)
-			return local, release, nil
-		}
-		err := s.shared(ctx, local, func() error { return s.downloadFile(ctx, name, size, open, local) })
-		if sharedCancel(ctx, err) {
-			lastErr = err
-			continue
-		}
-		if err != nil {
-			return "", nil, err
-		}
-		if s.cache.pin(local) {
-			return local, release, nil
-		}
-		// Evicted between the download and the pin: try again.
+	ok, err := s.pinned(ctx, local, func() error { return s.downloadFile(ctx, name, size, open, local) })
+	if err != nil {
+		return "", nil, err
 	}
-	if lastErr != nil {
-		return "", nil, lastErr
+	if !ok {
+		return "", nil, errors.New("the staging cache is too small to keep it; raise object_cache_max_bytes")
 	}
-	return "", nil, errors.New("the staging cache is too small to keep it; raise object_cache_max_bytes")
+	return local, func() { s.cache.unpin([]string{local}) }, nil
 }
 
 // downloadFile is download for CachedFile; its errors do not name the
